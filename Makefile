@@ -1,0 +1,99 @@
+# beian gate: nginx module + beian-sync.  See README.md.
+#
+#   make              build/ngx_http_beian_module.so and build/beian-sync
+#   make run          end-to-end demo on 127.0.0.1 with the sample in conf/
+#   make test         unit tests + Test::Nginx suites (what CI runs)
+#   make test-nginx   the t/ suites alone (real Test::Nginx if installed)
+#   make static       nginx with the module linked in statically (check)
+
+prefix     ?= /usr/local
+DESTDIR    ?=
+NGINX_SRC  ?= /usr/share/nginx/src
+NGINX_BIN  ?= /usr/sbin/nginx
+B          := build
+
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+WARN       := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes
+CPPFLAGS   += -D_GNU_SOURCE -Icore -Isync-tool
+SAN        ?=
+ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SAN) -fstack-protector-strong \
+              -D_FORTIFY_SOURCE=2
+LIBS_CORE  := -llmdb
+LIBS_SYNC  := -ljansson -lpcre2-8 -lidn2 -lcrypto -lcurl
+
+CORE_SRC   := core/host.c core/snapshot.c
+CORE_W_SRC := core/snapshot_write.c
+SYNC_SRC   := $(filter-out sync-tool/main.c,$(wildcard sync-tool/*.c))
+CORE_OBJ   := $(CORE_SRC:%.c=$(B)/obj/%.o)
+CORE_W_OBJ := $(CORE_W_SRC:%.c=$(B)/obj/%.o)
+SYNC_OBJ   := $(SYNC_SRC:%.c=$(B)/obj/%.o)
+UNIT_SRC   := $(wildcard tests/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/%.c=$(B)/tests/%)
+MODULE_SRC := ngx_http_beian_module/ngx_http_beian_module.c $(CORE_SRC) \
+              core/beian.h config
+
+.PHONY: all deps module tool run test unit test-nginx static clean install
+
+all: module tool
+
+deps:
+	@sh .ci/deps.sh
+
+tool: $(B)/beian-sync
+module: $(B)/ngx_http_beian_module.so
+
+$(B)/obj/%.o: %.c core/beian.h $(wildcard sync-tool/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/beian-sync: $(B)/obj/sync-tool/main.o $(SYNC_OBJ) $(CORE_OBJ) $(CORE_W_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS_SYNC) $(LIBS_CORE)
+
+$(B)/tests/%: tests/%.c $(SYNC_OBJ) $(CORE_OBJ) $(CORE_W_OBJ) tests/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -o $@ $< $(SYNC_OBJ) \
+	    $(CORE_OBJ) $(CORE_W_OBJ) -lcmocka $(LIBS_SYNC) $(LIBS_CORE)
+
+# The dynamic module is built by nginx's own build system from a copy of the
+# nginx-dev tree configured with Debian's flags, so its binary signature
+# matches /usr/sbin/nginx.
+$(B)/nginx/Makefile: config
+	rm -rf $(B)/nginx && mkdir -p $(B) && cp -r $(NGINX_SRC) $(B)/nginx
+	cd $(B)/nginx && bash $(CURDIR)/.ci/configure-nginx.sh \
+	    --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
+	    || { tail -30 configure.log; exit 1; }
+
+$(B)/ngx_http_beian_module.so: $(B)/nginx/Makefile $(MODULE_SRC)
+	$(MAKE) -C $(B)/nginx -f objs/Makefile modules >/dev/null
+	cp $(B)/nginx/objs/ngx_http_beian_module.so $@
+
+# A static nginx with the module compiled in, to prove --add-module works.
+static: $(B)/nginx-static/objs/nginx
+$(B)/nginx-static/objs/nginx: config $(MODULE_SRC)
+	rm -rf $(B)/nginx-static && mkdir -p $(B) && \
+	    cp -r $(NGINX_SRC) $(B)/nginx-static
+	cd $(B)/nginx-static && bash $(CURDIR)/.ci/configure-nginx.sh \
+	    --add-module=$(CURDIR) >configure.log 2>&1 \
+	    || { tail -30 configure.log; exit 1; }
+	$(MAKE) -C $(B)/nginx-static -f objs/Makefile >/dev/null
+
+run: deps all
+	@sh conf/run.sh
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+test: deps all unit test-nginx
+
+test-nginx: all
+	@sh t/run.sh
+
+install: all
+	install -d $(DESTDIR)$(prefix)/bin $(DESTDIR)/usr/lib/nginx/modules
+	install -m 755 $(B)/beian-sync $(DESTDIR)$(prefix)/bin/beian-sync
+	install -m 644 $(B)/ngx_http_beian_module.so \
+	    $(DESTDIR)/usr/lib/nginx/modules/ngx_http_beian_module.so
+
+clean:
+	rm -rf $(B) t/servroot*

@@ -1,0 +1,340 @@
+/*
+ * Snapshot writer (DESIGN.md §3), used by beian-sync only.
+ *
+ * A new snapshot is built in a temp file next to the target, synced, and
+ * renamed over it; the directory is synced so the rename survives a crash.
+ * Readers therefore only ever see a complete old file or a complete new one.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+#include <openssl/evp.h>
+
+#include "beian.h"
+
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+    const beian_entry_t  *x = a, *y = b;
+    size_t                n;
+    int                   rc;
+
+    /* LMDB's default key order: bytes, then length */
+    n = x->domain_len < y->domain_len ? x->domain_len : y->domain_len;
+    rc = memcmp(x->domain, y->domain, n);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (x->domain_len != y->domain_len) {
+        return x->domain_len < y->domain_len ? -1 : 1;
+    }
+
+    rc = strcmp(x->icp, y->icp);
+    return rc ? rc : strcmp(x->website_id, y->website_id);
+}
+
+
+size_t
+beian_entries_sort(beian_entry_t *e, size_t n)
+{
+    size_t  i, out;
+
+    if (n == 0) {
+        return 0;
+    }
+
+    qsort(e, n, sizeof(*e), entry_cmp);
+
+    for (i = 1, out = 1; i < n; i++) {
+        if (entry_cmp(&e[out - 1], &e[i]) != 0) {
+            e[out++] = e[i];
+        }
+    }
+
+    return out;
+}
+
+
+void
+beian_entries_digest(const char *instance_id, const beian_entry_t *e,
+    size_t n, char out[72])
+{
+    size_t         i;
+    unsigned int   len;
+    unsigned char  md[EVP_MAX_MD_SIZE];
+    EVP_MD_CTX    *ctx;
+
+    static const char  hex[] = "0123456789abcdef";
+
+    ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, instance_id, strlen(instance_id) + 1);
+
+    for (i = 0; i < n; i++) {
+        EVP_DigestUpdate(ctx, e[i].domain, e[i].domain_len);
+        EVP_DigestUpdate(ctx, "", 1);
+        EVP_DigestUpdate(ctx, e[i].icp, strlen(e[i].icp) + 1);
+        EVP_DigestUpdate(ctx, e[i].website_id, strlen(e[i].website_id) + 1);
+    }
+
+    EVP_DigestFinal_ex(ctx, md, &len);
+    EVP_MD_CTX_free(ctx);
+
+    memcpy(out, "sha256:", 7);
+    for (i = 0; i < len; i++) {
+        out[7 + 2 * i] = hex[md[i] >> 4];
+        out[8 + 2 * i] = hex[md[i] & 0xf];
+    }
+    out[7 + 2 * len] = '\0';
+}
+
+
+static void
+fail(char *err, size_t err_len, const char *fmt, ...)
+{
+    va_list  ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+
+static int
+put_str(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *val)
+{
+    MDB_val  k, v;
+
+    k.mv_data = (void *) key;
+    k.mv_size = strlen(key);
+    v.mv_data = (void *) val;
+    v.mv_size = strlen(val);
+
+    return mdb_put(txn, dbi, &k, &v, 0);
+}
+
+
+static int
+put_meta(MDB_txn *txn, MDB_dbi dbi, const beian_meta_t *m, size_t n)
+{
+    int   rc;
+    char  num[3][32];
+
+    snprintf(num[0], sizeof(num[0]), "%d", BEIAN_SCHEMA_VERSION);
+    snprintf(num[1], sizeof(num[1]), "%" PRId64, m->generated_at);
+    snprintf(num[2], sizeof(num[2]), "%zu", n);
+
+    if ((rc = put_str(txn, dbi, "schema_version", num[0])) != 0
+        || (rc = put_str(txn, dbi, "instance_id", m->instance_id)) != 0
+        || (rc = put_str(txn, dbi, "generated_at", num[1])) != 0
+        || (rc = put_str(txn, dbi, "source", m->source)) != 0
+        || (rc = put_str(txn, dbi, "record_count", num[2])) != 0
+        || (rc = put_str(txn, dbi, "digest", m->digest)) != 0)
+    {
+        return rc;
+    }
+
+    return 0;
+}
+
+
+static int
+write_env(const char *tmp, const beian_meta_t *meta, const beian_entry_t *e,
+    size_t n, char *err, size_t err_len)
+{
+    int            rc;
+    size_t         i, il, wl, total;
+    MDB_env       *env;
+    MDB_txn       *txn = NULL;
+    MDB_dbi        dmeta, ddom;
+    MDB_val        k, v;
+    unsigned char  val[3 + BEIAN_ICP_MAX + BEIAN_WEBSITE_ID_MAX];
+
+    /* leaf pages hold key + value + node header; leave room for branches */
+    total = 1 << 20;
+    for (i = 0; i < n; i++) {
+        total += e[i].domain_len + strlen(e[i].icp)
+                 + strlen(e[i].website_id) + 32;
+    }
+
+    rc = mdb_env_create(&env);
+    if (rc != 0) {
+        fail(err, err_len, "%s", mdb_strerror(rc));
+        return -1;
+    }
+
+    if ((rc = mdb_env_set_maxdbs(env, 2)) != 0
+        || (rc = mdb_env_set_mapsize(env, total * 2 + (4 << 20))) != 0
+        || (rc = mdb_env_open(env, tmp, MDB_NOSUBDIR | MDB_NOLOCK, 0644))
+           != 0
+        || (rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0
+        || (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &dmeta)) != 0
+        || (rc = mdb_dbi_open(txn, "domains", MDB_CREATE, &ddom)) != 0)
+    {
+        goto failed;
+    }
+
+    for (i = 0; i < n; i++) {
+        il = strlen(e[i].icp);
+        wl = strlen(e[i].website_id);
+
+        if (il > BEIAN_ICP_MAX || wl > BEIAN_WEBSITE_ID_MAX
+            || e[i].domain_len > BEIAN_DOMAIN_MAX)
+        {
+            rc = MDB_BAD_VALSIZE;
+            goto failed;
+        }
+
+        val[0] = 1;
+        val[1] = (unsigned char) il;
+        memcpy(val + 2, e[i].icp, il);
+        val[2 + il] = (unsigned char) wl;
+        memcpy(val + 3 + il, e[i].website_id, wl);
+
+        k.mv_data = e[i].domain;
+        k.mv_size = e[i].domain_len;
+        v.mv_data = val;
+        v.mv_size = 3 + il + wl;
+
+        /* sorted input: append is fast and packs pages full */
+        rc = mdb_put(txn, ddom, &k, &v, MDB_APPEND);
+        if (rc != 0) {
+            if (rc == MDB_KEYEXIST) {
+                fail(err, err_len, "duplicate or unsorted domain \"%.*s\"",
+                     (int) e[i].domain_len, e[i].domain);
+                mdb_txn_abort(txn);
+                mdb_env_close(env);
+                return -1;
+            }
+            goto failed;
+        }
+    }
+
+    if ((rc = put_meta(txn, dmeta, meta, n)) != 0) {
+        goto failed;
+    }
+
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc != 0) {
+        goto failed;
+    }
+
+    rc = mdb_env_sync(env, 1);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    mdb_env_close(env);
+    return 0;
+
+failed:
+
+    fail(err, err_len, "writing \"%s\": %s", tmp, mdb_strerror(rc));
+    if (txn) {
+        mdb_txn_abort(txn);
+    }
+    mdb_env_close(env);
+    return -1;
+}
+
+
+int
+beian_snap_write(const char *path, const beian_meta_t *meta,
+    const beian_entry_t *e, size_t n, char *err, size_t err_len)
+{
+    int          fd, dfd;
+    size_t       dlen;
+    const char  *slash;
+    char         dir[4096], tmp[4096 + 32];
+
+    slash = strrchr(path, '/');
+    if (slash == NULL) {
+        strcpy(dir, ".");
+        dlen = 0;
+    } else {
+        dlen = (size_t) (slash - path);
+        if (dlen >= sizeof(dir)) {
+            fail(err, err_len, "path too long: \"%s\"", path);
+            return -1;
+        }
+        memcpy(dir, path, dlen ? dlen : 1);
+        dir[dlen ? dlen : 1] = '\0';
+    }
+
+    if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.XXXXXX", dir,
+                 slash ? slash + 1 : path) >= (int) sizeof(tmp))
+    {
+        fail(err, err_len, "path too long: \"%s\"", path);
+        return -1;
+    }
+
+    /* same directory as the target: rename() is atomic only there */
+    fd = mkstemp(tmp);
+    if (fd == -1) {
+        fail(err, err_len, "cannot create a temp file in \"%s\": %s",
+             dir, strerror(errno));
+        return -1;
+    }
+
+    /* the nginx workers run as an unprivileged user and only read it */
+    if (fchmod(fd, 0644) != 0) {
+        fail(err, err_len, "chmod \"%s\": %s", tmp, strerror(errno));
+        goto failed;
+    }
+
+    if (write_env(tmp, meta, e, n, err, err_len) != 0) {
+        goto failed;
+    }
+
+    if (fsync(fd) != 0) {
+        fail(err, err_len, "fsync \"%s\": %s", tmp, strerror(errno));
+        goto failed;
+    }
+
+    if (close(fd) != 0) {
+        fd = -1;
+        fail(err, err_len, "close \"%s\": %s", tmp, strerror(errno));
+        goto failed;
+    }
+    fd = -1;
+
+    if (rename(tmp, path) != 0) {
+        fail(err, err_len, "rename \"%s\" to \"%s\": %s", tmp, path,
+             strerror(errno));
+        goto failed;
+    }
+
+    dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dfd == -1 || fsync(dfd) != 0) {
+        /* the new file is in place; only its durability is in doubt */
+        fail(err, err_len, "fsync directory \"%s\": %s", dir,
+             strerror(errno));
+        if (dfd != -1) {
+            close(dfd);
+        }
+        return 1;
+    }
+    close(dfd);
+
+    return 0;
+
+failed:
+
+    if (fd != -1) {
+        close(fd);
+    }
+    unlink(tmp);
+    return -1;
+}

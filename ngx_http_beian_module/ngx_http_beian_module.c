@@ -1,0 +1,1444 @@
+/*
+ * ngx_http_beian_module: serve only hosts whose domain is ICP-filed and
+ * access-registered for this instance, as listed in an LMDB snapshot
+ * written by beian-sync.  The matching rule lives in core/ (beian.h).
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "beian.h"
+
+
+#define NGX_HTTP_BEIAN_ENFORCE    0
+#define NGX_HTTP_BEIAN_REPORT     1
+
+#define NGX_HTTP_BEIAN_IP_ALLOW   0
+#define NGX_HTTP_BEIAN_IP_BLOCK   1
+
+#define NGX_HTTP_BEIAN_PAGE_MAX   (1024 * 1024)
+
+
+/* Shared by all workers (and kept across reloads): the metrics. */
+typedef struct {
+    ngx_atomic_t                requests[BEIAN_NSTATUS];
+    ngx_atomic_t                blocked;
+    ngx_atomic_t                would_block;
+    ngx_atomic_t                reload_failures;
+    ngx_atomic_t                records;
+    ngx_atomic_t                generated_at;
+    ngx_atomic_t                loaded_at;
+    ngx_atomic_t                refused;          /* inode last refused */
+} ngx_http_beian_shm_t;
+
+
+typedef struct {
+    ngx_str_t                   snapshot;
+    ngx_flag_t                  if_missing_block;
+    ngx_msec_t                  check;
+    ngx_flag_t                  metrics;
+    ngx_flag_t                  enabled;          /* in some server */
+    ngx_shm_zone_t             *zone;
+} ngx_http_beian_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                  enable;
+    ngx_uint_t                  mode;
+    ngx_uint_t                  status;
+    ngx_flag_t                  subdomains;
+    ngx_uint_t                  ip_host;
+    ngx_array_t                *exempt_names;     /* of ngx_str_t */
+#if (NGX_PCRE)
+    ngx_array_t                *exempt_regex;     /* of ngx_regex_t * */
+#endif
+    ngx_str_t                   page;
+    ngx_uint_t                  flags;            /* BEIAN_MATCH_* */
+} ngx_http_beian_srv_conf_t;
+
+
+typedef struct {
+    beian_status_t              status;
+    ngx_str_t                   domain;
+    ngx_str_t                   icp;
+} ngx_http_beian_ctx_t;
+
+
+/*
+ * Per-process state.  LMDB forbids carrying an env across fork(), so each
+ * worker opens its own in init_process; the master only validates.
+ */
+typedef struct {
+    ngx_cycle_t                *cycle;
+    beian_snap_t               *snap;
+    struct stat                 loaded;           /* identity of snap */
+    struct stat                 failed;           /* last refused file */
+    ngx_event_t                 timer;
+} ngx_http_beian_worker_t;
+
+
+static ngx_int_t ngx_http_beian_handler(ngx_http_request_t *r);
+static ngx_http_beian_ctx_t *ngx_http_beian_verdict(ngx_http_request_t *r);
+static ngx_int_t ngx_http_beian_block(ngx_http_request_t *r,
+    ngx_http_beian_srv_conf_t *bscf);
+static ngx_int_t ngx_http_beian_metrics_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_beian_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static beian_snap_t *ngx_http_beian_snapshot(void);
+static void ngx_http_beian_load(ngx_cycle_t *cycle,
+    ngx_http_beian_main_conf_t *bmcf);
+static void ngx_http_beian_check_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_beian_init_zone(ngx_shm_zone_t *zone, void *data);
+
+static char *ngx_http_beian_snapshot_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_beian_check_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_beian_status_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_beian_page_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_beian_exempt_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_beian_metrics_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+static ngx_int_t ngx_http_beian_add_variables(ngx_conf_t *cf);
+static void *ngx_http_beian_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_beian_create_srv_conf(ngx_conf_t *cf);
+static char *ngx_http_beian_merge_srv_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_beian_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_beian_init_process(ngx_cycle_t *cycle);
+static void ngx_http_beian_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_beian_modes[] = {
+    { ngx_string("enforce"), NGX_HTTP_BEIAN_ENFORCE },
+    { ngx_string("report"), NGX_HTTP_BEIAN_REPORT },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_beian_ip_hosts[] = {
+    { ngx_string("allow"), NGX_HTTP_BEIAN_IP_ALLOW },
+    { ngx_string("block"), NGX_HTTP_BEIAN_IP_BLOCK },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_beian_commands[] = {
+
+    { ngx_string("beian"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_beian_srv_conf_t, enable),
+      NULL },
+
+    { ngx_string("beian_snapshot"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_beian_snapshot_cmd,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("beian_snapshot_check"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_beian_check_cmd,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("beian_mode"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_beian_srv_conf_t, mode),
+      &ngx_http_beian_modes },
+
+    { ngx_string("beian_block_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_http_beian_status_cmd,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("beian_block_page"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_http_beian_page_cmd,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("beian_subdomains"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_beian_srv_conf_t, subdomains),
+      NULL },
+
+    { ngx_string("beian_ip_host"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_beian_srv_conf_t, ip_host),
+      &ngx_http_beian_ip_hosts },
+
+    { ngx_string("beian_exempt_host"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_1MORE,
+      ngx_http_beian_exempt_cmd,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("beian_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_beian_metrics_cmd,
+      0,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_beian_module_ctx = {
+    ngx_http_beian_add_variables,          /* preconfiguration */
+    ngx_http_beian_init,                   /* postconfiguration */
+
+    ngx_http_beian_create_main_conf,       /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    ngx_http_beian_create_srv_conf,        /* create server configuration */
+    ngx_http_beian_merge_srv_conf,         /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_beian_module = {
+    NGX_MODULE_V1,
+    &ngx_http_beian_module_ctx,            /* module context */
+    ngx_http_beian_commands,               /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_beian_init_process,           /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_beian_exit_process,           /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_variable_t  ngx_http_beian_vars[] = {
+
+    { ngx_string("beian_status"), NULL, ngx_http_beian_variable,
+      0, 0, 0 },
+
+    { ngx_string("beian_icp"), NULL, ngx_http_beian_variable,
+      1, 0, 0 },
+
+    { ngx_string("beian_domain"), NULL, ngx_http_beian_variable,
+      2, 0, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_str_t  ngx_http_beian_zone_name = ngx_string("beian_metrics");
+
+static ngx_http_beian_worker_t  ngx_http_beian_worker;
+
+/* timer events log their data as a connection: give them a harmless one */
+static ngx_connection_t  ngx_http_beian_timer_conn = {
+    .fd = (ngx_socket_t) -1
+};
+
+
+/* The built-in block page: Chinese first, then English; HOST twice. */
+static const char  ngx_http_beian_page_head[] =
+"<!DOCTYPE html>\n"
+"<html lang=\"zh-CN\">\n"
+"<head>\n"
+"<meta charset=\"utf-8\">\n"
+"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+"<meta name=\"robots\" content=\"noindex\">\n"
+"<title>\xe7\xbd\x91\xe7\xab\x99\xe6\x9a\x82\xe6\x97\xb6\xe6\x97\xa0\xe6\xb3"
+"\x95\xe8\xae\xbf\xe9\x97\xae / Site not available</title>\n"
+"</head>\n"
+"<body style=\"font-family:sans-serif;max-width:42em;margin:4em auto;"
+"padding:0 1em;line-height:1.6\">\n"
+"<h1>\xe7\xbd\x91\xe7\xab\x99\xe6\x9a\x82\xe6\x97\xb6\xe6\x97\xa0\xe6\xb3\x95"
+"\xe8\xae\xbf\xe9\x97\xae</h1>\n"
+"<p>\xe5\x9f\x9f\xe5\x90\x8d <strong>";
+
+static const char  ngx_http_beian_page_mid[] =
+"</strong> \xe5\xb0\x9a\xe6\x9c\xaa\xe5\x9c\xa8\xe6\x9c\xac\xe6\x9c\x8d\xe5"
+"\x8a\xa1\xe5\x99\xa8\xe5\xae\x8c\xe6\x88\x90 ICP \xe5\xa4\x87\xe6\xa1\x88"
+"\xe5\x8f\x8a\xe6\x8e\xa5\xe5\x85\xa5\xe5\xa4\x87\xe6\xa1\x88\xef\xbc\x8c"
+"\xe6\xa0\xb9\xe6\x8d\xae\xe7\x9b\xb8\xe5\x85\xb3\xe8\xa7\x84\xe5\xae\x9a"
+"\xe6\x9a\x82\xe6\x97\xb6\xe6\x97\xa0\xe6\xb3\x95\xe8\xae\xbf\xe9\x97\xae"
+"\xe3\x80\x82</p>\n"
+"<p>\xe7\xbd\x91\xe7\xab\x99\xe8\xb4\x9f\xe8\xb4\xa3\xe4\xba\xba\xe5\x8f\xaf"
+"\xe5\x9c\xa8 <a href=\"https://beian.miit.gov.cn/\">\xe5\xb7\xa5\xe4\xb8\x9a"
+"\xe5\x92\x8c\xe4\xbf\xa1\xe6\x81\xaf\xe5\x8c\x96\xe9\x83\xa8\xe6\x94\xbf"
+"\xe5\x8a\xa1\xe6\x9c\x8d\xe5\x8a\xa1\xe5\xb9\xb3\xe5\x8f\xb0</a> \xe6\x9f"
+"\xa5\xe8\xaf\xa2\xe5\xa4\x87\xe6\xa1\x88\xe4\xbf\xa1\xe6\x81\xaf\xef\xbc"
+"\x8c\xe5\xb9\xb6\xe5\x9c\xa8\xe4\xba\x91\xe6\x9c\x8d\xe5\x8a\xa1\xe5\x95"
+"\x86\xe5\xa4\x84\xe5\x8a\x9e\xe7\x90\x86\xe6\x8e\xa5\xe5\x85\xa5\xe5\xa4"
+"\x87\xe6\xa1\x88\xe3\x80\x82</p>\n"
+"<hr>\n"
+"<h1 lang=\"en\">Site not available</h1>\n"
+"<p lang=\"en\">The domain <strong>";
+
+static const char  ngx_http_beian_page_tail[] =
+"</strong> has no ICP filing (ICP beian) with access registration for this "
+"server, so under mainland China regulations it cannot be served here.</p>\n"
+"<p lang=\"en\">Site owners can look up filings at "
+"<a href=\"https://beian.miit.gov.cn/\">beian.miit.gov.cn</a> and register "
+"access with their cloud provider.</p>\n"
+"</body>\n"
+"</html>\n";
+
+
+static ngx_int_t
+ngx_http_beian_handler(ngx_http_request_t *r)
+{
+    ngx_http_beian_ctx_t        *ctx;
+    ngx_http_beian_shm_t        *shm;
+    ngx_http_beian_srv_conf_t   *bscf;
+    ngx_http_beian_main_conf_t  *bmcf;
+
+    bscf = ngx_http_get_module_srv_conf(r, ngx_http_beian_module);
+
+    if (!bscf->enable) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_beian_verdict(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    bmcf = ngx_http_get_module_main_conf(r, ngx_http_beian_module);
+    shm = bmcf->zone ? bmcf->zone->data : NULL;
+
+    if (shm) {
+        ngx_atomic_fetch_add(&shm->requests[ctx->status], 1);
+    }
+
+    if (beian_allowed(ctx->status, bscf->flags)) {
+        return NGX_DECLINED;
+    }
+
+    if (bscf->mode == NGX_HTTP_BEIAN_REPORT) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "beian: would block %s host \"%V\" (report mode)",
+                      beian_status_names[ctx->status],
+                      &r->headers_in.server);
+        if (shm) {
+            ngx_atomic_fetch_add(&shm->would_block, 1);
+        }
+        return NGX_DECLINED;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "beian: blocked %s host \"%V\"",
+                  beian_status_names[ctx->status], &r->headers_in.server);
+
+    if (shm) {
+        ngx_atomic_fetch_add(&shm->blocked, 1);
+    }
+
+    /*
+     * We answer here and finish the request ourselves: returning the status
+     * would run error_page, which could serve the site's own content.
+     */
+    ngx_http_finalize_request(r, ngx_http_beian_block(r, bscf));
+
+    return NGX_DONE;
+}
+
+
+/*
+ * The verdict for the main request, computed once and kept in its ctx.
+ * Internal redirects clear module ctxs; variables then recompute it.
+ */
+static ngx_http_beian_ctx_t *
+ngx_http_beian_verdict(ngx_http_request_t *r)
+{
+    size_t                      n;
+    ngx_str_t                   host, *name;
+    ngx_uint_t                  i;
+    beian_match_t               m;
+    beian_host_class_t          cls;
+    ngx_http_request_t         *mr;
+    ngx_http_beian_ctx_t       *ctx;
+    ngx_http_beian_srv_conf_t  *bscf;
+    char                        buf[BEIAN_HOST_MAX + 1];
+
+    mr = r->main;
+
+    ctx = ngx_http_get_module_ctx(mr, ngx_http_beian_module);
+    if (ctx) {
+        return ctx;
+    }
+
+    ctx = ngx_pcalloc(mr->pool, sizeof(ngx_http_beian_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ngx_http_set_ctx(mr, ctx, ngx_http_beian_module);
+
+    bscf = ngx_http_get_module_srv_conf(mr, ngx_http_beian_module);
+
+    if (!bscf->enable) {
+        ctx->status = BEIAN_OFF;
+        return ctx;
+    }
+
+    /* nginx already took the absolute-URI host over Host, or :authority */
+    cls = beian_host_normalize((char *) mr->headers_in.server.data,
+                               mr->headers_in.server.len, buf, &n);
+
+    host.data = (u_char *) buf;
+    host.len = n;
+
+    if (bscf->exempt_names) {
+        name = bscf->exempt_names->elts;
+        for (i = 0; i < bscf->exempt_names->nelts; i++) {
+            if (name[i].len == n && ngx_memcmp(name[i].data, buf, n) == 0) {
+                ctx->status = BEIAN_EXEMPT;
+                return ctx;
+            }
+        }
+    }
+
+#if (NGX_PCRE)
+    if (bscf->exempt_regex) {
+        ngx_regex_t  **re = bscf->exempt_regex->elts;
+
+        for (i = 0; i < bscf->exempt_regex->nelts; i++) {
+            if (ngx_regex_exec(re[i], &host, NULL, 0) >= 0) {
+                ctx->status = BEIAN_EXEMPT;
+                return ctx;
+            }
+        }
+    }
+#endif
+
+    ctx->status = beian_match(ngx_http_beian_snapshot(), cls, buf, n,
+                              bscf->flags, &m);
+
+    if (ctx->status != BEIAN_FILED) {
+        return ctx;
+    }
+
+    /* copies: a snapshot swap may unmap m.rec before the request ends */
+    ctx->domain.data = ngx_pnalloc(mr->pool, m.domain_len + m.rec.icp_len);
+    if (ctx->domain.data == NULL) {
+        return NULL;
+    }
+
+    ctx->domain.len = m.domain_len;
+    ngx_memcpy(ctx->domain.data, m.domain, m.domain_len);
+
+    ctx->icp.data = ctx->domain.data + m.domain_len;
+    ctx->icp.len = m.rec.icp_len;
+    ngx_memcpy(ctx->icp.data, m.rec.icp, m.rec.icp_len);
+
+    return ctx;
+}
+
+
+/* The host is shown HTML-escaped; bytes outside printable ASCII as %HH. */
+static size_t
+ngx_http_beian_escaped_len(ngx_str_t *src)
+{
+    size_t  i, n;
+
+    n = 0;
+
+    for (i = 0; i < src->len; i++) {
+        switch (src->data[i]) {
+        case '&':  n += 5; break;
+        case '<':  n += 4; break;
+        case '>':  n += 4; break;
+        case '"':  n += 6; break;
+        case '\'': n += 5; break;
+        default:
+            n += (src->data[i] < 0x20 || src->data[i] >= 0x7f) ? 3 : 1;
+        }
+    }
+
+    return n;
+}
+
+
+static u_char *
+ngx_http_beian_escape(u_char *dst, ngx_str_t *src)
+{
+    size_t   i;
+    u_char   c;
+
+    static const char  hex[] = "0123456789ABCDEF";
+
+    for (i = 0; i < src->len; i++) {
+        c = src->data[i];
+
+        switch (c) {
+        case '&':  dst = ngx_cpymem(dst, "&amp;", 5); break;
+        case '<':  dst = ngx_cpymem(dst, "&lt;", 4); break;
+        case '>':  dst = ngx_cpymem(dst, "&gt;", 4); break;
+        case '"':  dst = ngx_cpymem(dst, "&quot;", 6); break;
+        case '\'': dst = ngx_cpymem(dst, "&#39;", 5); break;
+        default:
+            if (c < 0x20 || c >= 0x7f) {
+                *dst++ = '%';
+                *dst++ = hex[c >> 4];
+                *dst++ = hex[c & 0xf];
+            } else {
+                *dst++ = c;
+            }
+        }
+    }
+
+    return dst;
+}
+
+
+static ngx_int_t
+ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
+{
+    size_t            len, hlen;
+    u_char           *p;
+    ngx_int_t         rc;
+    ngx_buf_t        *b;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *h;
+
+    if (bscf->status == NGX_HTTP_CLOSE) {
+        return NGX_HTTP_CLOSE;
+    }
+
+    /* read and drop any body so the connection can be kept alive */
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (bscf->page.len) {
+        b->pos = bscf->page.data;
+        b->last = bscf->page.data + bscf->page.len;
+
+    } else {
+        hlen = ngx_http_beian_escaped_len(&r->headers_in.server);
+        len = sizeof(ngx_http_beian_page_head) - 1
+              + sizeof(ngx_http_beian_page_mid) - 1
+              + sizeof(ngx_http_beian_page_tail) - 1 + 2 * hlen;
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->pos = p;
+        p = ngx_cpymem(p, ngx_http_beian_page_head,
+                       sizeof(ngx_http_beian_page_head) - 1);
+        p = ngx_http_beian_escape(p, &r->headers_in.server);
+        p = ngx_cpymem(p, ngx_http_beian_page_mid,
+                       sizeof(ngx_http_beian_page_mid) - 1);
+        p = ngx_http_beian_escape(p, &r->headers_in.server);
+        p = ngx_cpymem(p, ngx_http_beian_page_tail,
+                       sizeof(ngx_http_beian_page_tail) - 1);
+        b->last = p;
+    }
+
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = bscf->status;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+    r->headers_out.content_type_len = sizeof("text/html") - 1;
+    r->headers_out.content_type_lowcase = NULL;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-store");
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_beian_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    ngx_str_t              *s;
+    ngx_http_beian_ctx_t   *ctx;
+
+    ctx = ngx_http_beian_verdict(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    if (data == 0) {
+        v->data = (u_char *) beian_status_names[ctx->status];
+        v->len = ngx_strlen(v->data);
+        return NGX_OK;
+    }
+
+    s = (data == 1) ? &ctx->icp : &ctx->domain;
+
+    if (s->len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = s->data;
+    v->len = s->len;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_beian_metrics_handler(ngx_http_request_t *r)
+{
+    size_t                       len;
+    u_char                      *p;
+    ngx_int_t                    rc;
+    ngx_uint_t                   i;
+    ngx_buf_t                   *b;
+    ngx_chain_t                  out;
+    ngx_http_beian_shm_t        *shm, zero;
+    ngx_http_beian_main_conf_t  *bmcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    bmcf = ngx_http_get_module_main_conf(r, ngx_http_beian_module);
+
+    shm = bmcf->zone ? bmcf->zone->data : NULL;
+    if (shm == NULL) {
+        ngx_memzero(&zero, sizeof(zero));
+        shm = &zero;
+    }
+
+    len = 2048 + BEIAN_NSTATUS * (64 + NGX_ATOMIC_T_LEN);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = b->last;
+
+    p = ngx_cpymem(p, "# HELP beian_requests_total Requests checked by the "
+                   "beian gate, by verdict.\n"
+                   "# TYPE beian_requests_total counter\n",
+                   sizeof("# HELP beian_requests_total Requests checked by "
+                          "the beian gate, by verdict.\n"
+                          "# TYPE beian_requests_total counter\n") - 1);
+
+    for (i = 0; i < BEIAN_NSTATUS; i++) {
+        p = ngx_sprintf(p, "beian_requests_total{status=\"%s\"} %uA\n",
+                        beian_status_names[i], shm->requests[i]);
+    }
+
+    p = ngx_sprintf(p,
+        "# HELP beian_blocked_total Requests answered with the block page.\n"
+        "# TYPE beian_blocked_total counter\n"
+        "beian_blocked_total %uA\n"
+        "# HELP beian_would_block_total Requests let through by report "
+        "mode that enforce mode would block.\n"
+        "# TYPE beian_would_block_total counter\n"
+        "beian_would_block_total %uA\n"
+        "# HELP beian_snapshot_records Domains in the last loaded snapshot.\n"
+        "# TYPE beian_snapshot_records gauge\n"
+        "beian_snapshot_records %uA\n"
+        "# HELP beian_snapshot_generated_timestamp_seconds When beian-sync "
+        "wrote the last loaded snapshot.\n"
+        "# TYPE beian_snapshot_generated_timestamp_seconds gauge\n"
+        "beian_snapshot_generated_timestamp_seconds %uA\n"
+        "# HELP beian_snapshot_loaded_timestamp_seconds When a worker last "
+        "loaded a snapshot.\n"
+        "# TYPE beian_snapshot_loaded_timestamp_seconds gauge\n"
+        "beian_snapshot_loaded_timestamp_seconds %uA\n"
+        "# HELP beian_snapshot_reload_failures_total Snapshots refused at "
+        "reload or by the periodic check.\n"
+        "# TYPE beian_snapshot_reload_failures_total counter\n"
+        "beian_snapshot_reload_failures_total %uA\n",
+        shm->blocked, shm->would_block, shm->records, shm->generated_at,
+        shm->loaded_at, shm->reload_failures);
+
+    b->last = p;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type,
+                "text/plain; version=0.0.4; charset=utf-8");
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * The worker's snapshot.  Reopened when the cycle changed under us, which
+ * happens only in single-process mode (no new workers on reload).
+ */
+static beian_snap_t *
+ngx_http_beian_snapshot(void)
+{
+    ngx_http_beian_main_conf_t  *bmcf;
+
+    if (ngx_http_beian_worker.cycle != ngx_cycle) {
+        ngx_http_beian_worker.cycle = (ngx_cycle_t *) ngx_cycle;
+
+        bmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                   ngx_http_beian_module);
+        if (bmcf && bmcf->enabled) {
+            ngx_http_beian_load((ngx_cycle_t *) ngx_cycle, bmcf);
+        }
+    }
+
+    return ngx_http_beian_worker.snap;
+}
+
+
+static ngx_inline ngx_uint_t
+ngx_http_beian_same_file(struct stat *a, struct stat *b)
+{
+    return a->st_ino == b->st_ino && a->st_dev == b->st_dev
+           && a->st_size == b->st_size
+           && a->st_mtim.tv_sec == b->st_mtim.tv_sec
+           && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+
+/*
+ * Opens the snapshot if the file changed since the last load.  A file that
+ * fails validation is refused once (and logged once); the previous snapshot
+ * stays in use.  With no snapshot at all every domain is unfiled.
+ */
+static void
+ngx_http_beian_load(ngx_cycle_t *cycle, ngx_http_beian_main_conf_t *bmcf)
+{
+    ngx_err_t                 e;
+    ngx_uint_t                level;
+    ngx_atomic_uint_t         old;
+    struct stat               st;
+    beian_snap_t             *snap;
+    const beian_meta_t       *meta;
+    ngx_http_beian_shm_t     *shm;
+    ngx_http_beian_worker_t  *w = &ngx_http_beian_worker;
+    char                      err[BEIAN_ERR_MAX];
+
+    shm = bmcf->zone ? bmcf->zone->data : NULL;
+
+    if (stat((char *) bmcf->snapshot.data, &st) != 0) {
+        e = ngx_errno;
+
+        if (w->failed.st_ino != 0 || w->snap) {
+            /* a missing file is no news while we hold a snapshot */
+            return;
+        }
+
+        w->failed.st_ino = (ino_t) -1;
+        level = (bmcf->if_missing_block && e == NGX_ENOENT) ? NGX_LOG_WARN
+                                                            : NGX_LOG_ALERT;
+        ngx_log_error(level, cycle->log, e,
+                      "beian: snapshot \"%V\" not loaded: every domain is "
+                      "blocked until it is", &bmcf->snapshot);
+        return;
+    }
+
+    if (w->snap && ngx_http_beian_same_file(&st, &w->loaded)) {
+        return;
+    }
+
+    if (ngx_http_beian_same_file(&st, &w->failed)) {
+        return;
+    }
+
+    snap = beian_snap_open((char *) bmcf->snapshot.data, err, sizeof(err));
+
+    if (snap == NULL) {
+        w->failed = st;
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "beian: %s; %s", err,
+                      w->snap ? "keeping the previous snapshot"
+                              : "every domain is blocked");
+        /* every worker refuses the same file: count it once */
+        old = shm ? shm->refused : 0;
+
+        if (shm && old != (ngx_atomic_uint_t) st.st_ino
+            && ngx_atomic_cmp_set(&shm->refused, old,
+                                  (ngx_atomic_uint_t) st.st_ino))
+        {
+            ngx_atomic_fetch_add(&shm->reload_failures, 1);
+        }
+        return;
+    }
+
+    beian_snap_close(w->snap);
+    w->snap = snap;
+    ngx_memzero(&w->failed, sizeof(struct stat));
+
+    if (beian_snap_fstat(snap, &w->loaded) != 0) {
+        w->loaded = st;
+    }
+
+    meta = beian_snap_meta(snap);
+
+    ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                  "beian: loaded snapshot \"%V\": %uL domains, instance %s, "
+                  "generated at %L", &bmcf->snapshot,
+                  (uint64_t) meta->record_count, meta->instance_id,
+                  (int64_t) meta->generated_at);
+
+    if (shm) {
+        shm->records = (ngx_atomic_uint_t) meta->record_count;
+        shm->generated_at = (ngx_atomic_uint_t) meta->generated_at;
+        shm->loaded_at = (ngx_atomic_uint_t) ngx_time();
+    }
+}
+
+
+static void
+ngx_http_beian_check_handler(ngx_event_t *ev)
+{
+    ngx_http_beian_main_conf_t  *bmcf;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    /* the current cycle's conf: in single-process mode a reload frees ours */
+    bmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_beian_module);
+    if (bmcf == NULL || !bmcf->enabled || bmcf->check == 0) {
+        return;
+    }
+
+    (void) ngx_http_beian_snapshot();
+    ngx_http_beian_load((ngx_cycle_t *) ngx_cycle, bmcf);
+
+    ngx_add_timer(ev, bmcf->check);
+}
+
+
+static ngx_int_t
+ngx_http_beian_init_zone(ngx_shm_zone_t *zone, void *data)
+{
+    ngx_slab_pool_t       *shpool;
+    ngx_http_beian_shm_t  *shm;
+
+    if (data) {
+        /* reload: keep counting where the old cycle left off */
+        zone->data = data;
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) zone->shm.addr;
+
+    shm = ngx_slab_calloc(shpool, sizeof(ngx_http_beian_shm_t));
+    if (shm == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->data = shm;
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_beian_snapshot_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_beian_main_conf_t  *bmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (bmcf->snapshot.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        return "requires a file name";
+    }
+
+    bmcf->snapshot = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &bmcf->snapshot, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strcmp(value[2].data, "if_missing=block") != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\", "
+                               "the only one is \"if_missing=block\"",
+                               &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        bmcf->if_missing_block = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_beian_check_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_beian_main_conf_t  *bmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (bmcf->check != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        bmcf->check = 0;
+        return NGX_CONF_OK;
+    }
+
+    bmcf->check = ngx_parse_time(&value[1], 0);
+    if (bmcf->check == (ngx_msec_t) NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\" directive",
+                           &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_beian_status_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_beian_srv_conf_t  *bscf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (bscf->status != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    /* 444 is nginx's "close the connection without a response" */
+    if (n != NGX_HTTP_CLOSE && (n < 400 || n > 599)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\" directive, "
+                           "it must be a 4xx or 5xx status such as 403, "
+                           "451 or 444", &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    bscf->status = (ngx_uint_t) n;
+
+    return NGX_CONF_OK;
+}
+
+
+/* The custom page is read once here, never per request. */
+static char *
+ngx_http_beian_page_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_beian_srv_conf_t  *bscf = conf;
+
+    ssize_t          n;
+    ngx_str_t       *value, name;
+    ngx_file_t       file;
+    ngx_file_info_t  fi;
+
+    if (bscf->page.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = name;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
+        || !ngx_is_file(&fi)
+        || ngx_file_size(&fi) == 0
+        || ngx_file_size(&fi) > NGX_HTTP_BEIAN_PAGE_MAX)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "block page \"%V\" must be a regular, non-empty "
+                           "file of at most 1m", &name);
+        goto failed;
+    }
+
+    bscf->page.len = (size_t) ngx_file_size(&fi);
+    bscf->page.data = ngx_pnalloc(cf->pool, bscf->page.len);
+    if (bscf->page.data == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_file(&file, bscf->page.data, bscf->page.len, 0);
+    if (n != (ssize_t) bscf->page.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "short read of block page \"%V\"", &name);
+        goto failed;
+    }
+
+    ngx_close_file(file.fd);
+
+    return NGX_CONF_OK;
+
+failed:
+
+    ngx_close_file(file.fd);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_beian_exempt_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_beian_srv_conf_t  *bscf = conf;
+
+    size_t       n;
+    ngx_str_t   *value, *name;
+    ngx_uint_t   i;
+    char         buf[BEIAN_HOST_MAX + 1];
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (value[i].len > 1 && value[i].data[0] == '~') {
+#if (NGX_PCRE)
+            ngx_regex_t          **re;
+            ngx_regex_compile_t    rc;
+            u_char                 errstr[NGX_MAX_CONF_ERRSTR];
+
+            ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
+
+            rc.pattern.data = value[i].data + 1;
+            rc.pattern.len = value[i].len - 1;
+            rc.pool = cf->pool;
+            rc.err.len = NGX_MAX_CONF_ERRSTR;
+            rc.err.data = errstr;
+
+            if (ngx_regex_compile(&rc) != NGX_OK) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
+                return NGX_CONF_ERROR;
+            }
+
+            if (bscf->exempt_regex == NULL) {
+                bscf->exempt_regex = ngx_array_create(cf->pool, 2,
+                                                      sizeof(ngx_regex_t *));
+                if (bscf->exempt_regex == NULL) {
+                    return NGX_CONF_ERROR;
+                }
+            }
+
+            re = ngx_array_push(bscf->exempt_regex);
+            if (re == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *re = rc.regex;
+            continue;
+#else
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "using regex \"%V\" requires PCRE library",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+#endif
+        }
+
+        /* stored as the handler will see the host: normalized */
+        (void) beian_host_normalize((char *) value[i].data, value[i].len,
+                                    buf, &n);
+        if (n == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid host name \"%V\" in \"%V\" directive",
+                               &value[i], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        if (bscf->exempt_names == NULL) {
+            bscf->exempt_names = ngx_array_create(cf->pool, 4,
+                                                  sizeof(ngx_str_t));
+            if (bscf->exempt_names == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        name = ngx_array_push(bscf->exempt_names);
+        if (name == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        name->len = n;
+        name->data = ngx_pnalloc(cf->pool, n);
+        if (name->data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memcpy(name->data, buf, n);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_beian_metrics_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_beian_main_conf_t  *bmcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_beian_metrics_handler;
+
+    bmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_beian_module);
+    bmcf->metrics = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_beian_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_beian_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_beian_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_beian_main_conf_t  *bmcf;
+
+    bmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_beian_main_conf_t));
+    if (bmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     bmcf->snapshot = { 0, NULL };
+     *     bmcf->if_missing_block = 0;
+     *     bmcf->metrics = 0;
+ *     bmcf->enabled = 0;
+     *     bmcf->zone = NULL;
+     */
+
+    bmcf->check = NGX_CONF_UNSET_MSEC;
+
+    return bmcf;
+}
+
+
+static void *
+ngx_http_beian_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_http_beian_srv_conf_t  *bscf;
+
+    bscf = ngx_pcalloc(cf->pool, sizeof(ngx_http_beian_srv_conf_t));
+    if (bscf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     bscf->exempt_names = NULL;
+     *     bscf->exempt_regex = NULL;
+     *     bscf->page = { 0, NULL };
+     *     bscf->flags = 0;
+     */
+
+    bscf->enable = NGX_CONF_UNSET;
+    bscf->mode = NGX_CONF_UNSET_UINT;
+    bscf->status = NGX_CONF_UNSET_UINT;
+    bscf->subdomains = NGX_CONF_UNSET;
+    bscf->ip_host = NGX_CONF_UNSET_UINT;
+
+    return bscf;
+}
+
+
+static char *
+ngx_http_beian_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_beian_srv_conf_t  *prev = parent;
+    ngx_http_beian_srv_conf_t  *conf = child;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_uint_value(conf->mode, prev->mode,
+                              NGX_HTTP_BEIAN_ENFORCE);
+    ngx_conf_merge_uint_value(conf->status, prev->status,
+                              NGX_HTTP_FORBIDDEN);
+    ngx_conf_merge_value(conf->subdomains, prev->subdomains, 1);
+    ngx_conf_merge_uint_value(conf->ip_host, prev->ip_host,
+                              NGX_HTTP_BEIAN_IP_ALLOW);
+    ngx_conf_merge_str_value(conf->page, prev->page, "");
+
+    if (conf->exempt_names == NULL) {
+        conf->exempt_names = prev->exempt_names;
+    }
+
+#if (NGX_PCRE)
+    if (conf->exempt_regex == NULL) {
+        conf->exempt_regex = prev->exempt_regex;
+    }
+#endif
+
+    conf->flags = (conf->subdomains ? BEIAN_MATCH_SUBDOMAINS : 0)
+                  | (conf->ip_host == NGX_HTTP_BEIAN_IP_BLOCK
+                     ? BEIAN_MATCH_IP_BLOCK : 0);
+
+    return NGX_CONF_OK;
+}
+
+
+/* Counts a refused reload in the running cycle's metrics, if any. */
+static void
+ngx_http_beian_count_reload_failure(void)
+{
+    ngx_uint_t             i;
+    ngx_list_part_t       *part;
+    ngx_shm_zone_t        *zone;
+    ngx_http_beian_shm_t  *shm;
+
+    part = &((ngx_cycle_t *) ngx_cycle)->shared_memory.part;
+    zone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return;
+            }
+            part = part->next;
+            zone = part->elts;
+            i = 0;
+        }
+
+        if (zone[i].tag == &ngx_http_beian_module && zone[i].data) {
+            shm = zone[i].data;
+            ngx_atomic_fetch_add(&shm->reload_failures, 1);
+            return;
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_beian_init(ngx_conf_t *cf)
+{
+    ngx_uint_t                   i, enabled;
+    beian_snap_t                *snap;
+    ngx_file_info_t              fi;
+    ngx_http_handler_pt         *h;
+    ngx_http_core_srv_conf_t   **cscfp;
+    ngx_http_core_main_conf_t   *cmcf;
+    ngx_http_beian_srv_conf_t   *bscf;
+    ngx_http_beian_main_conf_t  *bmcf;
+    char                         err[BEIAN_ERR_MAX];
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    bmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_beian_module);
+
+    ngx_conf_init_msec_value(bmcf->check, 0);
+
+    enabled = 0;
+    cscfp = cmcf->servers.elts;
+
+    for (i = 0; i < cmcf->servers.nelts; i++) {
+        bscf = cscfp[i]->ctx->srv_conf[ngx_http_beian_module.ctx_index];
+        if (bscf->enable) {
+            enabled = 1;
+            break;
+        }
+    }
+
+    if (enabled || bmcf->metrics) {
+        bmcf->zone = ngx_shared_memory_add(cf, &ngx_http_beian_zone_name,
+                                           8 * ngx_pagesize,
+                                           &ngx_http_beian_module);
+        if (bmcf->zone == NULL) {
+            return NGX_ERROR;
+        }
+
+        bmcf->zone->init = ngx_http_beian_init_zone;
+    }
+
+    if (!enabled) {
+        /* nothing to check: no phase handler, no snapshot, no cost */
+        return NGX_OK;
+    }
+
+    bmcf->enabled = 1;
+
+    if (bmcf->snapshot.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"beian\" is on but \"beian_snapshot\" is not set");
+        return NGX_ERROR;
+    }
+
+    /*
+     * Validate now, so that "nginx -t" and a reload with a bad snapshot
+     * fail while the running workers keep theirs.  The env is closed again:
+     * it must not be inherited across fork().
+     */
+    if (bmcf->if_missing_block
+        && ngx_file_info(bmcf->snapshot.data, &fi) == NGX_FILE_ERROR
+        && ngx_errno == NGX_ENOENT)
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "beian: snapshot \"%V\" does not exist yet, "
+                           "every domain is blocked until beian-sync "
+                           "writes it (if_missing=block)", &bmcf->snapshot);
+
+    } else {
+        snap = beian_snap_open((char *) bmcf->snapshot.data, err,
+                               sizeof(err));
+        if (snap == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "beian: %s", err);
+            ngx_http_beian_count_reload_failure();
+            return NGX_ERROR;
+        }
+
+        beian_snap_close(snap);
+    }
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_beian_handler;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_beian_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_beian_main_conf_t  *bmcf;
+    ngx_http_beian_worker_t     *w = &ngx_http_beian_worker;
+
+    bmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_beian_module);
+
+    if (bmcf == NULL || !bmcf->enabled) {
+        return NGX_OK;
+    }
+
+    /* never fail here: that would kill the worker for good */
+    w->cycle = cycle;
+    ngx_http_beian_load(cycle, bmcf);
+
+    if (bmcf->check) {
+        w->timer.handler = ngx_http_beian_check_handler;
+        w->timer.data = &ngx_http_beian_timer_conn;
+        w->timer.log = cycle->log;
+        w->timer.cancelable = 1;
+        ngx_add_timer(&w->timer, bmcf->check);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_beian_exit_process(ngx_cycle_t *cycle)
+{
+    beian_snap_close(ngx_http_beian_worker.snap);
+    ngx_http_beian_worker.snap = NULL;
+}

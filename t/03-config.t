@@ -1,0 +1,319 @@
+# Configuration: report mode, exemptions, per-server switches, where the
+# check runs (POST_READ), and the errors nginx -t and start-up must give.
+
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use BeianTest;
+
+add_block_preprocessor(\&BeianTest::preprocess);
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: report mode lets unfiled hosts through, sets the variable, logs
+--- config
+    beian on;
+    beian_mode report;
+    location = /t {
+        return 200 "$beian_status\n";
+    }
+--- request
+GET /t
+--- more_headers
+Host: unfiled.example.net
+--- response_body
+unfiled
+--- error_log
+beian: would block unfiled host "unfiled.example.net" (report mode)
+--- no_error_log
+beian: blocked
+[error]
+--- log_level: info
+
+
+
+=== TEST 2: exemptions by name and by regex
+--- config
+    beian on;
+    beian_exempt_host localhost Internal.LAN. ~^health\.;
+    location = /t {
+        return 200 "$beian_status\n";
+    }
+--- request eval
+["GET /t", "GET /t", "GET /t", "GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["Host: localhost", "Host: localhost:1984", "Host: internal.lan",
+ "Host: HEALTH.probe.example.net", "Host: xhealth.example.net",
+ "Host: example.com"]
+--- error_code eval
+[200, 200, 200, 200, 403, 200]
+--- response_body_like eval
+["exempt", "exempt", "exempt", "exempt", "Site not available", "filed"]
+
+
+
+=== TEST 3: exemptions set at http level are inherited
+--- http_config
+    beian_snapshot $TEST_NGINX_LIVE;
+    beian_exempt_host ~^status\.;
+--- config
+    beian on;
+    location = /t {
+        return 200 "$beian_status\n";
+    }
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["Host: status.internal.example", "Host: localhost"]
+--- error_code eval
+[200, 403]
+
+
+
+=== TEST 4: beian off in one server of several
+--- http_config
+    beian_snapshot $TEST_NGINX_LIVE;
+    beian on;
+    server {
+        listen $TEST_NGINX_SERVER_PORT default_server;
+        server_name _;
+        location / { return 200 "default $beian_status\n"; }
+    }
+    server {
+        listen $TEST_NGINX_SERVER_PORT;
+        server_name open.example.net;
+        beian off;
+        location / { return 200 "open $beian_status\n"; }
+    }
+--- config
+    location = /t {
+        return 200 "main $beian_status\n";
+    }
+--- request eval
+["GET /", "GET /", "GET /", "GET /t"]
+--- more_headers eval
+["Host: open.example.net", "Host: unfiled.example.net", "Host: example.com",
+ "Host: localhost"]
+--- error_code eval
+[200, 403, 200, 403]
+--- response_body_like eval
+["^open off\$", "Site not available", "^default filed\$", "Site not available"]
+
+
+
+=== TEST 5: a redirect-only server still blocks unfiled hosts (POST_READ)
+--- config
+    beian on;
+    return 301 https://$host$request_uri;
+--- request
+GET /path?q=1
+--- more_headers
+Host: unfiled.example.net
+--- error_code: 403
+--- response_headers
+!Location
+--- response_body_like: Site not available
+
+
+
+=== TEST 6: a redirect-only server redirects filed hosts
+--- config
+    beian on;
+    return 301 https://$host$request_uri;
+--- request
+GET /path?q=1
+--- more_headers
+Host: www.example.com
+--- error_code: 301
+--- response_headers
+Location: https://www.example.com/path?q=1
+
+
+
+=== TEST 7: server-level rewrite never runs for unfiled hosts
+--- config
+    beian on;
+    rewrite ^ /landing redirect;
+--- request
+GET /
+--- more_headers
+Host: unfiled.example.net
+--- error_code: 403
+--- response_headers
+!Location
+
+
+
+=== TEST 8: satisfy any with an allow rule does not bypass the gate
+--- config
+    beian on;
+    satisfy any;
+    allow all;
+    location = /t {
+        return 200 "served\n";
+    }
+--- request
+GET /t
+--- more_headers
+Host: unfiled.example.net
+--- error_code: 403
+
+
+
+=== TEST 9: "beian on" without beian_snapshot is a configuration error
+--- http_config
+--- config
+    beian on;
+--- must_die
+--- error_log
+"beian" is on but "beian_snapshot" is not set
+
+
+
+=== TEST 10: invalid beian_block_status
+--- config
+    beian on;
+    beian_block_status 200;
+--- must_die
+--- error_log
+invalid value "200" in "beian_block_status" directive
+
+
+
+=== TEST 11: invalid beian_mode
+--- config
+    beian on;
+    beian_mode audit;
+--- must_die
+--- error_log
+invalid value "audit"
+
+
+
+=== TEST 12: unknown beian_snapshot parameter
+--- http_config
+    beian_snapshot $TEST_NGINX_LIVE if_missing=allow;
+--- config
+    beian on;
+--- must_die
+--- error_log
+invalid parameter "if_missing=allow"
+
+
+
+=== TEST 13: a missing snapshot stops start-up, naming the file
+--- http_config
+    beian_snapshot $TEST_NGINX_SNAP/does-not-exist.mdb;
+--- config
+    beian on;
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*beian: snapshot "[^"]*/does-not-exist\.mdb": No such file or directory}
+
+
+
+=== TEST 14: if_missing=block starts without a snapshot and blocks every domain
+--- http_config
+    beian_snapshot $TEST_NGINX_SNAP/does-not-exist.mdb if_missing=block;
+--- config
+    beian on;
+    location = /t {
+        return 200 "$beian_status\n";
+    }
+--- request
+GET /t
+--- more_headers
+Host: example.com
+--- error_code: 403
+--- error_log
+beian: blocked unfiled host "example.com"
+
+
+
+=== TEST 15: if_missing=block still follows beian_ip_host for IP literals
+--- http_config
+    beian_snapshot $TEST_NGINX_SNAP/does-not-exist.mdb if_missing=block;
+--- config
+    beian on;
+    location = /t {
+        return 200 "$beian_status\n";
+    }
+--- request
+GET /t
+--- more_headers
+Host: 127.0.0.1
+--- response_body
+ip
+
+
+
+=== TEST 16: empty snapshot file is refused at start-up
+--- http_config
+    beian_snapshot $TEST_NGINX_SNAP/zero.mdb;
+--- config
+    beian on;
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*beian: snapshot "[^"]*/zero\.mdb": empty file \(0 bytes\)}
+
+
+
+=== TEST 17: random bytes are refused at start-up
+--- http_config
+    beian_snapshot $TEST_NGINX_SNAP/random.mdb;
+--- config
+    beian on;
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*beian: snapshot "[^"]*/random\.mdb": not an LMDB file}
+
+
+
+=== TEST 18: a truncated snapshot is refused at start-up
+--- http_config
+    beian_snapshot $TEST_NGINX_SNAP/truncated.mdb;
+--- config
+    beian on;
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*beian: snapshot "[^"]*/truncated\.mdb": (truncated|not an LMDB file)}
+
+
+
+=== TEST 19: an unknown schema version is refused at start-up
+--- http_config
+    beian_snapshot $TEST_NGINX_SNAP/schema99.mdb;
+--- config
+    beian on;
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*beian: snapshot "[^"]*/schema99\.mdb": unknown schema version 99 \(this build reads 1\)}
+
+
+
+=== TEST 20: an LMDB file without meta is refused at start-up
+--- http_config
+    beian_snapshot $TEST_NGINX_SNAP/nometa.mdb;
+--- config
+    beian on;
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*beian: snapshot "[^"]*/nometa\.mdb": missing "meta" database}
+
+
+
+=== TEST 21: without "beian on" anywhere a broken snapshot is not even opened
+--- http_config
+    beian_snapshot $TEST_NGINX_SNAP/random.mdb;
+--- config
+    location = /t {
+        return 200 "$beian_status\n";
+    }
+--- request
+GET /t
+--- response_body
+off
+--- no_error_log
+[emerg]
+[error]

@@ -1,0 +1,89 @@
+# beian_metrics: Prometheus text, counters shared by all workers.
+
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use BeianTest;
+
+master_on();
+workers(2);
+add_block_preprocessor(\&BeianTest::preprocess);
+no_root_location();
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: counters after a mix of requests, summed over two workers
+--- config
+    beian on;
+    beian_exempt_host localhost;
+    location = /metrics {
+        beian_metrics;
+    }
+    location / {
+        return 200 "ok\n";
+    }
+--- request eval
+["GET /", "GET /", "GET /", "GET /", "GET /", "GET /metrics"]
+--- more_headers eval
+["Host: example.com", "Host: www.example.com", "Host: unfiled.example.net",
+ "Host: example.com.evil.net", "Host: 127.0.0.1", "Host: localhost"]
+--- error_code eval
+[200, 200, 403, 403, 200, 200]
+--- response_body_like eval
+["ok", "ok", "Site not available", "Site not available", "ok",
+qr/^# TYPE beian_requests_total counter
+beian_requests_total\{status="filed"\} 2
+beian_requests_total\{status="unfiled"\} 2
+beian_requests_total\{status="exempt"\} 1
+beian_requests_total\{status="ip"\} 1
+beian_requests_total\{status="nohost"\} 0
+beian_requests_total\{status="off"\} 0
+.*^beian_blocked_total 2
+.*^beian_would_block_total 0
+.*^beian_snapshot_records 3
+.*^beian_snapshot_generated_timestamp_seconds [1-9][0-9]{9}
+.*^beian_snapshot_loaded_timestamp_seconds [1-9][0-9]{9}
+.*^beian_snapshot_reload_failures_total 0
+/sm]
+--- no_error_log
+[error]
+[crit]
+[alert]
+
+
+
+=== TEST 2: report mode counts what it would have blocked
+--- config
+    beian on;
+    beian_mode report;
+    beian_exempt_host localhost;
+    location = /metrics {
+        beian_metrics;
+    }
+    location / {
+        return 200 "ok\n";
+    }
+--- request eval
+["GET /", "GET /", "GET /metrics"]
+--- more_headers eval
+["Host: unfiled.example.net", "Host: example.com", "Host: localhost"]
+--- response_body_like eval
+["ok", "ok",
+qr/^beian_requests_total\{status="unfiled"\} 1\n.*^beian_blocked_total 0\n.*^beian_would_block_total 1\n/sm]
+
+
+
+=== TEST 3: metrics content type, and only GET/HEAD
+--- config
+    beian on;
+    beian_exempt_host localhost;
+    location = /metrics {
+        beian_metrics;
+    }
+--- request eval
+["GET /metrics", "POST /metrics\nx=1"]
+--- error_code eval
+[200, 405]
+--- response_headers eval
+["Content-Type: text/plain; version=0.0.4; charset=utf-8", ""]

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Builds the snapshots the t/ suites use into $1 (world-readable: the nginx
+# workers under test run as an unprivileged user).  Good ones come from
+# t/data/*.json through beian-sync itself; broken ones are made from them.
+set -eu
+out=$1
+tool=${BEIAN_SYNC:-build/beian-sync}
+mkdir -p "$out"
+chmod 755 "$out"
+
+for f in t/data/*.json; do
+    n=$(basename "$f" .json)
+    "$tool" build --quiet --records "$f" --instance-id lhins-test0001 \
+        --source "t/data/$n.json" --out "$out/$n.mdb"
+done
+
+: > "$out/zero.mdb"
+head -c 65536 /dev/urandom > "$out/random.mdb"
+size=$(stat -c %s "$out/main.mdb")
+head -c $((size / 2)) "$out/main.mdb" > "$out/truncated.mdb"
+
+# valid LMDB, wrong contents: a future schema, then no meta at all
+cp "$out/main.mdb" "$out/schema99.mdb"
+printf 'schema_version\n99\n' | mdb_load -T -n -s meta "$out/schema99.mdb"
+printf 'example.com\nx\n' | mdb_load -T -n -s domains "$out/nometa.mdb"
+rm -f "$out"/*-lock
+chmod 644 "$out"/*.mdb

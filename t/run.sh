@@ -1,0 +1,24 @@
+#!/bin/sh
+# Runs the t/ suites against Debian's nginx with the freshly built module.
+# Uses the real Test::Nginx when perl can load it (e.g. PERL5LIB pointing at
+# a test-nginx checkout), the bundled subset in t/harness otherwise.
+set -eu
+cd "$(dirname "$0")/.."
+
+snap=$(mktemp -d /tmp/beian-t.XXXXXX)
+trap 'rm -rf "$snap"' EXIT
+sh t/fixtures.sh "$snap"
+
+export TEST_NGINX_SNAP="$snap"
+export TEST_NGINX_BINARY="${TEST_NGINX_BINARY:-/usr/sbin/nginx}"
+export TEST_NGINX_LOAD_MODULES="${TEST_NGINX_LOAD_MODULES-$PWD/build/ngx_http_beian_module.so}"
+
+if perl -MTest::Nginx::Socket -e1 >/dev/null 2>&1; then
+    echo "test-nginx: real Test::Nginx ($(perl -MTest::Nginx::Socket -e 'print $INC{"Test/Nginx/Socket.pm"}'))"
+else
+    echo "test-nginx: bundled Test::Nginx::Socket subset (t/harness)"
+    PERL5LIB="$PWD/t/harness/lib${PERL5LIB:+:$PERL5LIB}"
+    export PERL5LIB
+fi
+
+prove -r ${PROVE_FLAGS:-} ${TESTS:-t}

@@ -1,0 +1,526 @@
+/*
+ * Unit tests for the core: host normalization, the match rule, and the
+ * snapshot writer/reader on real LMDB files in a temp directory.
+ */
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "unit.h"
+#include "beian.h"
+
+
+static char  tmpdir[] = "/tmp/beian-unit.XXXXXX";
+
+
+static beian_host_class_t
+norm(const char *in, char *out)
+{
+    size_t  n;
+
+    return beian_host_normalize(in, strlen(in), out, &n);
+}
+
+
+static void
+test_normalize(void **state)
+{
+    char  out[BEIAN_HOST_MAX + 1];
+
+    (void) state;
+
+    assert_int_equal(norm("Example.COM", out), BEIAN_HOST_DOMAIN);
+    assert_string_equal(out, "example.com");
+    assert_int_equal(norm("www.example.com:8080", out), BEIAN_HOST_DOMAIN);
+    assert_string_equal(out, "www.example.com");
+    assert_int_equal(norm("example.com.", out), BEIAN_HOST_DOMAIN);
+    assert_string_equal(out, "example.com");
+    assert_int_equal(norm("example.com.:80", out), BEIAN_HOST_DOMAIN);
+    assert_string_equal(out, "example.com");
+
+    /* only one trailing dot goes */
+    assert_int_equal(norm("example.com..", out), BEIAN_HOST_INVALID);
+    assert_int_equal(norm("", out), BEIAN_HOST_NONE);
+    assert_int_equal(norm(".", out), BEIAN_HOST_INVALID);
+    assert_int_equal(norm(":80", out), BEIAN_HOST_INVALID);
+    assert_int_equal(norm(".example.com", out), BEIAN_HOST_INVALID);
+    assert_int_equal(norm("example..com", out), BEIAN_HOST_INVALID);
+    assert_int_equal(norm("localhost", out), BEIAN_HOST_INVALID);
+    assert_int_equal(norm("ex ample.com", out), BEIAN_HOST_INVALID);
+    assert_int_equal(norm("a<b>.com", out), BEIAN_HOST_INVALID);
+    assert_int_equal(norm("\xe4\xbe\x8b\xe5\xad\x90.cn", out),
+                     BEIAN_HOST_INVALID);
+    assert_int_equal(norm("under_score.example.com", out),
+                     BEIAN_HOST_INVALID);
+
+    assert_int_equal(norm("127.0.0.1", out), BEIAN_HOST_IP);
+    assert_int_equal(norm("127.0.0.1:8080", out), BEIAN_HOST_IP);
+    assert_int_equal(norm("[::1]", out), BEIAN_HOST_IP);
+    assert_string_equal(out, "[::1]");
+    assert_int_equal(norm("[2001:DB8::1]:443", out), BEIAN_HOST_IP);
+    assert_string_equal(out, "[2001:db8::1]");
+    assert_int_equal(norm("[fe80::1%25eth0]", out), BEIAN_HOST_INVALID);
+    assert_int_equal(norm("[::1", out), BEIAN_HOST_INVALID);
+    assert_int_equal(norm("[::1]x", out), BEIAN_HOST_INVALID);
+    assert_int_equal(norm("[example.com]", out), BEIAN_HOST_INVALID);
+    assert_int_equal(norm("127.1", out), BEIAN_HOST_INVALID);
+    assert_int_equal(norm("256.0.0.1", out), BEIAN_HOST_INVALID);
+    assert_int_equal(norm("1.2.3.4.5", out), BEIAN_HOST_INVALID);
+}
+
+
+static void
+test_normalize_lengths(void **state)
+{
+    char    host[400], out[BEIAN_HOST_MAX + 1];
+    size_t  n;
+
+    (void) state;
+
+    /* 63-byte label is fine, 64 is not */
+    memset(host, 'a', 63);
+    strcpy(host + 63, ".com");
+    assert_int_equal(norm(host, out), BEIAN_HOST_DOMAIN);
+    memset(host, 'a', 64);
+    strcpy(host + 64, ".com");
+    assert_int_equal(norm(host, out), BEIAN_HOST_INVALID);
+
+    /* 253 bytes total is fine, 254 is not */
+    memset(host, 'a', sizeof(host));
+    for (n = 63; n < 253; n += 64) {
+        host[n] = '.';
+    }
+    host[253] = '\0';
+    assert_int_equal(norm(host, out), BEIAN_HOST_DOMAIN);
+    host[253] = 'a';
+    host[254] = '\0';
+    assert_int_equal(norm(host, out), BEIAN_HOST_INVALID);
+
+    /* longer than anything we normalize */
+    memset(host, 'a', sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    assert_int_equal(beian_host_normalize(host, strlen(host), out, &n),
+                     BEIAN_HOST_INVALID);
+    assert_int_equal(n, 0);
+}
+
+
+static void
+test_domain_check(void **state)
+{
+    (void) state;
+
+    assert_null(beian_domain_check("example.com", 11));
+    assert_null(beian_domain_check("xn--fsqu00a.xn--fiqs8s", 22));
+    assert_null(beian_domain_check("a-b.c0", 6));
+    assert_non_null(beian_domain_check("com", 3));
+    assert_non_null(beian_domain_check("-a.com", 6));
+    assert_non_null(beian_domain_check("a-.com", 6));
+    assert_non_null(beian_domain_check("a.123", 5));
+    assert_non_null(beian_domain_check("A.com", 5));
+    assert_non_null(beian_domain_check("a.com.", 6));
+    assert_non_null(beian_domain_check("", 0));
+}
+
+
+static void
+test_allowed(void **state)
+{
+    (void) state;
+
+    assert_true(beian_allowed(BEIAN_FILED, 0));
+    assert_true(beian_allowed(BEIAN_EXEMPT, BEIAN_MATCH_IP_BLOCK));
+    assert_true(beian_allowed(BEIAN_OFF, 0));
+    assert_false(beian_allowed(BEIAN_UNFILED, 0));
+    assert_true(beian_allowed(BEIAN_IP, 0));
+    assert_true(beian_allowed(BEIAN_NOHOST, 0));
+    assert_false(beian_allowed(BEIAN_IP, BEIAN_MATCH_IP_BLOCK));
+    assert_false(beian_allowed(BEIAN_NOHOST, BEIAN_MATCH_IP_BLOCK));
+}
+
+
+/* Rotating buffers: callers pass two paths to one call. */
+static char *
+tmp_path(const char *name)
+{
+    static char  path[4][256];
+    static int   i;
+
+    i = (i + 1) % 4;
+    snprintf(path[i], sizeof(path[i]), "%s/%s", tmpdir, name);
+    return path[i];
+}
+
+
+static void
+write_sample(const char *path)
+{
+    char          err[BEIAN_ERR_MAX];
+    size_t        n;
+    beian_meta_t  m;
+    beian_entry_t e[] = {
+        { "example.com", 11, "京ICP备12345678号-1", "w1" },
+        { "filed.cn", 8, "粤B2-20090059-5", "w2" },
+        { "example.com", 11, "京ICP备12345678号-1", "w1" },   /* dup */
+        { "deep.sub.example.org", 20, "沪ICP备12345678号", "w3" },
+    };
+
+    memset(&m, 0, sizeof(m));
+    strcpy(m.instance_id, "lhins-test0001");
+    strcpy(m.source, "unit");
+    m.generated_at = 1790000000;
+
+    n = beian_entries_sort(e, 4);
+    assert_int_equal(n, 3);
+    assert_string_equal(e[0].domain, "deep.sub.example.org");
+
+    beian_entries_digest(m.instance_id, e, n, m.digest);
+    assert_int_equal(beian_snap_write(path, &m, e, n, err, sizeof(err)), 0);
+}
+
+
+static beian_status_t
+match(const beian_snap_t *s, const char *host, unsigned flags,
+    beian_match_t *m)
+{
+    char                out[BEIAN_HOST_MAX + 1];
+    size_t              n;
+    beian_host_class_t  cls;
+
+    cls = beian_host_normalize(host, strlen(host), out, &n);
+    return beian_match(s, cls, out, n, flags, m);
+}
+
+
+static void
+test_snapshot_roundtrip(void **state)
+{
+    char                 err[BEIAN_ERR_MAX];
+    struct stat          st;
+    beian_snap_t        *s;
+    beian_match_t        m;
+    const beian_meta_t  *meta;
+
+    (void) state;
+
+    write_sample(tmp_path("a.mdb"));
+
+    assert_int_equal(stat(tmp_path("a.mdb"), &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+
+    s = beian_snap_open(tmp_path("a.mdb"), err, sizeof(err));
+    assert_non_null(s);
+
+    meta = beian_snap_meta(s);
+    assert_int_equal(meta->schema_version, 1);
+    assert_int_equal(meta->record_count, 3);
+    assert_string_equal(meta->instance_id, "lhins-test0001");
+    assert_int_equal(meta->generated_at, 1790000000);
+    assert_memory_equal(meta->digest, "sha256:", 7);
+    assert_int_equal(strlen(meta->digest), 71);
+
+    assert_int_equal(match(s, "example.com", BEIAN_MATCH_SUBDOMAINS, &m),
+                     BEIAN_FILED);
+    assert_int_equal(m.rec.icp_len, strlen("京ICP备12345678号-1"));
+    assert_memory_equal(m.rec.icp, "京ICP备12345678号-1", m.rec.icp_len);
+    assert_memory_equal(m.rec.website_id, "w1", 2);
+
+    assert_int_equal(match(s, "A.B.Example.com.", BEIAN_MATCH_SUBDOMAINS, &m),
+                     BEIAN_FILED);
+    assert_int_equal(m.domain_len, 11);
+    assert_memory_equal(m.domain, "example.com", 11);
+
+    /* label boundaries only */
+    assert_int_equal(match(s, "notexample.com", BEIAN_MATCH_SUBDOMAINS, &m),
+                     BEIAN_UNFILED);
+    assert_int_equal(match(s, "example.com.evil.net", BEIAN_MATCH_SUBDOMAINS,
+                           &m), BEIAN_UNFILED);
+    assert_int_equal(match(s, "xexample.com", BEIAN_MATCH_SUBDOMAINS, &m),
+                     BEIAN_UNFILED);
+    assert_int_equal(match(s, "com", BEIAN_MATCH_SUBDOMAINS, &m),
+                     BEIAN_UNFILED);
+
+    /* a filed deeper name covers only below itself */
+    assert_int_equal(match(s, "x.deep.sub.example.org",
+                           BEIAN_MATCH_SUBDOMAINS, &m), BEIAN_FILED);
+    assert_int_equal(match(s, "sub.example.org", BEIAN_MATCH_SUBDOMAINS, &m),
+                     BEIAN_UNFILED);
+    assert_int_equal(match(s, "example.org", BEIAN_MATCH_SUBDOMAINS, &m),
+                     BEIAN_UNFILED);
+
+    /* subdomains off: exact names only */
+    assert_int_equal(match(s, "www.example.com", 0, &m), BEIAN_UNFILED);
+    assert_int_equal(match(s, "example.com", 0, &m), BEIAN_FILED);
+
+    assert_int_equal(match(s, "127.0.0.1", 0, &m), BEIAN_IP);
+    assert_int_equal(match(s, "", 0, &m), BEIAN_NOHOST);
+
+    /* no snapshot: every domain is unfiled */
+    assert_int_equal(match(NULL, "example.com", BEIAN_MATCH_SUBDOMAINS, &m),
+                     BEIAN_UNFILED);
+
+    beian_snap_close(s);
+}
+
+
+static int
+count_cb(const char *d, size_t len, const beian_rec_t *rec, void *data)
+{
+    (void) d;
+    (void) len;
+    (void) rec;
+    (*(int *) data)++;
+    return 0;
+}
+
+
+static void
+test_snapshot_foreach(void **state)
+{
+    int            count = 0;
+    char           err[BEIAN_ERR_MAX];
+    beian_snap_t  *s;
+
+    (void) state;
+
+    write_sample(tmp_path("b.mdb"));
+    s = beian_snap_open(tmp_path("b.mdb"), err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(beian_snap_foreach(s, count_cb, &count, err,
+                                        sizeof(err)), 0);
+    assert_int_equal(count, 3);
+    beian_snap_close(s);
+}
+
+
+static void
+write_bytes(const char *path, const void *p, size_t n)
+{
+    FILE  *f = fopen(path, "wb");
+
+    assert_non_null(f);
+    if (n) {
+        assert_int_equal(fwrite(p, 1, n, f), n);
+    }
+    fclose(f);
+}
+
+
+static void
+expect_refused(const char *name, const char *reason)
+{
+    char           err[BEIAN_ERR_MAX];
+    beian_snap_t  *s;
+
+    s = beian_snap_open(tmp_path(name), err, sizeof(err));
+    assert_null(s);
+    assert_non_null(strstr(err, tmp_path(name)));
+    if (strstr(err, reason) == NULL) {
+        fail_msg("\"%s\" does not say \"%s\"", err, reason);
+    }
+}
+
+
+/* Puts one key into a named database of an LMDB file, like mdb_load. */
+static void
+lmdb_put(const char *path, const char *db, const char *key, const char *val)
+{
+    MDB_env  *env;
+    MDB_txn  *txn;
+    MDB_dbi   dbi;
+    MDB_val   k, v;
+
+    k.mv_data = (void *) key;
+    k.mv_size = strlen(key);
+    v.mv_data = (void *) val;
+    v.mv_size = strlen(val);
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+    assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR | MDB_NOLOCK,
+                                  0644), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, db, MDB_CREATE, &dbi), 0);
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+
+static void
+copy_file(const char *from, const char *to)
+{
+    char    buf[1 << 16];
+    FILE   *in, *out;
+    size_t  n;
+
+    in = fopen(from, "rb");
+    out = fopen(to, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    }
+    fclose(in);
+    fclose(out);
+}
+
+
+static void
+test_snapshot_refused(void **state)
+{
+    char           buf[8192];
+    struct stat    st;
+    beian_rec_t    rec;
+    beian_snap_t  *s;
+    char           err[BEIAN_ERR_MAX];
+
+    (void) state;
+
+    expect_refused("missing.mdb", "No such file");
+
+    write_bytes(tmp_path("zero.mdb"), "", 0);
+    expect_refused("zero.mdb", "empty file");
+
+    memset(buf, 0x5a, sizeof(buf));
+    write_bytes(tmp_path("junk.mdb"), buf, sizeof(buf));
+    expect_refused("junk.mdb", "not an LMDB file");
+
+    assert_int_equal(mkdir(tmp_path("dir.mdb"), 0755), 0);
+    expect_refused("dir.mdb", "not a regular file");
+
+    write_sample(tmp_path("full.mdb"));
+    assert_int_equal(stat(tmp_path("full.mdb"), &st), 0);
+    copy_file(tmp_path("full.mdb"), tmp_path("trunc.mdb"));
+    assert_int_equal(truncate(tmp_path("trunc.mdb"), st.st_size - 4096), 0);
+    expect_refused("trunc.mdb", "truncated");
+
+    copy_file(tmp_path("full.mdb"), tmp_path("schema.mdb"));
+    lmdb_put(tmp_path("schema.mdb"), "meta", "schema_version", "2");
+    expect_refused("schema.mdb", "unknown schema version 2");
+
+    copy_file(tmp_path("full.mdb"), tmp_path("count.mdb"));
+    lmdb_put(tmp_path("count.mdb"), "meta", "record_count", "4");
+    expect_refused("count.mdb", "record count mismatch");
+
+    copy_file(tmp_path("full.mdb"), tmp_path("nan.mdb"));
+    lmdb_put(tmp_path("nan.mdb"), "meta", "generated_at", "yesterday");
+    expect_refused("nan.mdb", "is not a number");
+
+    lmdb_put(tmp_path("nometa.mdb"), "domains", "example.com", "x");
+    expect_refused("nometa.mdb", "missing \"meta\"");
+
+    lmdb_put(tmp_path("nodom.mdb"), "meta", "schema_version", "1");
+    lmdb_put(tmp_path("nodom.mdb"), "meta", "instance_id", "i");
+    lmdb_put(tmp_path("nodom.mdb"), "meta", "generated_at", "1");
+    lmdb_put(tmp_path("nodom.mdb"), "meta", "source", "s");
+    lmdb_put(tmp_path("nodom.mdb"), "meta", "record_count", "0");
+    expect_refused("nodom.mdb", "missing meta key \"digest\"");
+    lmdb_put(tmp_path("nodom.mdb"), "meta", "digest", "d");
+    expect_refused("nodom.mdb", "missing \"domains\"");
+
+    /* a value that does not decode never allows, even if the key exists */
+    copy_file(tmp_path("full.mdb"), tmp_path("badval.mdb"));
+    lmdb_put(tmp_path("badval.mdb"), "domains", "filed.cn", "\x01\x7fshort");
+    s = beian_snap_open(tmp_path("badval.mdb"), err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(beian_snap_get(s, "filed.cn", 8, &rec), -1);
+    assert_int_equal(beian_snap_get(s, "example.com", 11, &rec), 1);
+    beian_snap_close(s);
+}
+
+
+static void
+test_digest(void **state)
+{
+    char           a[72], b[72], c[72];
+    beian_entry_t  e1[] = { { "a.cn", 4, "x", "w" }, { "b.cn", 4, "y", "w" } };
+    beian_entry_t  e2[] = { { "a.cn", 4, "x", "w" }, { "b.cn", 4, "z", "w" } };
+
+    (void) state;
+
+    beian_entries_digest("i", e1, 2, a);
+    beian_entries_digest("i", e1, 2, b);
+    beian_entries_digest("i", e2, 2, c);
+    assert_string_equal(a, b);
+    assert_string_not_equal(a, c);
+    beian_entries_digest("j", e1, 2, c);
+    assert_string_not_equal(a, c);
+}
+
+
+static void
+test_write_refuses_unsorted(void **state)
+{
+    char           err[BEIAN_ERR_MAX];
+    struct stat    st;
+    beian_meta_t   m;
+    beian_entry_t  e[] = { { "b.cn", 4, "x", "w" }, { "a.cn", 4, "y", "w" } };
+
+    (void) state;
+
+    memset(&m, 0, sizeof(m));
+    write_sample(tmp_path("keep.mdb"));
+    assert_int_equal(stat(tmp_path("keep.mdb"), &st), 0);
+
+    assert_int_equal(beian_snap_write(tmp_path("keep.mdb"), &m, e, 2, err,
+                                      sizeof(err)), -1);
+    assert_non_null(strstr(err, "unsorted"));
+
+    /* the old file is untouched and no temp file is left behind */
+    {
+        struct stat  st2;
+
+        assert_int_equal(stat(tmp_path("keep.mdb"), &st2), 0);
+        assert_int_equal(st.st_ino, st2.st_ino);
+        assert_int_equal(system("test -z \"$(ls -A /tmp/beian-unit.*/"
+                                ".keep.mdb.tmp.* 2>/dev/null)\""), 0);
+    }
+
+    assert_int_equal(beian_snap_write("/nonexistent-dir/x.mdb", &m, e, 0,
+                                      err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "/nonexistent-dir"));
+}
+
+
+static int
+setup(void **state)
+{
+    (void) state;
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+
+static int
+teardown(void **state)
+{
+    char  cmd[300];
+
+    (void) state;
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    return system(cmd);
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_normalize_lengths),
+        cmocka_unit_test(test_domain_check),
+        cmocka_unit_test(test_allowed),
+        cmocka_unit_test(test_snapshot_roundtrip),
+        cmocka_unit_test(test_snapshot_foreach),
+        cmocka_unit_test(test_snapshot_refused),
+        cmocka_unit_test(test_digest),
+        cmocka_unit_test(test_write_refuses_unsorted),
+    };
+
+    return cmocka_run_group_tests_name("core", tests, setup, teardown);
+}
