@@ -69,10 +69,20 @@ $(B)/ngx_http_beian_module.so: $(B)/nginx/Makefile $(MODULE_SRC)
 	cp $(B)/nginx/objs/ngx_http_beian_module.so $@
 
 # A static nginx with the module compiled in, to prove --add-module works.
+# nginx-dev has headers only, so this needs a full source tree: NGINX_SRC if
+# it is one, else the upstream source of Debian's nginx from the archive.
+STATIC_SRC := $(if $(wildcard $(NGINX_SRC)/src/core/nginx.c),$(NGINX_SRC),$(B)/nginx-upstream)
+
 static: $(B)/nginx-static/objs/nginx
-$(B)/nginx-static/objs/nginx: config $(MODULE_SRC)
+	$(B)/nginx-static/objs/nginx -V 2>&1 | grep -q 'add-module=$(CURDIR)'
+	@echo "static build ok: $(B)/nginx-static/objs/nginx"
+
+$(B)/nginx-upstream/src/core/nginx.c:
+	sh .ci/nginx-source.sh $(B)/nginx-upstream
+
+$(B)/nginx-static/objs/nginx: config $(MODULE_SRC) $(STATIC_SRC)/src/core/nginx.c
 	rm -rf $(B)/nginx-static && mkdir -p $(B) && \
-	    cp -r $(NGINX_SRC) $(B)/nginx-static
+	    cp -r $(STATIC_SRC) $(B)/nginx-static
 	cd $(B)/nginx-static && bash $(CURDIR)/.ci/configure-nginx.sh \
 	    --add-module=$(CURDIR) >configure.log 2>&1 \
 	    || { tail -30 configure.log; exit 1; }

@@ -527,10 +527,12 @@ ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
         return NGX_HTTP_CLOSE;
     }
 
+    /* no error_page: it could redirect to the site's own content */
+    r->error_page = 1;
+
     /* read and drop any body so the connection can be kept alive */
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_CLOSE;
     }
 
     b = ngx_calloc_buf(r->pool);
@@ -571,6 +573,12 @@ ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
 
     r->headers_out.status = bscf->status;
     r->headers_out.content_length_n = b->last - b->pos;
+
+    if (bscf->status == 451) {
+        /* nginx has no reason phrase of its own for 451 */
+        ngx_str_set(&r->headers_out.status_line,
+                    "451 Unavailable For Legal Reasons");
+    }
     ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
     r->headers_out.content_type_len = sizeof("text/html") - 1;
     r->headers_out.content_type_lowcase = NULL;

@@ -59,6 +59,7 @@ GET /
 --- more_headers
 Host: unfiled.example.net
 --- error_code: 451
+--- raw_response_headers_like: ^HTTP/1\.1 451 Unavailable For Legal Reasons\r\n
 --- response_body_like: Site not available
 
 

@@ -1,0 +1,35 @@
+/*
+ * beian-sync: a record's Domain to the snapshot's key form.
+ */
+
+#ifndef SYNC_DOMAIN_H
+#define SYNC_DOMAIN_H
+
+#include <stddef.h>
+
+#include "beian.h"
+
+
+typedef enum {
+    SYNC_DOMAIN_OK = 0,
+    SYNC_DOMAIN_WILDCARD,       /* "*.example.com" */
+    SYNC_DOMAIN_IDNA,           /* U-labels libidn2 refuses */
+    SYNC_DOMAIN_SYNTAX,         /* beian_domain_check() refuses */
+    SYNC_DOMAIN_PUBLIC_SUFFIX   /* "com.cn", "cn": would allow too much */
+} sync_domain_rc_t;
+
+/*
+ * U-labels to A-labels (libidn2, IDNA2008 with UTS #46 non-transitional
+ * mapping), lowercase, one trailing dot stripped, then the core's syntax
+ * check and the public suffix check.  in must be NUL-terminated at len.
+ * out holds BEIAN_DOMAIN_MAX + 1 bytes.  On failure why says what is
+ * wrong (static text or why's buffer).
+ */
+sync_domain_rc_t sync_domain_normalize(const char *in, size_t len,
+    char *out, size_t *out_len, const char **why, char *buf, size_t size);
+
+/* 1 if the normalized domain is a suffix under which the public
+ * registers names (a TLD, "com.cn", "bj.cn", ...). */
+int sync_domain_public_suffix(const char *d, size_t len);
+
+#endif /* SYNC_DOMAIN_H */

@@ -1,0 +1,670 @@
+/*
+ * beian-sync: the command line (DESIGN.md §7).
+ *
+ *   build  provider-shaped JSON -> snapshot, offline
+ *   check  the module's verdict per host, from the core alone
+ *   info   the snapshot's meta
+ *   dump   domain <TAB> ICP number, sorted
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <idn2.h>
+
+#include "beian.h"
+#include "doc.h"
+#include "icp.h"
+#include "publish.h"
+#include "records.h"
+#include "report.h"
+#include "util.h"
+
+
+#ifndef BEIAN_SYNC_VERSION
+#define BEIAN_SYNC_VERSION  "0.1.0"
+#endif
+
+
+static const char  usage_main[] =
+    "usage: beian-sync {build|check|info|dump} [OPTION...] ARG... "
+    "(COMMAND --help for each; -V for the version)";
+
+static const char  usage_build[] =
+    "usage: beian-sync build --records FILE --instance-id ID --out SNAPSHOT "
+    "[--strict] [--force] [--max-shrink PCT] [--source TEXT] [--json] "
+    "[--quiet]";
+
+static const char  usage_check[] =
+    "usage: beian-sync check --snapshot SNAPSHOT [--no-subdomains] "
+    "[--ip-host allow|block] HOST...";
+
+static const char  usage_info[] =
+    "usage: beian-sync info --snapshot SNAPSHOT";
+
+static const char  usage_dump[] =
+    "usage: beian-sync dump --snapshot SNAPSHOT";
+
+
+static int
+usage_error(const char *usage, const char *fmt, ...)
+{
+    va_list  ap;
+
+    fputs("beian-sync: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n%s\n", usage);
+    return SYNC_EXIT_USAGE;
+}
+
+
+/* getopt_long() with ':' first: say exactly which option was wrong. */
+static int
+bad_option(const char *usage, int c, char **argv)
+{
+    const char  *opt = argv[optind - 1];
+
+    if (c == ':') {
+        return usage_error(usage, "option %s needs an argument", opt);
+    }
+    if (optopt != 0) {
+        return usage_error(usage, "unknown option -%c", optopt);
+    }
+    return usage_error(usage, "unknown option %s", opt);
+}
+
+
+/* Output written to a pipe or a full disk: say so and fail. */
+static int
+flush_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "beian-sync: writing standard output: %s\n",
+                strerror(errno ? errno : EIO));
+        return SYNC_EXIT_IO;
+    }
+    return SYNC_EXIT_OK;
+}
+
+
+static beian_snap_t *
+open_snapshot(const char *path)
+{
+    beian_snap_t  *snap;
+    char           err[BEIAN_ERR_MAX];
+
+    snap = beian_snap_open(path, err, sizeof(err));
+    if (snap == NULL) {
+        fprintf(stderr, "beian-sync: %s\n", err);
+    }
+    return snap;
+}
+
+
+/* ---- build -------------------------------------------------------- */
+
+static int
+parse_percent(const char *s, unsigned *out)
+{
+    char           *end;
+    unsigned long   v;
+
+    if (*s < '0' || *s > '9') {
+        return -1;
+    }
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > 100) {
+        return -1;
+    }
+    *out = (unsigned) v;
+    return 0;
+}
+
+
+static int
+cmd_build(int argc, char **argv)
+{
+    int              c, rc, lock_fd = -1, strict = 0, json = 0, quiet = 0;
+    size_t           i, n = 0;
+    const char      *records = NULL, *msg;
+    sync_acc_t      *acc = NULL;
+    beian_entry_t   *entries;
+    sync_doc_t       doc;
+    sync_doc_rc_t    drc;
+    sync_report_t    rep;
+    sync_publish_t   p;
+    char             source[sizeof(((beian_meta_t *) 0)->source)];
+    char             err[BEIAN_SYNC_MSG_MAX];
+
+    static const struct option  opts[] = {
+        { "records",     required_argument, NULL, 'r' },
+        { "instance-id", required_argument, NULL, 'i' },
+        { "out",         required_argument, NULL, 'o' },
+        { "source",      required_argument, NULL, 's' },
+        { "max-shrink",  required_argument, NULL, 'm' },
+        { "strict",      no_argument,       NULL, 'S' },
+        { "force",       no_argument,       NULL, 'f' },
+        { "json",        no_argument,       NULL, 'j' },
+        { "quiet",       no_argument,       NULL, 'q' },
+        { "help",        no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+
+    memset(&p, 0, sizeof(p));
+    p.max_shrink = 50;
+    source[0] = '\0';
+
+    while ((c = getopt_long(argc, argv, ":r:i:o:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r': records = optarg; break;
+        case 'i': p.instance_id = optarg; break;
+        case 'o': p.snapshot = optarg; break;
+        case 'S': strict = 1; break;
+        case 'f': p.force = 1; break;
+        case 'j': json = 1; break;
+        case 'q': quiet = 1; break;
+
+        case 's':
+            if (strlen(optarg) >= sizeof(source)) {
+                return usage_error(usage_build, "--source: longer than %zu "
+                                   "bytes", sizeof(source) - 1);
+            }
+            for (i = 0; optarg[i]; i++) {
+                if ((unsigned char) optarg[i] < 0x20 || optarg[i] == 0x7f) {
+                    return usage_error(usage_build, "--source: control "
+                                       "characters are not allowed");
+                }
+            }
+            strcpy(source, optarg);
+            break;
+
+        case 'm':
+            if (parse_percent(optarg, &p.max_shrink) != 0) {
+                return usage_error(usage_build, "--max-shrink \"%s\": "
+                                   "expected a percentage 0..100", optarg);
+            }
+            break;
+
+        case 'h':
+            printf("%s\n", usage_build);
+            return flush_stdout();
+
+        default:
+            return bad_option(usage_build, c, argv);
+        }
+    }
+
+    if (optind < argc) {
+        return usage_error(usage_build, "unexpected argument \"%s\"",
+                           argv[optind]);
+    }
+    if (records == NULL) {
+        return usage_error(usage_build, "--records FILE is required");
+    }
+    if (p.instance_id == NULL) {
+        return usage_error(usage_build, "--instance-id ID is required");
+    }
+    if (p.snapshot == NULL) {
+        return usage_error(usage_build, "--out SNAPSHOT is required");
+    }
+
+    msg = sync_instance_id_check(p.instance_id);
+    if (msg != NULL) {
+        return usage_error(usage_build, "--instance-id \"%s\": %s",
+                           p.instance_id, msg);
+    }
+
+    if (source[0] == '\0') {
+        snprintf(err, sizeof(err), "file:%s", records);
+        sync_display(source, sizeof(source), err, strlen(err));
+    }
+    p.source = source;
+
+    sync_report_init(&rep, "build", stderr, quiet);
+    rep.strict = strict;
+    rep.instance_id = p.instance_id;
+    rep.records = records;
+    rep.snapshot = p.snapshot;
+    rep.source = source;
+
+    rc = sync_lock(p.snapshot, &lock_fd, &rep);
+    if (rc != SYNC_EXIT_OK) {
+        goto done;
+    }
+
+    acc = sync_acc_new(p.instance_id, &rep);
+    if (acc == NULL) {
+        sync_report_error(&rep, SYNC_EXIT_IO, "out of memory");
+        rc = SYNC_EXIT_IO;
+        goto done;
+    }
+
+    drc = sync_doc_parse_file(records, sync_acc_add, acc, &doc, err,
+                              sizeof(err));
+    rep.total_count = doc.total_count;
+    memcpy(rep.request_id, doc.request_id, sizeof(rep.request_id));
+
+    switch (drc) {
+    case SYNC_DOC_OK:
+        break;
+    case SYNC_DOC_SYNTAX:
+        sync_report_error(&rep, rc = SYNC_EXIT_REFUSED, "%s", err);
+        goto done;
+    case SYNC_DOC_PROVIDER:
+        sync_report_error(&rep, rc = SYNC_EXIT_PROVIDER, "%s", err);
+        goto done;
+    case SYNC_DOC_IO:
+        sync_report_error(&rep, rc = SYNC_EXIT_IO, "%s", err);
+        goto done;
+    case SYNC_DOC_NOMEM:
+    case SYNC_DOC_STOPPED:
+        sync_report_error(&rep, rc = SYNC_EXIT_IO, "%s: out of memory",
+                          records);
+        goto done;
+    }
+
+    /* a saved page of a longer result would drop the other pages' sites */
+    if (doc.total_count >= 0 && (size_t) doc.total_count != doc.records) {
+        if (!p.force) {
+            sync_report_error(&rep, rc = SYNC_EXIT_REFUSED, "%s: TotalCount "
+                              "is %lld but DomainSet holds %zu records (one "
+                              "page of a longer result?); --force builds "
+                              "from what is there", records,
+                              (long long) doc.total_count, doc.records);
+            goto done;
+        }
+        sync_report_warn(&rep, "TotalCount is %lld but DomainSet holds %zu "
+                         "records", (long long) doc.total_count,
+                         doc.records);
+    }
+
+    if (strict && rep.rejected_total > 0) {
+        sync_report_error(&rep, rc = SYNC_EXIT_REFUSED, "%zu invalid "
+                          "record%s (--strict): nothing written",
+                          rep.rejected_total,
+                          rep.rejected_total == 1 ? "" : "s");
+        goto done;
+    }
+
+    if (sync_acc_finish(acc, &entries, &n) != 0) {
+        sync_report_error(&rep, rc = SYNC_EXIT_IO, "merging the records "
+                          "failed (out of memory?)");
+        goto done;
+    }
+
+    rc = sync_publish(&p, entries, n, &rep);
+
+done:
+
+    /* a failure before any record was read needs no summary */
+    if (rc == SYNC_EXIT_OK || rep.seen > 0) {
+        sync_report_text(&rep);
+    }
+
+    if (json && sync_report_json(&rep, stdout) != 0) {
+        fprintf(stderr, "beian-sync: cannot write the JSON report\n");
+        if (rc == SYNC_EXIT_OK) {
+            rc = SYNC_EXIT_IO;
+        }
+    }
+
+    if (flush_stdout() != SYNC_EXIT_OK && rc == SYNC_EXIT_OK) {
+        rc = SYNC_EXIT_IO;
+    }
+
+    sync_acc_free(acc);
+    sync_report_free(&rep);
+    sync_icp_cleanup();
+    if (lock_fd != -1) {
+        close(lock_fd);
+    }
+    return rc;
+}
+
+
+/* ---- check -------------------------------------------------------- */
+
+static int
+cmd_check(int argc, char **argv)
+{
+    int                  c, rc, allowed, all = 1;
+    char                *a;
+    size_t               len;
+    unsigned             flags = BEIAN_MATCH_SUBDOMAINS;
+    const char          *path = NULL;
+    beian_snap_t        *snap;
+    beian_match_t        m;
+    beian_status_t       st;
+    beian_host_class_t   cls;
+    char                 host[BEIAN_HOST_MAX + 1], shown[BEIAN_HOST_MAX + 4];
+    char                 icp[BEIAN_ICP_MAX + 4];
+
+    static const struct option  opts[] = {
+        { "snapshot",      required_argument, NULL, 's' },
+        { "no-subdomains", no_argument,       NULL, 'n' },
+        { "ip-host",       required_argument, NULL, 'p' },
+        { "help",          no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+
+    while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': path = optarg; break;
+        case 'n': flags &= ~(unsigned) BEIAN_MATCH_SUBDOMAINS; break;
+
+        case 'p':
+            if (strcmp(optarg, "allow") == 0) {
+                flags &= ~(unsigned) BEIAN_MATCH_IP_BLOCK;
+            } else if (strcmp(optarg, "block") == 0) {
+                flags |= BEIAN_MATCH_IP_BLOCK;
+            } else {
+                return usage_error(usage_check, "--ip-host \"%s\": expected "
+                                   "allow or block", optarg);
+            }
+            break;
+
+        case 'h':
+            printf("%s\n", usage_check);
+            return flush_stdout();
+
+        default:
+            return bad_option(usage_check, c, argv);
+        }
+    }
+
+    if (path == NULL) {
+        return usage_error(usage_check, "--snapshot is required");
+    }
+    if (optind >= argc) {
+        return usage_error(usage_check, "no HOST given");
+    }
+
+    snap = open_snapshot(path);
+    if (snap == NULL) {
+        return SYNC_EXIT_IO;
+    }
+
+    for ( ; optind < argc; optind++) {
+        const char  *h = argv[optind];
+
+        /* the verdict is the core's alone, exactly as nginx computes it */
+        cls = beian_host_normalize(h, strlen(h), host, &len);
+        st = beian_match(snap, cls, host, len, flags, &m);
+        allowed = beian_allowed(st, flags);
+        all &= allowed;
+
+        if (st == BEIAN_FILED) {
+            sync_display(icp, sizeof(icp), m.rec.icp, m.rec.icp_len);
+        }
+
+        printf("%s\t%s\t%.*s\t%s\n",
+               sync_display(shown, sizeof(shown), h, strlen(h)),
+               beian_status_names[st],
+               st == BEIAN_FILED ? (int) m.domain_len : 1,
+               st == BEIAN_FILED ? m.domain : "-",
+               st == BEIAN_FILED ? icp : "-");
+
+        /* browsers send A-labels: a U-label host never matches, say why */
+        if (st == BEIAN_UNFILED && cls == BEIAN_HOST_INVALID
+            && idn2_to_ascii_8z(h, &a, IDN2_NONTRANSITIONAL) == IDN2_OK)
+        {
+            if (strcmp(a, h) != 0) {
+                fprintf(stderr, "beian-sync: note: %s is not an ASCII host "
+                        "name; browsers send %s\n", shown, a);
+            }
+            idn2_free(a);
+        }
+    }
+
+    beian_snap_close(snap);
+
+    rc = flush_stdout();
+    if (rc != SYNC_EXIT_OK) {
+        return rc;
+    }
+    return all ? SYNC_EXIT_OK : SYNC_EXIT_REFUSED;
+}
+
+
+/* ---- info --------------------------------------------------------- */
+
+typedef struct {
+    sync_arena_t    arena;
+    beian_entry_t  *e;
+    size_t          n;
+    size_t          size;
+    int             nomem;
+} collect_t;
+
+
+static int
+collect(const char *domain, size_t len, const beian_rec_t *rec, void *data)
+{
+    size_t          size;
+    beian_entry_t  *e;
+    collect_t      *c = data;
+
+    if (c->n == c->size) {
+        size = c->size ? c->size * 2 : 1024;
+        e = realloc(c->e, size * sizeof(*e));
+        if (e == NULL) {
+            c->nomem = 1;
+            return 1;
+        }
+        c->e = e;
+        c->size = size;
+    }
+
+    e = &c->e[c->n];
+    e->domain = sync_arena_strndup(&c->arena, domain, len);
+    e->domain_len = len;
+    e->icp = sync_arena_strndup(&c->arena, rec->icp, rec->icp_len);
+    e->website_id = sync_arena_strndup(&c->arena, rec->website_id,
+                                       rec->website_id_len);
+    if (e->domain == NULL || e->icp == NULL || e->website_id == NULL) {
+        c->nomem = 1;
+        return 1;
+    }
+
+    c->n++;
+    return 0;
+}
+
+
+static int
+cmd_info(int argc, char **argv)
+{
+    int                  c, rc = SYNC_EXIT_OK;
+    const char          *path = NULL;
+    beian_snap_t        *snap;
+    collect_t            col;
+    const beian_meta_t  *m;
+    char                 t[32], src[sizeof(m->source) + 4];
+    char                 digest[72], err[BEIAN_ERR_MAX];
+
+    static const struct option  opts[] = {
+        { "snapshot", required_argument, NULL, 's' },
+        { "help",     no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+
+    while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': path = optarg; break;
+        case 'h':
+            printf("%s\n", usage_info);
+            return flush_stdout();
+        default:
+            return bad_option(usage_info, c, argv);
+        }
+    }
+
+    if (path == NULL) {
+        return usage_error(usage_info, "--snapshot is required");
+    }
+    if (optind < argc) {
+        return usage_error(usage_info, "unexpected argument \"%s\"",
+                           argv[optind]);
+    }
+
+    snap = open_snapshot(path);
+    if (snap == NULL) {
+        return SYNC_EXIT_IO;
+    }
+
+    m = beian_snap_meta(snap);
+    sync_rfc3339_format(m->generated_at, t);
+
+    printf("snapshot: %s\n", path);
+    printf("schema_version: %u\n", m->schema_version);
+    printf("instance_id: %s\n", m->instance_id);
+    printf("generated_at: %lld\n", (long long) m->generated_at);
+    printf("generated_at_utc: %s\n", t);
+    printf("source: %s\n",
+           sync_display(src, sizeof(src), m->source, strlen(m->source)));
+    printf("record_count: %llu\n", (unsigned long long) m->record_count);
+    printf("digest: %s\n", m->digest);
+
+    /* recompute the digest from the content: proves the file whole */
+    memset(&col, 0, sizeof(col));
+    if (beian_snap_foreach(snap, collect, &col, err, sizeof(err)) != 0) {
+        fprintf(stderr, "beian-sync: %s: %s\n", path, err);
+        rc = SYNC_EXIT_REFUSED;
+    } else if (col.nomem) {
+        fprintf(stderr, "beian-sync: out of memory\n");
+        rc = SYNC_EXIT_IO;
+    } else {
+        beian_entries_digest(m->instance_id, col.e, col.n, digest);
+        printf("digest_verified: %s\n",
+               strcmp(digest, m->digest) == 0 ? "yes" : "no");
+        if (strcmp(digest, m->digest) != 0) {
+            fprintf(stderr, "beian-sync: %s: the content's digest is %s, "
+                    "not the recorded one\n", path, digest);
+            rc = SYNC_EXIT_REFUSED;
+        }
+    }
+
+    free(col.e);
+    sync_arena_free(&col.arena);
+    beian_snap_close(snap);
+
+    c = flush_stdout();
+    return rc != SYNC_EXIT_OK ? rc : c;
+}
+
+
+/* ---- dump --------------------------------------------------------- */
+
+static int
+print_entry(const char *domain, size_t len, const beian_rec_t *rec,
+    void *data)
+{
+    char  icp[BEIAN_ICP_MAX + 4];
+
+    (void) data;
+
+    printf("%.*s\t%s\n", (int) len, domain,
+           sync_display(icp, sizeof(icp), rec->icp, rec->icp_len));
+    return ferror(stdout) ? 1 : 0;
+}
+
+
+static int
+cmd_dump(int argc, char **argv)
+{
+    int            c, rc = SYNC_EXIT_OK;
+    const char    *path = NULL;
+    beian_snap_t  *snap;
+    char           err[BEIAN_ERR_MAX];
+
+    static const struct option  opts[] = {
+        { "snapshot", required_argument, NULL, 's' },
+        { "help",     no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+
+    while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': path = optarg; break;
+        case 'h':
+            printf("%s\n", usage_dump);
+            return flush_stdout();
+        default:
+            return bad_option(usage_dump, c, argv);
+        }
+    }
+
+    if (path == NULL) {
+        return usage_error(usage_dump, "--snapshot is required");
+    }
+    if (optind < argc) {
+        return usage_error(usage_dump, "unexpected argument \"%s\"",
+                           argv[optind]);
+    }
+
+    snap = open_snapshot(path);
+    if (snap == NULL) {
+        return SYNC_EXIT_IO;
+    }
+
+    /* domain keys are ASCII and LMDB keeps them in byte order: sorted */
+    if (beian_snap_foreach(snap, print_entry, NULL, err, sizeof(err)) != 0) {
+        fprintf(stderr, "beian-sync: %s: %s\n", path, err);
+        rc = SYNC_EXIT_REFUSED;
+    }
+
+    beian_snap_close(snap);
+
+    c = flush_stdout();
+    return rc != SYNC_EXIT_OK ? rc : c;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    const char  *cmd;
+
+    if (argc < 2) {
+        return usage_error(usage_main, "no command given");
+    }
+
+    cmd = argv[1];
+
+    if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("beian-sync %s\n", BEIAN_SYNC_VERSION);
+        return flush_stdout();
+    }
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+        printf("%s\n", usage_main);
+        return flush_stdout();
+    }
+
+    /* each command parses its own options, argv[0] being its name */
+    if (strcmp(cmd, "build") == 0) {
+        return cmd_build(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "check") == 0) {
+        return cmd_check(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "info") == 0) {
+        return cmd_info(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "dump") == 0) {
+        return cmd_dump(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "pull") == 0) {
+        return usage_error(usage_main, "pull: not in this build yet; save "
+                           "the provider's response and use build");
+    }
+
+    return usage_error(usage_main, "unknown command \"%s\"", cmd);
+}
