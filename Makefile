@@ -58,13 +58,13 @@ $(B)/tests/%: tests/%.c $(SYNC_OBJ) $(CORE_OBJ) $(CORE_W_OBJ) tests/unit.h
 # The dynamic module is built by nginx's own build system from a copy of the
 # nginx-dev tree configured with Debian's flags, so its binary signature
 # matches /usr/sbin/nginx.
-$(B)/nginx/Makefile: config
+$(B)/nginx/objs/Makefile: config
 	rm -rf $(B)/nginx && mkdir -p $(B) && cp -r $(NGINX_SRC) $(B)/nginx
 	cd $(B)/nginx && bash $(CURDIR)/.ci/configure-nginx.sh \
 	    --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
 	    || { tail -30 configure.log; exit 1; }
 
-$(B)/ngx_http_beian_module.so: $(B)/nginx/Makefile $(MODULE_SRC)
+$(B)/ngx_http_beian_module.so: $(B)/nginx/objs/Makefile $(MODULE_SRC)
 	$(MAKE) -C $(B)/nginx -f objs/Makefile modules >/dev/null
 	cp $(B)/nginx/objs/ngx_http_beian_module.so $@
 

@@ -140,6 +140,9 @@ typedef struct {
     char        *website_id;
 } beian_entry_t;
 
+/* Domain key order as LMDB stores it: bytes, then length. */
+int beian_domain_cmp(const char *a, size_t alen, const char *b, size_t blen);
+
 /*
  * Sorts entries by domain.  Returns the number of entries left after
  * removing exact duplicates (same domain, ICP number and website id);

@@ -22,22 +22,29 @@
 #include "beian.h"
 
 
-static int
-entry_cmp(const void *a, const void *b)
+int
+beian_domain_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
-    const beian_entry_t  *x = a, *y = b;
-    size_t                n;
-    int                   rc;
+    int  rc;
 
-    /* LMDB's default key order: bytes, then length */
-    n = x->domain_len < y->domain_len ? x->domain_len : y->domain_len;
-    rc = memcmp(x->domain, y->domain, n);
+    rc = memcmp(a, b, alen < blen ? alen : blen);
     if (rc != 0) {
         return rc;
     }
 
-    if (x->domain_len != y->domain_len) {
-        return x->domain_len < y->domain_len ? -1 : 1;
+    return (alen > blen) - (alen < blen);
+}
+
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+    const beian_entry_t  *x = a, *y = b;
+    int                   rc;
+
+    rc = beian_domain_cmp(x->domain, x->domain_len, y->domain, y->domain_len);
+    if (rc != 0) {
+        return rc;
     }
 
     rc = strcmp(x->icp, y->icp);

@@ -1221,7 +1221,7 @@ ngx_http_beian_create_main_conf(ngx_conf_t *cf)
      *     bmcf->snapshot = { 0, NULL };
      *     bmcf->if_missing_block = 0;
      *     bmcf->metrics = 0;
- *     bmcf->enabled = 0;
+     *     bmcf->enabled = 0;
      *     bmcf->zone = NULL;
      */
 

@@ -108,6 +108,51 @@ open_snapshot(const char *path)
 }
 
 
+/*
+ * Arguments of the commands that take only --snapshot (info, dump).
+ * Returns the opened snapshot, or NULL with *rc set (help printed: 0).
+ */
+static beian_snap_t *
+snapshot_only(int argc, char **argv, const char *usage, const char **path,
+    int *rc)
+{
+    int  c;
+
+    static const struct option  opts[] = {
+        { "snapshot", required_argument, NULL, 's' },
+        { "help",     no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+
+    *path = NULL;
+
+    while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': *path = optarg; break;
+        case 'h':
+            printf("%s\n", usage);
+            *rc = flush_stdout();
+            return NULL;
+        default:
+            *rc = bad_option(usage, c, argv);
+            return NULL;
+        }
+    }
+
+    if (*path == NULL) {
+        *rc = usage_error(usage, "--snapshot is required");
+        return NULL;
+    }
+    if (optind < argc) {
+        *rc = usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+        return NULL;
+    }
+
+    *rc = SYNC_EXIT_IO;
+    return open_snapshot(*path);
+}
+
+
 /* ---- build -------------------------------------------------------- */
 
 static int
@@ -490,35 +535,11 @@ cmd_info(int argc, char **argv)
     char                 t[32], src[sizeof(m->source) + 4];
     char                 digest[72], err[BEIAN_ERR_MAX];
 
-    static const struct option  opts[] = {
-        { "snapshot", required_argument, NULL, 's' },
-        { "help",     no_argument,       NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-
-    while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's': path = optarg; break;
-        case 'h':
-            printf("%s\n", usage_info);
-            return flush_stdout();
-        default:
-            return bad_option(usage_info, c, argv);
-        }
-    }
-
-    if (path == NULL) {
-        return usage_error(usage_info, "--snapshot is required");
-    }
-    if (optind < argc) {
-        return usage_error(usage_info, "unexpected argument \"%s\"",
-                           argv[optind]);
-    }
-
-    snap = open_snapshot(path);
+    snap = snapshot_only(argc, argv, usage_info, &path, &rc);
     if (snap == NULL) {
-        return SYNC_EXIT_IO;
+        return rc;
     }
+    rc = SYNC_EXIT_OK;
 
     m = beian_snap_meta(snap);
     sync_rfc3339_format(m->generated_at, t);
@@ -585,35 +606,11 @@ cmd_dump(int argc, char **argv)
     beian_snap_t  *snap;
     char           err[BEIAN_ERR_MAX];
 
-    static const struct option  opts[] = {
-        { "snapshot", required_argument, NULL, 's' },
-        { "help",     no_argument,       NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-
-    while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's': path = optarg; break;
-        case 'h':
-            printf("%s\n", usage_dump);
-            return flush_stdout();
-        default:
-            return bad_option(usage_dump, c, argv);
-        }
-    }
-
-    if (path == NULL) {
-        return usage_error(usage_dump, "--snapshot is required");
-    }
-    if (optind < argc) {
-        return usage_error(usage_dump, "unexpected argument \"%s\"",
-                           argv[optind]);
-    }
-
-    snap = open_snapshot(path);
+    snap = snapshot_only(argc, argv, usage_dump, &path, &rc);
     if (snap == NULL) {
-        return SYNC_EXIT_IO;
+        return rc;
     }
+    rc = SYNC_EXIT_OK;
 
     /* domain keys are ASCII and LMDB keeps them in byte order: sorted */
     if (beian_snap_foreach(snap, print_entry, NULL, err, sizeof(err)) != 0) {

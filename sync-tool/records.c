@@ -431,19 +431,12 @@ sync_acc_add(json_t *rec, const sync_pos_t *pos, void *data)
 }
 
 
-/* Domain in the core's (LMDB's) key order: bytes, then length. */
+/* Domain in the core's (LMDB's) key order. */
 static int
 domain_cmp(const beian_entry_t *x, const beian_entry_t *y)
 {
-    int     rc;
-    size_t  n;
-
-    n = x->domain_len < y->domain_len ? x->domain_len : y->domain_len;
-    rc = memcmp(x->domain, y->domain, n);
-    if (rc != 0) {
-        return rc;
-    }
-    return (x->domain_len > y->domain_len) - (x->domain_len < y->domain_len);
+    return beian_domain_cmp(x->domain, x->domain_len, y->domain,
+                            y->domain_len);
 }
 
 
