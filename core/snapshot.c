@@ -267,6 +267,28 @@ beian_snap_open(const char *path, char *err, size_t err_len)
         goto failed;
     }
 
+    /*
+     * Cheap structural checks, no walk: our values are a few hundred bytes
+     * and never need overflow pages, and every page counted must be in the
+     * file.
+     */
+    if (ms.ms_overflow_pages != 0) {
+        fail(err, err_len, path, "\"domains\" holds over-long values "
+             "(%zu overflow pages)", ms.ms_overflow_pages);
+        goto failed;
+    }
+
+    if ((uint64_t) (ms.ms_branch_pages + ms.ms_leaf_pages) * ms.ms_psize
+        > (uint64_t) st.st_size
+        || ms.ms_entries > (size_t) ms.ms_leaf_pages * (ms.ms_psize / 8)
+        || ms.ms_depth > 16)
+    {
+        fail(err, err_len, path, "\"domains\" statistics do not fit the "
+             "file (%zu entries, %zu pages, depth %u)", ms.ms_entries,
+             ms.ms_branch_pages + ms.ms_leaf_pages, ms.ms_depth);
+        goto failed;
+    }
+
     return s;
 
 failed:

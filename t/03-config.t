@@ -303,7 +303,29 @@ qr{\[emerg\] .*beian: snapshot "[^"]*/nometa\.mdb": missing "meta" database}
 
 
 
-=== TEST 21: without "beian on" anywhere a broken snapshot is not even opened
+=== TEST 21: overlong snapshot is refused at start-up
+--- http_config
+    beian_snapshot $TEST_NGINX_SNAP/overlong.mdb;
+--- config
+    beian on;
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*beian: snapshot "[^"]*/overlong\.mdb": "domains" holds over-long values}
+
+
+
+=== TEST 22: hugecount snapshot is refused at start-up
+--- http_config
+    beian_snapshot $TEST_NGINX_SNAP/hugecount.mdb;
+--- config
+    beian on;
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*beian: snapshot "[^"]*/hugecount\.mdb": record count mismatch: meta says 4294967296000, "domains" holds 3}
+
+
+
+=== TEST 23: without "beian on" anywhere a broken snapshot is not even opened
 --- http_config
     beian_snapshot $TEST_NGINX_SNAP/random.mdb;
 --- config

@@ -23,5 +23,14 @@ head -c $((size / 2)) "$out/main.mdb" > "$out/truncated.mdb"
 cp "$out/main.mdb" "$out/schema99.mdb"
 printf 'schema_version\n99\n' | mdb_load -T -n -s meta "$out/schema99.mdb"
 printf 'example.com\nx\n' | mdb_load -T -n -s domains "$out/nometa.mdb"
+
+# a value far longer than any record (meta count kept consistent), and a
+# meta that claims a huge number of domains
+cp "$out/main.mdb" "$out/overlong.mdb"
+printf 'overlong.cn\n%s\n' "$(head -c 5000 /dev/zero | tr '\0' x)" \
+    | mdb_load -T -n -s domains "$out/overlong.mdb"
+printf 'record_count\n4\n' | mdb_load -T -n -s meta "$out/overlong.mdb"
+cp "$out/main.mdb" "$out/hugecount.mdb"
+printf 'record_count\n4294967296000\n' | mdb_load -T -n -s meta "$out/hugecount.mdb"
 rm -f "$out"/*-lock
 chmod 644 "$out"/*.mdb

@@ -424,6 +424,18 @@ test_snapshot_refused(void **state)
     lmdb_put(tmp_path("nodom.mdb"), "meta", "digest", "d");
     expect_refused("nodom.mdb", "missing \"domains\"");
 
+    /* values never need overflow pages: one that does is refused */
+    {
+        char  big[5001];
+
+        memset(big, 'x', 5000);
+        big[5000] = '\0';
+        copy_file(tmp_path("full.mdb"), tmp_path("big.mdb"));
+        lmdb_put(tmp_path("big.mdb"), "domains", "big.cn", big);
+        lmdb_put(tmp_path("big.mdb"), "meta", "record_count", "4");
+        expect_refused("big.mdb", "over-long values");
+    }
+
     /* a value that does not decode never allows, even if the key exists */
     copy_file(tmp_path("full.mdb"), tmp_path("badval.mdb"));
     lmdb_put(tmp_path("badval.mdb"), "domains", "filed.cn", "\x01\x7fshort");
