@@ -164,4 +164,11 @@ void beian_entries_digest(const char *instance_id, const beian_entry_t *e,
 int beian_snap_write(const char *path, const beian_meta_t *meta,
     const beian_entry_t *e, size_t n, char *err, size_t err_len);
 
+/*
+ * Removes temp files a killed writer left next to path (".NAME.tmp.XXXXXX").
+ * Only while holding the writers' lock: then no live writer owns one.
+ * Returns how many were removed, or -1.
+ */
+int beian_snap_clean_temps(const char *path);
+
 #endif /* BEIAN_H */

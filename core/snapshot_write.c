@@ -6,6 +6,7 @@
  * Readers therefore only ever see a complete old file or a complete new one.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -156,24 +158,59 @@ put_meta(MDB_txn *txn, MDB_dbi dbi, const beian_meta_t *m, size_t n)
 }
 
 
+/* Bytes the records take in leaf nodes (key, value, node header). */
+static size_t
+records_size(const beian_entry_t *e, size_t n)
+{
+    size_t  i, total;
+
+    total = 0;
+    for (i = 0; i < n; i++) {
+        total += e[i].domain_len + 3 + strlen(e[i].icp)
+                 + strlen(e[i].website_id) + 16;
+    }
+
+    return total;
+}
+
+
+/* The file: records, an eighth more for branches and slack, 4 meta pages. */
+#define disk_size(e, n)  (records_size(e, n) * 9 / 8 + 4 * 4096)
+
+
+/* Fills err and returns 1 if dir has less than need bytes free. */
+static int
+no_space(const char *dir, size_t need, char *err, size_t err_len)
+{
+    struct statvfs  vfs;
+
+    if (statvfs(dir, &vfs) != 0
+        || (uint64_t) vfs.f_bavail * vfs.f_frsize >= need)
+    {
+        return 0;
+    }
+
+    fail(err, err_len, "no space left in \"%s\": about %zu bytes needed, "
+         "%llu available", dir, need,
+         (unsigned long long) vfs.f_bavail * vfs.f_frsize);
+    return 1;
+}
+
+
 static int
 write_env(const char *tmp, const beian_meta_t *meta, const beian_entry_t *e,
     size_t n, char *err, size_t err_len)
 {
     int            rc;
-    size_t         i, il, wl, total;
+    size_t         i, il, wl, map;
     MDB_env       *env;
     MDB_txn       *txn = NULL;
     MDB_dbi        dmeta, ddom;
     MDB_val        k, v;
     unsigned char  val[3 + BEIAN_ICP_MAX + BEIAN_WEBSITE_ID_MAX];
 
-    /* leaf pages hold key + value + node header; leave room for branches */
-    total = 1 << 20;
-    for (i = 0; i < n; i++) {
-        total += e[i].domain_len + strlen(e[i].icp)
-                 + strlen(e[i].website_id) + 32;
-    }
+    /* the map only bounds the file: being generous costs nothing */
+    map = records_size(e, n) * 4 + (8 << 20);
 
     rc = mdb_env_create(&env);
     if (rc != 0) {
@@ -182,7 +219,7 @@ write_env(const char *tmp, const beian_meta_t *meta, const beian_entry_t *e,
     }
 
     if ((rc = mdb_env_set_maxdbs(env, 2)) != 0
-        || (rc = mdb_env_set_mapsize(env, total * 2 + (4 << 20))) != 0
+        || (rc = mdb_env_set_mapsize(env, map)) != 0
         || (rc = mdb_env_open(env, tmp, MDB_NOSUBDIR | MDB_NOLOCK, 0644))
            != 0
         || (rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0
@@ -258,6 +295,57 @@ failed:
 
 
 int
+beian_snap_clean_temps(const char *path)
+{
+    int             removed;
+    DIR            *d;
+    size_t          plen;
+    const char     *slash, *base;
+    struct dirent  *de;
+    char            dir[4096], prefix[512], victim[4096 + 512];
+
+    slash = strrchr(path, '/');
+    base = slash ? slash + 1 : path;
+
+    if (slash == NULL) {
+        strcpy(dir, ".");
+    } else if ((size_t) (slash - path) < sizeof(dir)) {
+        memcpy(dir, path, slash > path ? (size_t) (slash - path) : 1);
+        dir[slash > path ? slash - path : 1] = '\0';
+    } else {
+        return -1;
+    }
+
+    if (snprintf(prefix, sizeof(prefix), ".%s.tmp.", base)
+        >= (int) sizeof(prefix))
+    {
+        return -1;
+    }
+    plen = strlen(prefix);
+
+    d = opendir(dir);
+    if (d == NULL) {
+        return -1;
+    }
+
+    removed = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, prefix, plen) == 0
+            && strlen(de->d_name) == plen + 6
+            && snprintf(victim, sizeof(victim), "%s/%s", dir, de->d_name)
+               < (int) sizeof(victim)
+            && unlink(victim) == 0)
+        {
+            removed++;
+        }
+    }
+
+    closedir(d);
+    return removed;
+}
+
+
+int
 beian_snap_write(const char *path, const beian_meta_t *meta,
     const beian_entry_t *e, size_t n, char *err, size_t err_len)
 {
@@ -301,7 +389,16 @@ beian_snap_write(const char *path, const beian_meta_t *meta,
         goto failed;
     }
 
+    /*
+     * LMDB reports a full disk as a bare EIO from a short write, which
+     * tells an operator nothing: check the space before and after.
+     */
+    if (no_space(dir, disk_size(e, n), err, err_len)) {
+        goto failed;
+    }
+
     if (write_env(tmp, meta, e, n, err, err_len) != 0) {
+        (void) no_space(dir, disk_size(e, n), err, err_len);
         goto failed;
     }
 

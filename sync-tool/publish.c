@@ -36,12 +36,13 @@ sync_lock(const char *snapshot, int *fd, sync_report_t *rep)
 
     if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK) {
-            sync_report_error(rep, SYNC_EXIT_REFUSED, "another beian-sync "
+            /* local state, not a verdict on the data: exit 4 (§7) */
+            sync_report_error(rep, SYNC_EXIT_IO, "another beian-sync "
                               "is updating %s (%s is locked)", snapshot,
                               path);
             close(*fd);
             *fd = -1;
-            return SYNC_EXIT_REFUSED;
+            return SYNC_EXIT_IO;
         }
         sync_report_error(rep, SYNC_EXIT_IO, "lock %s: %s", path,
                           strerror(errno));
@@ -49,6 +50,9 @@ sync_lock(const char *snapshot, int *fd, sync_report_t *rep)
         *fd = -1;
         return SYNC_EXIT_IO;
     }
+
+    /* holding the lock: any temp file next to the snapshot is a dead run's */
+    (void) beian_snap_clean_temps(snapshot);
 
     return SYNC_EXIT_OK;
 }

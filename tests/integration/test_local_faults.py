@@ -1,0 +1,300 @@
+"""Local faults while publishing a snapshot (no network involved).
+
+Disk full, a read-only output directory, the output on another filesystem
+than $TMPDIR, SIGKILL at random points of a run, a lock left by a killed
+run, and two runs at once.  After each, the snapshot in place is the old
+one byte for byte (or, when the kill came after the rename, a complete new
+one), and an nginx reading it through beian_snapshot_check keeps serving.
+
+Mount-based cases need root (tmpfs); they are skipped otherwise.
+"""
+
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SYNC = os.environ.get("BEIAN_SYNC", os.path.join(ROOT, "build/beian-sync"))
+MODULE = os.environ.get("BEIAN_MODULE", os.path.join(ROOT, "build/ngx_http_beian_module.so"))
+NGINX = os.environ.get("NGINX_BIN", "/usr/sbin/nginx")
+INSTANCE = "lhins-test0001"
+IS_ROOT = os.geteuid() == 0
+
+
+def records(n, seed=1, always=("always.example.com",)):
+    """n bound, filed, accessed records with random-looking names."""
+    rnd = random.Random(seed)
+    out = []
+    for name in always:
+        out.append(name)
+    while len(out) < n:
+        label = "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz0123456789")
+                        for _ in range(rnd.randint(5, 14)))
+        out.append("%s.%s" % (label, rnd.choice(["com", "cn", "net", "com.cn", "org"])))
+    return [{"Domain": d, "IcpNumber": "京ICP备%08d号-%d" % (10000000 + i, 1 + i % 9),
+             "WebsiteId": "web-%d" % (i % 5), "FilingStatus": "FILED",
+             "AccessStatus": "ACCESSED", "InstanceIds": [INSTANCE],
+             "UpdatedAt": "2026-11-01T00:00:00Z"} for i, d in enumerate(out)]
+
+
+def write_records(path, recs):
+    with open(path, "w") as f:
+        json.dump(recs, f)
+
+
+def build(records_path, out, *extra, env=None, **kw):
+    return subprocess.run([SYNC, "build", "--quiet", "--records", records_path,
+                           "--instance-id", INSTANCE, "--out", out] + list(extra),
+                          capture_output=True, text=True, env=env, **kw)
+
+
+def snapshot_state(path):
+    st = os.stat(path)
+    with open(path, "rb") as f:
+        return (st.st_ino, st.st_size, f.read())
+
+
+def leftovers(directory):
+    return [n for n in os.listdir(directory) if ".tmp." in n]
+
+
+class Tmpfs:
+    """A small tmpfs, mounted for one test."""
+
+    def __init__(self, size):
+        self.dir = tempfile.mkdtemp(prefix="beian-fs.")
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=755" % size,
+                        "tmpfs", self.dir], check=True)
+
+    def remount_ro(self):
+        subprocess.run(["mount", "-o", "remount,ro", self.dir], check=True)
+
+    def close(self):
+        subprocess.run(["umount", "-l", self.dir], check=False)
+        os.rmdir(self.dir)
+
+
+class LocalFaults(unittest.TestCase):
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="beian-faults.")
+        os.chmod(self.tmp, 0o755)
+        self.small = os.path.join(self.tmp, "small.json")
+        self.big = os.path.join(self.tmp, "big.json")
+        write_records(self.small, records(3))
+        write_records(self.big, records(20000, seed=2))
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    @unittest.skipUnless(IS_ROOT, "tmpfs needs root")
+    def test_disk_full(self):
+        fs = Tmpfs("256k")
+        self.addCleanup(fs.close)
+        out = os.path.join(fs.dir, "snapshot.mdb")
+        self.assertEqual(build(self.small, out).returncode, 0)
+        before = snapshot_state(out)
+
+        r = build(self.big, out, "--force")
+        self.assertEqual(r.returncode, 4, r.stderr)
+        self.assertRegex(r.stderr, r"(No space left on device|MDB_MAP_FULL|space)")
+        self.assertEqual(snapshot_state(out), before)
+        self.assertEqual(leftovers(fs.dir), [])
+
+        # and the old one still answers
+        r = subprocess.run([SYNC, "check", "--snapshot", out, "www.always.example.com"],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    @unittest.skipUnless(IS_ROOT, "tmpfs needs root")
+    def test_read_only_directory(self):
+        fs = Tmpfs("1m")
+        self.addCleanup(fs.close)
+        out = os.path.join(fs.dir, "snapshot.mdb")
+        self.assertEqual(build(self.small, out).returncode, 0)
+        before = snapshot_state(out)
+        fs.remount_ro()
+
+        r = build(self.big, out, "--force")
+        self.assertEqual(r.returncode, 4, r.stderr)
+        self.assertIn("Read-only file system", r.stderr)
+        self.assertEqual(snapshot_state(out), before)
+
+    @unittest.skipUnless(IS_ROOT, "tmpfs needs root")
+    def test_output_on_another_filesystem(self):
+        # the temp file lives next to the target, never in $TMPDIR, so the
+        # rename is atomic wherever the snapshot is
+        fs = Tmpfs("16m")
+        self.addCleanup(fs.close)
+        out = os.path.join(fs.dir, "snapshot.mdb")
+        env = dict(os.environ, TMPDIR="/nonexistent-tmpdir")
+        r = build(self.big, out, env=env, cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotEqual(os.stat(out).st_dev, os.stat(self.tmp).st_dev)
+        self.assertEqual(leftovers(fs.dir), [])
+
+    def test_lock_of_a_killed_run_is_recovered(self):
+        out = os.path.join(self.tmp, "snapshot.mdb")
+        self.assertEqual(build(self.small, out).returncode, 0)
+        p = subprocess.Popen([SYNC, "build", "--quiet", "--records", self.big,
+                              "--instance-id", INSTANCE, "--out", out, "--force"])
+        time.sleep(0.05)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        self.assertTrue(os.path.exists(out + ".lock"))
+        r = build(self.big, out, "--force")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(leftovers(self.tmp), [])
+
+    def test_two_runs_at_once(self):
+        out = os.path.join(self.tmp, "snapshot.mdb")
+        self.assertEqual(build(self.small, out).returncode, 0)
+        procs = [subprocess.Popen([SYNC, "build", "--quiet", "--records", self.big,
+                                   "--instance-id", INSTANCE, "--out", out, "--force"],
+                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        results = [(p.wait(), p.stderr.read()) for p in procs]
+        codes = sorted(rc for rc, _ in results)
+        # one wins; the other either finds it locked (4) or, having started
+        # after the winner finished, sees unchanged content (0)
+        self.assertIn(codes, ([0, 0], [0, 4]), results)
+        for rc, err in results:
+            if rc == 4:
+                self.assertIn("locked", err)
+        r = subprocess.run([SYNC, "info", "--snapshot", out], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("digest_verified: yes", r.stdout)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@unittest.skipUnless(os.path.exists(MODULE) and os.path.exists(NGINX), "no nginx/module")
+class KilledMidWrite(unittest.TestCase):
+    """SIGKILL at random points, 50 times, with nginx watching the file."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="beian-kill.")
+        os.chmod(self.tmp, 0o755)
+        self.out = os.path.join(self.tmp, "snapshot.mdb")
+        self.a = os.path.join(self.tmp, "a.json")
+        self.b = os.path.join(self.tmp, "b.json")
+        write_records(self.a, records(30000, seed=3))
+        write_records(self.b, records(30000, seed=4))
+        self.assertEqual(build(self.a, self.out).returncode, 0)
+        self.port = free_port()
+        os.makedirs(os.path.join(self.tmp, "logs"))
+        conf = os.path.join(self.tmp, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""
+load_module %(module)s;
+worker_processes 2;
+pid %(d)s/logs/nginx.pid;
+error_log %(d)s/logs/error.log notice;
+events { worker_connections 128; }
+http {
+    access_log off;
+    client_body_temp_path %(d)s/body;
+    proxy_temp_path %(d)s/proxy;
+    fastcgi_temp_path %(d)s/fastcgi;
+    uwsgi_temp_path %(d)s/uwsgi;
+    scgi_temp_path %(d)s/scgi;
+    beian_snapshot %(out)s;
+    beian_snapshot_check 100ms;
+    server {
+        listen 127.0.0.1:%(port)d;
+        beian on;
+        location / { return 200 "$beian_status\\n"; }
+    }
+}
+""" % {"module": MODULE, "d": self.tmp, "out": self.out, "port": self.port})
+        self.nginx = [NGINX, "-p", self.tmp, "-c", conf, "-e", self.tmp + "/logs/error.log"]
+        subprocess.run(self.nginx, check=True)
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", self.port)).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+
+    def tearDown(self):
+        subprocess.run(self.nginx + ["-s", "quit"], check=False)
+        time.sleep(0.5)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_kill_50_times(self):
+        stop = threading.Event()
+        bad = []
+        served = [0]
+
+        def client():
+            while not stop.is_set():
+                try:
+                    req = urllib.request.Request("http://127.0.0.1:%d/" % self.port,
+                                                 headers={"Host": "www.always.example.com"})
+                    with urllib.request.urlopen(req, timeout=5) as r:
+                        body = r.read()
+                    if body != b"filed\n":
+                        bad.append(body)
+                    served[0] += 1
+                except Exception as e:  # any failure is a finding
+                    bad.append(repr(e))
+
+        t = threading.Thread(target=client)
+        t.start()
+        rnd = random.Random(7)
+        kinds = {"old": 0, "new": 0}
+        try:
+            for i in range(50):
+                src = self.b if i % 2 == 0 else self.a
+                before = snapshot_state(self.out)
+                p = subprocess.Popen([SYNC, "build", "--quiet", "--records", src,
+                                      "--instance-id", INSTANCE, "--out", self.out,
+                                      "--force"], stderr=subprocess.DEVNULL)
+                time.sleep(rnd.uniform(0.0, 0.6))
+                p.send_signal(signal.SIGKILL)
+                p.wait()
+                after = snapshot_state(self.out)
+                if after == before:
+                    kinds["old"] += 1
+                else:
+                    kinds["new"] += 1
+                    r = subprocess.run([SYNC, "info", "--snapshot", self.out],
+                                       capture_output=True, text=True)
+                    self.assertIn("digest_verified: yes", r.stdout, r.stderr)
+                # whatever is in place opens and answers
+                r = subprocess.run([SYNC, "check", "--snapshot", self.out,
+                                    "always.example.com"], capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        finally:
+            time.sleep(0.3)
+            stop.set()
+            t.join()
+
+        self.assertEqual(bad, [], "requests that failed or were wrong")
+        self.assertGreater(served[0], 50)
+        # a later complete run cleans whatever the killed runs left behind
+        self.assertEqual(build(self.a, self.out, "--force").returncode, 0)
+        self.assertEqual(leftovers(self.tmp), [])
+        with open(os.path.join(self.tmp, "logs/error.log")) as f:
+            log = f.read()
+        self.assertNotIn("exited on signal", log)
+        print("\nkilled 50 runs: %(old)d left the old snapshot, %(new)d the new one; "
+              % kinds + "%d requests served, 0 failed" % served[0])
+
+
+if __name__ == "__main__":
+    unittest.main()
