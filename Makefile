@@ -33,7 +33,8 @@ UNIT_BIN   := $(UNIT_SRC:tests/%.c=$(B)/tests/%)
 MODULE_SRC := ngx_http_beian_module/ngx_http_beian_module.c $(CORE_SRC) \
               core/beian.h config
 
-.PHONY: all deps module tool run test unit test-nginx static clean install
+.PHONY: all deps module tool run test unit test-nginx test-sync static clean \
+        install
 
 all: module tool
 
@@ -94,10 +95,16 @@ run: deps all
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-test: deps all unit test-nginx
+test: deps all unit test-nginx test-sync
 
 test-nginx: all
 	@sh t/run.sh
+
+# beian-sync against a mock provider and real nginx (tests/integration)
+test-sync: all
+	@BEIAN_SYNC=$(abspath $(B))/beian-sync \
+	    BEIAN_MODULE=$(abspath $(B))/ngx_http_beian_module.so \
+	    python3 -m unittest discover -s tests/integration -v
 
 install: all
 	install -d $(DESTDIR)$(prefix)/bin $(DESTDIR)/usr/lib/nginx/modules

@@ -1,6 +1,7 @@
 /*
  * beian-sync: the command line (DESIGN.md §7).
  *
+ *   pull   provider -> snapshot (+ reload nginx)
  *   build  provider-shaped JSON -> snapshot, offline
  *   check  the module's verdict per host, from the core alone
  *   info   the snapshot's meta
@@ -18,27 +19,38 @@
 #include <idn2.h>
 
 #include "beian.h"
+#include "config.h"
 #include "doc.h"
+#include "http.h"
 #include "icp.h"
 #include "publish.h"
+#include "pull.h"
 #include "records.h"
 #include "report.h"
 #include "util.h"
 
 
-#ifndef BEIAN_SYNC_VERSION
-#define BEIAN_SYNC_VERSION  "0.1.0"
-#endif
-
-
 static const char  usage_main[] =
-    "usage: beian-sync {build|check|info|dump} [OPTION...] ARG... "
+    "usage: beian-sync {pull|build|check|info|dump} [OPTION...] ARG... "
     "(COMMAND --help for each; -V for the version)";
 
 static const char  usage_build[] =
     "usage: beian-sync build --records FILE --instance-id ID --out SNAPSHOT "
     "[--strict] [--force] [--max-shrink PCT] [--source TEXT] [--json] "
     "[--quiet]";
+
+static const char  usage_pull[] =
+    "usage: beian-sync pull [--config FILE] [--instance-id ID|auto] "
+    "[--out SNAPSHOT]\n"
+    "                       [--endpoint URL] [--action NAME] [--version V] "
+    "[--service S] [--region R]\n"
+    "                       [--secret-id ID] [--secret-key KEY] "
+    "[--session-token T]\n"
+    "                       [--reload-pid PIDFILE] [--max-shrink PCT] "
+    "[--force]\n"
+    "                       [--timeout SEC] [--retries N] [--page-size N] "
+    "[--ca-file FILE]\n"
+    "                       [--metadata-url URL] [--json] [--quiet]";
 
 static const char  usage_check[] =
     "usage: beian-sync check --snapshot SNAPSHOT [--no-subdomains] "
@@ -375,6 +387,164 @@ done:
 }
 
 
+/* ---- pull --------------------------------------------------------- */
+
+static int
+cmd_pull(int argc, char **argv)
+{
+    int                c, idx, rc, json;
+    const char        *config = NULL, *name, *value, *opt;
+    sync_report_t      rep;
+    sync_pull_conf_t   conf;
+    char               err[BEIAN_SYNC_MSG_MAX], usage[BEIAN_SYNC_MSG_MAX];
+    char               flag_err[BEIAN_SYNC_MSG_MAX - 8];
+
+    /* every key but config is set through sync_pull_conf_set(), by the
+     * same name the config file uses */
+    static const struct option  opts[] = {
+        { "config",        required_argument, NULL, 'c' },
+        { "endpoint",      required_argument, NULL, 'k' },
+        { "action",        required_argument, NULL, 'k' },
+        { "version",       required_argument, NULL, 'k' },
+        { "service",       required_argument, NULL, 'k' },
+        { "region",        required_argument, NULL, 'k' },
+        { "instance-id",   required_argument, NULL, 'k' },
+        { "out",           required_argument, NULL, 'k' },
+        { "reload-pid",    required_argument, NULL, 'k' },
+        { "max-shrink",    required_argument, NULL, 'k' },
+        { "force",         no_argument,       NULL, 'k' },
+        { "timeout",       required_argument, NULL, 'k' },
+        { "retries",       required_argument, NULL, 'k' },
+        { "page-size",     required_argument, NULL, 'k' },
+        { "ca-file",       required_argument, NULL, 'k' },
+        { "metadata-url",  required_argument, NULL, 'k' },
+        { "secret-id",     required_argument, NULL, 'k' },
+        { "secret-key",    required_argument, NULL, 'k' },
+        { "session-token", required_argument, NULL, 'k' },
+        { "json",          no_argument,       NULL, 'k' },
+        { "quiet",         no_argument,       NULL, 'q' },
+        { "help",          no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+
+    sync_pull_conf_init(&conf);
+    usage[0] = '\0';
+
+    /* on a bad option, go on reading the others: --json may follow, and
+     * it wants the error as a report too */
+    while ((c = getopt_long(argc, argv, ":qh", opts, &idx)) != -1) {
+        switch (c) {
+        case 'c':
+            config = optarg;
+            break;
+
+        case 'q':
+        case 'k':
+            /* -q has no long index */
+            name = c == 'q' ? "quiet" : opts[idx].name;
+            value = (c == 'k' && opts[idx].has_arg) ? optarg : "true";
+            if (sync_pull_conf_set(&conf, name, value, SYNC_FROM_FLAG,
+                                   flag_err, sizeof(flag_err)) != 0
+                && usage[0] == '\0')
+            {
+                snprintf(usage, sizeof(usage), "--%s", flag_err);
+            }
+            break;
+
+        case 'h':
+            sync_pull_conf_free(&conf);
+            printf("%s\n", usage_pull);
+            return flush_stdout();
+
+        default:
+            if (usage[0] != '\0') {
+                break;
+            }
+            opt = argv[optind - 1];
+            if (c == ':') {
+                snprintf(usage, sizeof(usage), "option %s needs an argument",
+                         opt);
+            } else if (optopt != 0) {
+                snprintf(usage, sizeof(usage), "unknown option -%c", optopt);
+            } else {
+                snprintf(usage, sizeof(usage), "unknown option %s", opt);
+            }
+            break;
+        }
+    }
+
+    if (usage[0] == '\0' && optind < argc) {
+        snprintf(usage, sizeof(usage), "unexpected argument \"%s\"",
+                 argv[optind]);
+    }
+
+    json = (int) conf.json;
+
+    if (usage[0] != '\0') {
+        rc = usage_error(usage_pull, "%s", usage);
+        if (json) {
+            sync_report_init(&rep, "pull", NULL, 1);
+            rep.pull = 1;
+            sync_report_error(&rep, rc, "%s", usage);
+            if (sync_report_json(&rep, stdout) != 0) {
+                fprintf(stderr, "beian-sync: cannot write the JSON report\n");
+            }
+            sync_report_free(&rep);
+            (void) flush_stdout();
+        }
+        sync_pull_conf_free(&conf);
+        return rc;
+    }
+
+    /* flags win over the file whatever the order: the file is read last
+     * and does not override them */
+    rc = SYNC_EXIT_OK;
+    if (config != NULL
+        && sync_pull_conf_load(&conf, config, err, sizeof(err)) != 0)
+    {
+        rc = SYNC_EXIT_USAGE;
+    }
+    if (rc == SYNC_EXIT_OK
+        && sync_pull_conf_finish(&conf, err, sizeof(err)) != 0)
+    {
+        rc = SYNC_EXIT_USAGE;
+    }
+
+    json = (int) conf.json;
+    sync_report_init(&rep, "pull", stderr, (int) conf.quiet);
+    rep.pull = 1;
+
+    if (rc != SYNC_EXIT_OK) {
+        /* a configuration problem: said, in the JSON report too */
+        sync_report_error(&rep, rc, "%s", err);
+    } else {
+        rc = sync_pull(&conf, &rep);
+        /* as for build: a failure before any record needs no summary */
+        if (rc == SYNC_EXIT_OK || rep.seen > 0) {
+            sync_report_text(&rep);
+        }
+    }
+
+    if (json && sync_report_json(&rep, stdout) != 0) {
+        fprintf(stderr, "beian-sync: cannot write the JSON report\n");
+        if (rc == SYNC_EXIT_OK) {
+            rc = SYNC_EXIT_IO;
+        }
+    }
+
+    if (flush_stdout() != SYNC_EXIT_OK && rc == SYNC_EXIT_OK) {
+        rc = SYNC_EXIT_IO;
+    }
+
+    sync_report_free(&rep);
+    sync_pull_conf_free(&conf);
+    sync_secrets_clear();
+    sync_icp_cleanup();
+    sync_http_global_cleanup();
+    return rc;
+}
+
+
 /* ---- check -------------------------------------------------------- */
 
 static int
@@ -646,6 +816,9 @@ main(int argc, char **argv)
     }
 
     /* each command parses its own options, argv[0] being its name */
+    if (strcmp(cmd, "pull") == 0) {
+        return cmd_pull(argc - 1, argv + 1);
+    }
     if (strcmp(cmd, "build") == 0) {
         return cmd_build(argc - 1, argv + 1);
     }
@@ -658,10 +831,5 @@ main(int argc, char **argv)
     if (strcmp(cmd, "dump") == 0) {
         return cmd_dump(argc - 1, argv + 1);
     }
-    if (strcmp(cmd, "pull") == 0) {
-        return usage_error(usage_main, "pull: not in this build yet; save "
-                           "the provider's response and use build");
-    }
-
     return usage_error(usage_main, "unknown command \"%s\"", cmd);
 }

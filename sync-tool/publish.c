@@ -36,13 +36,13 @@ sync_lock(const char *snapshot, int *fd, sync_report_t *rep)
 
     if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK) {
-            /* local state, not a verdict on the data: exit 4 (§7) */
-            sync_report_error(rep, SYNC_EXIT_IO, "another beian-sync "
+            /* one run at a time is a safety guard (DESIGN.md §7): 3 */
+            sync_report_error(rep, SYNC_EXIT_REFUSED, "another beian-sync "
                               "is updating %s (%s is locked)", snapshot,
                               path);
             close(*fd);
             *fd = -1;
-            return SYNC_EXIT_IO;
+            return SYNC_EXIT_REFUSED;
         }
         sync_report_error(rep, SYNC_EXIT_IO, "lock %s: %s", path,
                           strerror(errno));

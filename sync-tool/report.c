@@ -7,7 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "report.h"
+
+
+/* Shorter strings would mangle ordinary text, and no real secret is. */
+#define SECRET_MIN   6
+#define SECRETS_MAX  8
+
+static char    *secrets[SECRETS_MAX];
+static size_t   nsecrets;
 
 
 const char *const sync_reject_names[SYNC_REJ_N] = {
@@ -72,6 +82,68 @@ jstr(const char *s)
 
 
 void
+sync_secret_add(const char *secret)
+{
+    size_t  i;
+
+    if (secret == NULL || strlen(secret) < SECRET_MIN) {
+        return;
+    }
+
+    for (i = 0; i < nsecrets; i++) {
+        if (strcmp(secrets[i], secret) == 0) {
+            return;
+        }
+    }
+
+    /* refreshed temporary credentials: keep the newest, forget the
+     * oldest (it has expired) */
+    if (nsecrets == SECRETS_MAX) {
+        OPENSSL_cleanse(secrets[0], strlen(secrets[0]));
+        free(secrets[0]);
+        memmove(secrets, secrets + 1, (SECRETS_MAX - 1) * sizeof(char *));
+        nsecrets--;
+    }
+
+    secrets[nsecrets] = strdup(secret);
+    if (secrets[nsecrets] != NULL) {
+        nsecrets++;
+    }
+}
+
+
+void
+sync_secret_scrub(char *text)
+{
+    char    *p;
+    size_t   i, n;
+
+    for (i = 0; i < nsecrets; i++) {
+        n = strlen(secrets[i]);
+        while ((p = strstr(text, secrets[i])) != NULL) {
+            /* "***" is shorter than any secret: in place */
+            memcpy(p, "***", 3);
+            memmove(p + 3, p + n, strlen(p + n) + 1);
+        }
+    }
+}
+
+
+void
+sync_secrets_clear(void)
+{
+    size_t  i;
+
+    for (i = 0; i < nsecrets; i++) {
+        OPENSSL_cleanse(secrets[i], strlen(secrets[i]));
+        free(secrets[i]);
+        secrets[i] = NULL;
+    }
+    nsecrets = 0;
+}
+
+
+void
 sync_report_init(sync_report_t *r, const char *command, FILE *diag,
     int quiet)
 {
@@ -110,8 +182,10 @@ sync_report_reject(sync_report_t *r, const sync_pos_t *pos,
 
     if (domain) {
         sync_display(d, sizeof(d), domain, domain_len);
+        sync_secret_scrub(d);
     }
     sync_display(msg, sizeof(msg), detail, strlen(detail));
+    sync_secret_scrub(msg);
 
     if (r->diag && (!r->quiet || r->strict) && n < SYNC_REPORT_PRINT_MAX) {
         fprintf(r->diag, "%s:%zu: %s[%zu]%s%s%s: %s [%s]\n", pos->source,
@@ -146,6 +220,7 @@ sync_report_warn(sync_report_t *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    sync_secret_scrub(msg);
 
     if (r->diag && !r->quiet && r->nwarnings < SYNC_REPORT_PRINT_MAX) {
         fprintf(r->diag, "beian-sync: warning: %s\n", msg);
@@ -166,6 +241,7 @@ sync_report_error(sync_report_t *r, int exit_code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(r->error, sizeof(r->error), fmt, ap);
     va_end(ap);
+    sync_secret_scrub(r->error);
 
     r->exit_code = exit_code;
 
@@ -219,6 +295,14 @@ sync_report_text(const sync_report_t *r)
 
     fprintf(f, "beian-sync %s: instance %s\n", r->command,
             r->instance_id ? r->instance_id : "-");
+    if (r->pull) {
+        fprintf(f, "  %-14s %zu page%s, %zu request%s, %zu retr%s "
+                "(credentials: %s)\n", "provider", r->pages,
+                r->pages == 1 ? "" : "s", r->requests,
+                r->requests == 1 ? "" : "s", r->retries,
+                r->retries == 1 ? "y" : "ies",
+                r->credentials ? r->credentials : "-");
+    }
     fprintf(f, "  %-14s %zu", "records", r->seen);
     if (r->total_count >= 0) {
         fprintf(f, " (TotalCount %lld)", (long long) r->total_count);
@@ -242,7 +326,7 @@ sync_report_text(const sync_report_t *r)
         fprintf(f, "  %-14s %s\n", "digest", r->digest);
     }
 
-    if (r->exit_code != 0) {
+    if (r->exit_code != 0 && !r->written) {
         fprintf(f, "  %-14s failed, nothing written\n", "snapshot");
 
     } else if (r->snapshot) {
@@ -253,6 +337,11 @@ sync_report_text(const sync_report_t *r)
                     r->old_domains);
         }
         fprintf(f, "\n");
+    }
+
+    if (r->pull && r->reloaded) {
+        fprintf(f, "  %-14s SIGHUP sent to pid %ld\n", "reload",
+                r->reload_pid);
     }
 }
 
@@ -274,7 +363,7 @@ int
 sync_report_json(const sync_report_t *r, FILE *out)
 {
     int      rc;
-    json_t  *o, *prev = NULL;
+    json_t  *o, *more, *prev = NULL;
 
     if (r->have_old) {
         prev = json_pack("{s:I, s:I, s:I}",
@@ -325,6 +414,25 @@ sync_report_json(const sync_report_t *r, FILE *out)
                   "rejects", r->rejects);
     if (o == NULL) {
         return -1;
+    }
+
+    if (r->pull) {
+        more = json_pack("{s:I, s:I, s:I, s:I, s:I, s:b, s:o, s:o?}",
+                         "pages", (json_int_t) r->pages,
+                         "requests", (json_int_t) r->requests,
+                         "retries", (json_int_t) r->retries,
+                         "added", (json_int_t) r->added,
+                         "removed", (json_int_t) r->removed,
+                         "reloaded", r->reloaded,
+                         "reload_pid", r->reload_pid > 0
+                             ? json_integer(r->reload_pid) : json_null(),
+                         "credentials", jstr(r->credentials));
+        if (more == NULL || json_object_update(o, more) != 0) {
+            json_decref(more);
+            json_decref(o);
+            return -1;
+        }
+        json_decref(more);
     }
 
     rc = json_dumpf(o, out, JSON_INDENT(2));

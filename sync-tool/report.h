@@ -90,6 +90,15 @@ typedef struct {
     int           changed;
     int           written;
 
+    /* pull only (the JSON report has these keys when pull is set) */
+    int           pull;
+    size_t        pages;
+    size_t        requests;         /* provider API requests sent */
+    size_t        retries;          /* requests retried + passes restarted */
+    const char   *credentials;      /* where they came from, never values */
+    int           reloaded;
+    long          reload_pid;       /* 0: none read */
+
     /* diagnostics */
     size_t        nwarnings;        /* all of them; the first KEEP kept */
     json_t       *warnings;         /* array of strings */
@@ -120,6 +129,16 @@ void sync_report_warn(sync_report_t *r, const char *fmt, ...)
 /* The run failed: printed always, kept for the JSON report. */
 void sync_report_error(sync_report_t *r, int exit_code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * Secrets (key, token, id) that must never be printed: every message
+ * that goes through the report (errors, warnings, rejects) has each
+ * registered secret replaced by "***" before it is printed or kept.
+ * The registry is process-wide; clear wipes the copies.
+ */
+void sync_secret_add(const char *secret);
+void sync_secret_scrub(char *text);
+void sync_secrets_clear(void);
 
 /* The summary for people; nothing when quiet. */
 void sync_report_text(const sync_report_t *r);

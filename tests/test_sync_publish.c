@@ -228,7 +228,7 @@ test_lock(void **state)
 
     sync_report_init(&rep, "test", NULL, 1);
     assert_int_equal(sync_lock(snap, &fd1, &rep), SYNC_EXIT_OK);
-    assert_int_equal(sync_lock(snap, &fd2, &rep), SYNC_EXIT_IO);
+    assert_int_equal(sync_lock(snap, &fd2, &rep), SYNC_EXIT_REFUSED);
     assert_int_equal(fd2, -1);
     assert_non_null(strstr(rep.error, "another beian-sync"));
     close(fd1);

@@ -1,0 +1,812 @@
+/*
+ * beian-sync: pull's options.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "config.h"
+#include "records.h"
+#include "util.h"
+
+
+/* A config file is a few lines; more is not a config file. */
+#define CONFIG_MAX  (64 * 1024)
+
+typedef enum {
+    T_STR = 0,
+    T_UINT,
+    T_BOOL
+} key_type_t;
+
+typedef struct {
+    const char  *name;
+    key_type_t   type;
+    size_t       off;
+    unsigned     min;
+    unsigned     max;
+    unsigned     secret:1;          /* never echoed; file must be 0600 */
+    unsigned     token:1;           /* a header value: a plain token */
+} key_t_;
+
+#define STR(k, f, tok)  { k, T_STR, offsetof(sync_pull_conf_t, f), 0, 0, 0, tok }
+#define NUM(k, f, a, b) { k, T_UINT, offsetof(sync_pull_conf_t, f), a, b, 0, 0 }
+#define BOOL(k, f)      { k, T_BOOL, offsetof(sync_pull_conf_t, f), 0, 1, 0, 0 }
+#define SECRET(k, f)    { k, T_STR, offsetof(sync_pull_conf_t, f), 0, 0, 1, 1 }
+
+/* In sync_key_t order. */
+static const key_t_  keys[SYNC_KEY_N] = {
+    STR("endpoint", endpoint, 0),
+    STR("action", action, 1),
+    STR("version", version, 1),
+    STR("service", service, 1),
+    STR("region", region, 1),
+    STR("instance-id", instance_id, 0),
+    STR("out", out, 0),
+    STR("reload-pid", reload_pid, 0),
+    NUM("max-shrink", max_shrink, 0, 100),
+    BOOL("force", force),
+    NUM("timeout", timeout, 1, 3600),
+    NUM("retries", retries, 0, 20),
+    NUM("page-size", page_size, 1, 100),
+    STR("ca-file", ca_file, 0),
+    STR("metadata-url", metadata_url, 0),
+    SECRET("secret-id", secret_id),
+    SECRET("secret-key", secret_key),
+    SECRET("session-token", session_token),
+    BOOL("json", json),
+    BOOL("quiet", quiet),
+};
+
+
+const char *
+sync_key_name(sync_key_t k)
+{
+    return k < SYNC_KEY_N ? keys[k].name : "?";
+}
+
+
+void
+sync_pull_conf_init(sync_pull_conf_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->max_shrink = 50;
+    c->timeout = 30;
+    c->retries = 4;
+    c->page_size = 100;
+}
+
+
+static char **
+str_field(sync_pull_conf_t *c, const key_t_ *k)
+{
+    return (char **) ((char *) c + k->off);
+}
+
+
+static void
+free_str(char **s)
+{
+    if (*s != NULL) {
+        OPENSSL_cleanse(*s, strlen(*s));
+        free(*s);
+        *s = NULL;
+    }
+}
+
+
+void
+sync_pull_conf_free(sync_pull_conf_t *c)
+{
+    size_t  i;
+
+    for (i = 0; i < SYNC_KEY_N; i++) {
+        if (keys[i].type == T_STR) {
+            free_str(str_field(c, &keys[i]));
+        }
+    }
+}
+
+
+static int
+parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+    char           *end;
+    unsigned long   v;
+
+    if (*s < '0' || *s > '9') {
+        return -1;
+    }
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max) {
+        return -1;
+    }
+    *out = (unsigned) v;
+    return 0;
+}
+
+
+static int
+parse_bool(const char *s, unsigned *out)
+{
+    static const char *const  yes[] = { "true", "yes", "on", "1" };
+    static const char *const  no[] = { "false", "no", "off", "0" };
+    size_t                    i;
+
+    for (i = 0; i < 4; i++) {
+        if (strcasecmp(s, yes[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strcasecmp(s, no[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+
+/* Header values and credentials: printable ASCII, no blanks (they go into
+ * HTTP headers: a CR or LF would inject one). */
+static int
+is_token(const char *s)
+{
+    for ( ; *s; s++) {
+        if (*s < 0x21 || *s > 0x7e) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+
+static int
+has_control(const char *s)
+{
+    for ( ; *s; s++) {
+        if ((unsigned char) *s < 0x20 || *s == 0x7f) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+
+int
+sync_pull_conf_set(sync_pull_conf_t *c, const char *key, const char *value,
+    sync_from_t from, char *err, size_t err_len)
+{
+    size_t         i;
+    char         **s, shown[96];
+    unsigned      *u, v;
+    const key_t_  *k = NULL;
+
+    for (i = 0; i < SYNC_KEY_N; i++) {
+        if (strcmp(keys[i].name, key) == 0) {
+            k = &keys[i];
+            break;
+        }
+    }
+
+    if (k == NULL) {
+        snprintf(err, err_len, "unknown key \"%s\"",
+                 sync_display(shown, sizeof(shown), key, strlen(key)));
+        return -1;
+    }
+
+    if (from < c->from[i]) {
+        return 0;
+    }
+
+    sync_display(shown, sizeof(shown), value, strlen(value));
+
+    switch (k->type) {
+
+    case T_UINT:
+        if (parse_uint(value, k->min, k->max, &v) != 0) {
+            snprintf(err, err_len, "%s \"%s\": expected an integer %u..%u",
+                     k->name, shown, k->min, k->max);
+            return -1;
+        }
+        *(unsigned *) ((char *) c + k->off) = v;
+        break;
+
+    case T_BOOL:
+        u = (unsigned *) ((char *) c + k->off);
+        if (parse_bool(value, u) != 0) {
+            snprintf(err, err_len, "%s \"%s\": expected true or false",
+                     k->name, shown);
+            return -1;
+        }
+        break;
+
+    case T_STR:
+        if (k->secret) {
+            if (value[0] == '\0' || !is_token(value)) {
+                snprintf(err, err_len, "%s: expected printable ASCII "
+                         "without blanks (value not shown)", k->name);
+                return -1;
+            }
+        } else if (k->token) {
+            /* region may be empty: no X-TC-Region header */
+            if ((value[0] == '\0' && i != SYNC_KEY_REGION)
+                || !is_token(value))
+            {
+                snprintf(err, err_len, "%s \"%s\": expected printable "
+                         "ASCII without blanks", k->name, shown);
+                return -1;
+            }
+        } else if (value[0] == '\0' || has_control(value)) {
+            snprintf(err, err_len, "%s \"%s\": expected a non-empty value "
+                     "without control characters", k->name, shown);
+            return -1;
+        }
+
+        s = str_field(c, k);
+        free_str(s);
+        if (value[0] != '\0') {
+            *s = strdup(value);
+            if (*s == NULL) {
+                snprintf(err, err_len, "out of memory");
+                return -1;
+            }
+        }
+        break;
+    }
+
+    c->from[i] = from;
+    return 0;
+}
+
+
+static char *
+trim(char *s)
+{
+    char  *e;
+
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) {
+        *--e = '\0';
+    }
+    return s;
+}
+
+
+/* Cuts a comment: '#' at the start or after a blank; quotes protect it. */
+static void
+cut_comment(char *s)
+{
+    int    quoted = 0;
+    char  *p;
+
+    for (p = s; *p; p++) {
+        if (*p == '"') {
+            quoted = !quoted;
+        } else if (*p == '#' && !quoted
+                   && (p == s || p[-1] == ' ' || p[-1] == '\t'))
+        {
+            *p = '\0';
+            return;
+        }
+    }
+}
+
+
+typedef struct {
+    size_t       line;
+    const char  *key;
+    const char  *value;
+} entry_t;
+
+
+/* Splits buf into entries in place; 0, or -1 with err. */
+static int
+conf_parse(const char *path, char *buf, size_t len, entry_t *e, size_t *n,
+    char *err, size_t err_len)
+{
+    char    *line, *next, *eq, *key, *val;
+    size_t   lineno = 0, vlen;
+
+    *n = 0;
+
+    for (line = buf; line < buf + len; line = next) {
+        next = memchr(line, '\n', (size_t) (buf + len - line));
+        if (next) {
+            *next++ = '\0';
+        } else {
+            next = buf + len;
+        }
+        lineno++;
+
+        cut_comment(line);
+        key = trim(line);
+        if (*key == '\0') {
+            continue;
+        }
+
+        eq = strchr(key, '=');
+        if (eq == NULL) {
+            snprintf(err, err_len, "%s:%zu: expected \"key = value\"", path,
+                     lineno);
+            return -1;
+        }
+        *eq = '\0';
+        key = trim(key);
+        val = trim(eq + 1);
+
+        vlen = strlen(val);
+        if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"') {
+            val[vlen - 1] = '\0';
+            val++;
+        }
+
+        e[*n].line = lineno;
+        e[*n].key = key;
+        e[*n].value = val;
+        (*n)++;
+    }
+
+    return 0;
+}
+
+
+int
+sync_pull_conf_load(sync_pull_conf_t *c, const char *path, char *err,
+    size_t err_len)
+{
+    int           fd, rc = -1, secret = 0;
+    char         *buf = NULL;
+    char          msg[BEIAN_SYNC_MSG_MAX];
+    size_t        len = 0, i, j, n, lines;
+    ssize_t       r;
+    entry_t      *e = NULL;
+    struct stat   st;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        snprintf(err, err_len, "config %s: %s", path, strerror(errno));
+        return -1;
+    }
+
+    /* the checks are on the file that was opened, not on the name */
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, err_len, "config %s: %s", path, strerror(errno));
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, err_len, "config %s: not a regular file", path);
+        goto done;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(err, err_len, "config %s: refused, it is group- or "
+                 "world-writable (chmod go-w %s)", path, path);
+        goto done;
+    }
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        snprintf(err, err_len, "config %s: refused, it is owned by uid %u, "
+                 "neither root nor the user running beian-sync", path,
+                 (unsigned) st.st_uid);
+        goto done;
+    }
+    if (st.st_size > CONFIG_MAX) {
+        snprintf(err, err_len, "config %s: larger than %d bytes", path,
+                 CONFIG_MAX);
+        goto done;
+    }
+
+    buf = malloc(CONFIG_MAX + 1);
+    if (buf == NULL) {
+        snprintf(err, err_len, "out of memory");
+        goto done;
+    }
+    while (len < CONFIG_MAX
+           && (r = read(fd, buf + len, CONFIG_MAX - len)) != 0)
+    {
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            snprintf(err, err_len, "config %s: %s", path, strerror(errno));
+            goto done;
+        }
+        len += (size_t) r;
+    }
+    buf[len] = '\0';
+
+    if (memchr(buf, '\0', len) != NULL) {
+        snprintf(err, err_len, "config %s: contains a NUL byte", path);
+        goto done;
+    }
+
+    for (i = 0, lines = 1; i < len; i++) {
+        lines += buf[i] == '\n';
+    }
+    e = calloc(lines, sizeof(*e));
+    if (e == NULL) {
+        snprintf(err, err_len, "out of memory");
+        goto done;
+    }
+
+    if (conf_parse(path, buf, len, e, &n, err, err_len) != 0) {
+        goto done;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(e[i].key, "config") == 0) {
+            snprintf(err, err_len, "%s:%zu: \"config\" cannot be set in a "
+                     "config file", path, e[i].line);
+            goto done;
+        }
+        for (j = 0; j < i; j++) {
+            if (strcmp(e[i].key, e[j].key) == 0) {
+                snprintf(err, err_len, "%s:%zu: %s is set twice (first on "
+                         "line %zu)", path, e[i].line, e[i].key, e[j].line);
+                goto done;
+            }
+        }
+        if (strcmp(e[i].key, "secret-key") == 0
+            || strcmp(e[i].key, "session-token") == 0)
+        {
+            secret = 1;
+        }
+    }
+
+    /* before applying anything: never use a secret others can read */
+    if (secret && (st.st_mode & (S_IRGRP | S_IROTH))) {
+        snprintf(err, err_len, "config %s: refused, it holds a secret and is "
+                 "group- or world-readable (chmod 600 %s)", path, path);
+        goto done;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (sync_pull_conf_set(c, e[i].key, e[i].value, SYNC_FROM_CONFIG,
+                               msg, sizeof(msg)) != 0)
+        {
+            snprintf(err, err_len, "%s:%zu: %s", path, e[i].line, msg);
+            goto done;
+        }
+    }
+
+    c->config = path;
+    rc = 0;
+
+done:
+
+    free(e);
+    if (buf) {
+        OPENSSL_cleanse(buf, CONFIG_MAX + 1);
+        free(buf);
+    }
+    close(fd);
+    return rc;
+}
+
+
+int
+sync_host_is_loopback(const char *host)
+{
+    size_t           n;
+    unsigned char    a4[4];
+    struct in6_addr  a6;
+    char             buf[64];
+
+    if (strcasecmp(host, "localhost") == 0) {
+        return 1;
+    }
+
+    if (inet_pton(AF_INET, host, a4) == 1) {
+        return a4[0] == 127;
+    }
+
+    n = strlen(host);
+    if (n >= 2 && n - 2 < sizeof(buf) && host[0] == '[' && host[n - 1] == ']')
+    {
+        memcpy(buf, host + 1, n - 2);
+        buf[n - 2] = '\0';
+        if (inet_pton(AF_INET6, buf, &a6) == 1) {
+            return IN6_IS_ADDR_LOOPBACK(&a6);
+        }
+    }
+
+    return 0;
+}
+
+
+typedef struct {
+    char  *scheme;
+    char  *host;
+    char  *port;
+    char  *path;
+    char  *query;
+    char  *fragment;
+    char  *user;
+    char  *password;
+} url_parts_t;
+
+
+static void
+url_parts_free(url_parts_t *p)
+{
+    curl_free(p->scheme);
+    curl_free(p->host);
+    curl_free(p->port);
+    curl_free(p->path);
+    curl_free(p->query);
+    curl_free(p->fragment);
+    curl_free(p->user);
+    curl_free(p->password);
+    memset(p, 0, sizeof(*p));
+}
+
+
+/* Splits a URL with curl's own parser: what is checked is what curl will
+ * connect to.  Echoes the URL in messages only without user info. */
+static int
+url_split(const char *what, const char *url, url_parts_t *p, char *err,
+    size_t err_len)
+{
+    char       shown[128];
+    CURLU     *u;
+    CURLUcode  rc;
+
+    memset(p, 0, sizeof(*p));
+    sync_display(shown, sizeof(shown), url, strlen(url));
+    if (strchr(url, '@') != NULL) {
+        strcpy(shown, "(not shown)");
+    }
+
+    u = curl_url();
+    if (u == NULL) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+
+    rc = curl_url_set(u, CURLUPART_URL, url, 0);
+    if (rc != CURLUE_OK) {
+        snprintf(err, err_len, "%s \"%s\": not a valid URL (%s)", what, shown,
+                 curl_url_strerror(rc));
+        curl_url_cleanup(u);
+        return -1;
+    }
+
+    (void) curl_url_get(u, CURLUPART_SCHEME, &p->scheme, 0);
+    (void) curl_url_get(u, CURLUPART_HOST, &p->host, 0);
+    (void) curl_url_get(u, CURLUPART_PORT, &p->port, 0);
+    (void) curl_url_get(u, CURLUPART_PATH, &p->path, 0);
+    (void) curl_url_get(u, CURLUPART_QUERY, &p->query, 0);
+    (void) curl_url_get(u, CURLUPART_FRAGMENT, &p->fragment, 0);
+    (void) curl_url_get(u, CURLUPART_USER, &p->user, 0);
+    (void) curl_url_get(u, CURLUPART_PASSWORD, &p->password, 0);
+    curl_url_cleanup(u);
+
+    if (p->scheme == NULL || p->host == NULL || p->host[0] == '\0') {
+        snprintf(err, err_len, "%s \"%s\": no host", what, shown);
+        goto fail;
+    }
+    if (strcmp(p->scheme, "https") != 0 && strcmp(p->scheme, "http") != 0) {
+        snprintf(err, err_len, "%s \"%s\": only https:// (or http:// where "
+                 "allowed) is supported", what, shown);
+        goto fail;
+    }
+    if (p->user != NULL || p->password != NULL) {
+        snprintf(err, err_len, "%s: user info in the URL is not supported",
+                 what);
+        goto fail;
+    }
+    if (p->query != NULL || p->fragment != NULL) {
+        snprintf(err, err_len, "%s \"%s\": no query or fragment allowed",
+                 what, shown);
+        goto fail;
+    }
+    if (strlen(p->host) + (p->port ? strlen(p->port) : 0)
+        + (p->path ? strlen(p->path) : 0) + 16 > SYNC_URL_MAX)
+    {
+        snprintf(err, err_len, "%s: URL too long", what);
+        goto fail;
+    }
+
+    return 0;
+
+fail:
+
+    url_parts_free(p);
+    return -1;
+}
+
+
+/* host[:port], lowercase, the port omitted when it is the scheme's. */
+static void
+host_port(const url_parts_t *p, char *out)
+{
+    char  *c;
+
+    if (p->port != NULL
+        && !(strcmp(p->scheme, "https") == 0 && strcmp(p->port, "443") == 0)
+        && !(strcmp(p->scheme, "http") == 0 && strcmp(p->port, "80") == 0))
+    {
+        sprintf(out, "%s:%s", p->host, p->port);
+    } else {
+        strcpy(out, p->host);
+    }
+
+    for (c = out; *c; c++) {
+        if (*c >= 'A' && *c <= 'Z') {
+            *c = (char) (*c - 'A' + 'a');
+        }
+    }
+}
+
+
+int
+sync_endpoint_parse(const char *url, char *norm, char *host, char *err,
+    size_t err_len)
+{
+    url_parts_t  p;
+
+    if (url_split("endpoint", url, &p, err, err_len) != 0) {
+        return -1;
+    }
+
+    if (p.path != NULL && strcmp(p.path, "/") != 0 && p.path[0] != '\0') {
+        snprintf(err, err_len, "endpoint: the API is at \"/\"; a path "
+                 "(\"%s\") is not supported", p.path);
+        goto fail;
+    }
+
+    /* plain http only where nothing can listen in */
+    if (strcmp(p.scheme, "http") == 0 && !sync_host_is_loopback(p.host)) {
+        snprintf(err, err_len, "endpoint: http:// is only allowed for a "
+                 "loopback host (127.0.0.0/8, ::1, localhost), not \"%s\"; "
+                 "use https://", p.host);
+        goto fail;
+    }
+
+    host_port(&p, host);
+    if ((size_t) snprintf(norm, SYNC_URL_MAX, "%s://%s/", p.scheme, host)
+        >= SYNC_URL_MAX)
+    {
+        snprintf(err, err_len, "endpoint: URL too long");
+        goto fail;
+    }
+    url_parts_free(&p);
+    return 0;
+
+fail:
+
+    url_parts_free(&p);
+    return -1;
+}
+
+
+int
+sync_metadata_parse(const char *url, char *base, char *err, size_t err_len)
+{
+    size_t       n;
+    url_parts_t  p;
+    char         host[SYNC_URL_MAX];
+
+    /* http for any host: the real service is http://metadata.tencentyun.com,
+     * reachable only from the instance itself */
+    if (url_split("metadata-url", url, &p, err, err_len) != 0) {
+        return -1;
+    }
+
+    host_port(&p, host);
+    if ((size_t) snprintf(base, SYNC_URL_MAX, "%s://%s%s", p.scheme, host,
+                          p.path ? p.path : "") >= SYNC_URL_MAX)
+    {
+        snprintf(err, err_len, "metadata-url: URL too long");
+        url_parts_free(&p);
+        return -1;
+    }
+
+    n = strlen(base);
+    while (n > 0 && base[n - 1] == '/') {
+        base[--n] = '\0';
+    }
+
+    url_parts_free(&p);
+    return 0;
+}
+
+
+static int
+set_default(sync_pull_conf_t *c, sync_key_t k, const char *value)
+{
+    char  err[64];
+
+    if (*str_field(c, &keys[k]) != NULL) {
+        return 0;
+    }
+    return sync_pull_conf_set(c, keys[k].name, value, SYNC_FROM_DEFAULT, err,
+                              sizeof(err));
+}
+
+
+int
+sync_pull_conf_finish(sync_pull_conf_t *c, char *err, size_t err_len)
+{
+    const char  *msg;
+    char         shown[96];
+
+    if (set_default(c, SYNC_KEY_ENDPOINT, SYNC_DEFAULT_ENDPOINT) != 0
+        || set_default(c, SYNC_KEY_ACTION, SYNC_DEFAULT_ACTION) != 0
+        || set_default(c, SYNC_KEY_VERSION, SYNC_DEFAULT_VERSION) != 0
+        || set_default(c, SYNC_KEY_SERVICE, SYNC_DEFAULT_SERVICE) != 0
+        || set_default(c, SYNC_KEY_METADATA_URL, SYNC_DEFAULT_METADATA) != 0)
+    {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+
+    if (c->instance_id == NULL) {
+        snprintf(err, err_len, "instance-id is required (an id such as "
+                 "lhins-abcd1234, or auto)");
+        return -1;
+    }
+    if (strcmp(c->instance_id, "auto") != 0) {
+        msg = sync_instance_id_check(c->instance_id);
+        if (msg != NULL) {
+            snprintf(err, err_len, "instance-id \"%s\": %s",
+                     sync_display(shown, sizeof(shown), c->instance_id,
+                                  strlen(c->instance_id)), msg);
+            return -1;
+        }
+    }
+
+    if (c->out == NULL) {
+        snprintf(err, err_len, "out is required (the snapshot path)");
+        return -1;
+    }
+
+    /* a half-given pair is a mistake, not a reason to look elsewhere */
+    if ((c->secret_id == NULL) != (c->secret_key == NULL)) {
+        snprintf(err, err_len, "%s is given without %s",
+                 c->secret_id ? "secret-id" : "secret-key",
+                 c->secret_id ? "secret-key" : "secret-id");
+        return -1;
+    }
+    if (c->session_token != NULL && c->secret_id == NULL) {
+        snprintf(err, err_len, "session-token is given without secret-id "
+                 "and secret-key");
+        return -1;
+    }
+
+    if (c->ca_file != NULL && access(c->ca_file, R_OK) != 0) {
+        snprintf(err, err_len, "ca-file %s: %s", c->ca_file, strerror(errno));
+        return -1;
+    }
+
+    if (sync_endpoint_parse(c->endpoint, c->url, c->host, err, err_len) != 0
+        || sync_metadata_parse(c->metadata_url, c->metadata, err, err_len)
+           != 0)
+    {
+        return -1;
+    }
+
+    /* what `info` shows as the snapshot's origin; a long one is cut */
+    if ((size_t) snprintf(c->source, sizeof(c->source), "pull:%s %s %s",
+                          c->url, c->action, c->version)
+        >= sizeof(c->source))
+    {
+        c->source[sizeof(c->source) - 4] = '\0';
+        strcat(c->source, "...");
+    }
+
+    return 0;
+}
