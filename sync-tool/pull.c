@@ -796,7 +796,8 @@ sync_pull(sync_pull_conf_t *c, sync_report_t *rep)
     /* two runs never interleave; the second one fails at once */
     rc = sync_lock(c->out, &lock_fd, rep);
     if (rc != SYNC_EXIT_OK) {
-        rep->exit_code = rc = SYNC_EXIT_IO;
+        /* 3: another run holds the lock (a guard); 4: the lock file */
+        rep->exit_code = rc;
         goto done;
     }
 

@@ -133,6 +133,19 @@ def tree_bytes(root, skip=()):
     return out
 
 
+def make_cert(d, name, san):
+    """A self-signed certificate for san ("IP:127.0.0.1"); (cert, key)."""
+    cert, key = os.path.join(d, name + ".pem"), os.path.join(d, name +
+                                                               ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-days", "2", "-subj", "/CN=beian mock " + name,
+                    "-addext", "subjectAltName=" + san,
+                    "-keyout", key, "-out", cert],
+                   check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -147,9 +160,17 @@ class Mock:
     """tests/mock/provider.py on a free loopback port."""
 
     def __init__(self, workdir, records=None, generate=None,
-                 credentials=((SECRET_ID, SECRET_KEY),), args=()):
+                 credentials=((SECRET_ID, SECRET_KEY),), args=(),
+                 tls=None):
         cmd = [sys.executable, MOCK, "--port", "0",
                "--instance-id", INSTANCE]
+        self.ctx = None
+        if tls is not None:                 # (cert, key, CA to trust)
+            cmd += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+            import ssl
+            self.ctx = ssl.create_default_context(cafile=tls[2])
+            self.ctx.check_hostname = False     # the control API pins the
+                                                # cert; names are the test
         for cid, key in credentials:
             cmd += ["--credential", "%s:%s" % (cid, key)]
         if records is not None:
@@ -171,14 +192,15 @@ class Mock:
             self.proc.kill()
             raise RuntimeError("mock did not start: %r" % line)
         self.port = int(line.split()[1])
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http",
+                                          self.port)
 
     def _call(self, path, body=None):
         data = None if body is None else json.dumps(body).encode("utf-8")
         req = urllib.request.Request(self.url + path, data=data,
                                      method="POST" if data is not None
                                      else "GET")
-        with urllib.request.urlopen(req, timeout=20) as r:
+        with urllib.request.urlopen(req, timeout=20, context=self.ctx) as r:
             return json.loads(r.read())
 
     def set_records(self, records):
@@ -212,9 +234,11 @@ class Mock:
 
     def temporary_credentials(self):
         base = "/latest/meta-data/cam/security-credentials/"
-        with urllib.request.urlopen(self.url + base, timeout=10) as r:
+        with urllib.request.urlopen(self.url + base, timeout=10,
+                                    context=self.ctx) as r:
             role = r.read().decode()
-        with urllib.request.urlopen(self.url + base + role, timeout=10) as r:
+        with urllib.request.urlopen(self.url + base + role, timeout=10,
+                                    context=self.ctx) as r:
             return json.loads(r.read())
 
     def stop(self):

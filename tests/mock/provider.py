@@ -25,12 +25,17 @@ One loopback HTTP server answers three things:
                                           "after": K, ...parameters};
                                           {"fault": null} clears all faults
       GET  /__mock/faults                 the faults still armed
+      GET  /__mock/connections            {"accepted", "tls_failed"}: TCP
+                                          connections, failed handshakes
       GET  /__mock/log                    every API request received (list)
       GET  /__mock/metadata-log           every metadata request received
       GET  /__mock/issued                 the temporary credentials issued so
                                           far (for tests grepping output)
       POST /__mock/metadata               {"role","ttl","rotate","instance_id",
-                                          "fail"} metadata behaviour
+                                          "fail","code","no_role"}: metadata
+                                          behaviour (fail: an HTTP status for
+                                          every path; code: the credentials'
+                                          "Code"; no_role: 404 for the role)
       POST /__mock/clock                  {"offset": SECONDS}: the API side's
                                           clock runs that far ahead (a client
                                           clock skew, for SignatureExpire)
@@ -40,7 +45,8 @@ Faults apply to the next `times` API requests that passed authentication and
 validation and that the fault can apply to (page faults need a page after
 the first, or the last page), after skipping `after` of them.  Names:
 
-  http500 http502 http503 http (status=)      an HTTP error status, HTML body
+  http500 http502 http503 http (status=,      an HTTP status, HTML body
+                                location=)      (a redirect with location)
   http429 (retry_after=1)                     429 with Retry-After
   drop                                        close the connection, no answer
   slow (seconds=5)                            sleep, then answer normally
@@ -56,6 +62,8 @@ the first, or the last page), after skipping `after` of them.  Names:
                                               record of the previous page
   short_page                                  a page that is not the last one
                                               lacks its last record
+  long_page                                   a page that is not the last one
+                                              has Limit + 1 records
   empty_page                                  a later page before the total
                                               is empty
   extra_records                               the last page has one record
@@ -71,7 +79,10 @@ the first, or the last page), after skipping `after` of them.  Names:
 Usage:
   provider.py [--port 0] [--credential ID:KEY]... [--records FILE |
               --generate N [--seed S]] [--instance-id lhins-test0001]
-  provider.py --selftest
+              [--tls-cert PEM [--tls-key PEM]] [--action A] [--version V]
+              [--service S] [--max-skew 300] [--role R] [--tmp-ttl 7200]
+  provider.py --selftest      the signer against Tencent's worked example,
+                              then a live server round trip
 
 Prints "PORT <n>" on stdout once listening; exits 0 on SIGTERM or SIGINT.
 """
@@ -139,7 +150,8 @@ BODY_FAULTS = {
     "http500", "http502", "http503", "http", "http429", "drop", "slow",
     "truncated", "invalid_json", "not_object", "total_string",
     "domainset_object", "domain_number", "total_change", "duplicate",
-    "short_page", "empty_page", "extra_records", "oversized", "error",
+    "short_page", "long_page", "empty_page", "extra_records", "oversized",
+    "error",
 }
 
 
@@ -354,7 +366,7 @@ class Fault:
         n = self.name
         if n in ("total_change", "duplicate", "empty_page"):
             return 0 < offset < total
-        if n == "short_page":
+        if n in ("short_page", "long_page"):
             return offset + limit < total
         if n == "extra_records":
             return offset < total <= offset + limit
@@ -391,7 +403,9 @@ class State:
         self.metadata_log = []
         self.meta = {"role": args.role, "ttl": args.tmp_ttl,
                      "rotate": False, "fail": None,
-                     "instance_id": None}
+                     "instance_id": None, "code": "Success",
+                     "no_role": False}
+        self.connections = {"accepted": 0, "tls_failed": 0}
         self.tmp = None             # the current temporary credentials
 
     # temporary credentials, issued by the metadata service
@@ -504,6 +518,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     obj = list(st.log)
                 elif path == "/__mock/metadata-log":
                     obj = list(st.metadata_log)
+                elif path == "/__mock/connections":
+                    obj = dict(st.connections)
                 elif path == "/__mock/faults":
                     obj = [f.describe() for f in st.faults]
                 elif path == "/__mock/issued":
@@ -566,10 +582,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 st.faults = []
                 st.log = []
                 st.metadata_log = []
+                st.connections = {"accepted": 0, "tls_failed": 0}
             return self._json(200, {"ok": True})
         if path == "/__mock/metadata":
             with st.lock:
-                for k in ("role", "ttl", "rotate", "fail", "instance_id"):
+                for k in ("role", "ttl", "rotate", "fail", "instance_id",
+                          "code", "no_role"):
                     if k in obj:
                         st.meta[k] = obj[k]
                 if obj.get("expire_now") and st.tmp:
@@ -586,6 +604,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with st.lock:
             fail = st.meta["fail"]
             role = st.meta["role"]
+            code = st.meta["code"]
+            no_role = st.meta["no_role"]
             iid = st.meta["instance_id"] or st.instance_id
             st.metadata_log.append(entry)
         if fail:
@@ -596,10 +616,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path == "/latest/meta-data/instance-id":
             entry["status"] = 200
             return self._send(200, iid, "text/plain")
+        if path.startswith(base) and no_role:
+            entry["status"] = 404           # no CAM role bound
+            return self._send(404, "not found\n", "text/plain")
         if path == base:
             entry["status"] = 200
             return self._send(200, role, "text/plain")
         if path.startswith(base) and path[len(base):] == role:
+            if code != "Success":
+                entry["status"] = 200
+                return self._json(200, {"Code": code,
+                                        "Message": "no credentials [mock]"})
             t = st.temporary()
             entry["status"] = 200
             return self._json(200, {
@@ -630,6 +657,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  "region": h.get("x-tc-region"),
                  "timestamp": h.get("x-tc-timestamp"),
                  "host": h.get("host"), "content_type": h.get("content-type"),
+                 "user_agent": h.get("user-agent"),
                  "secret_id": None, "token_sent": "x-tc-token" in h,
                  "signature_ok": None, "auth_error": None, "fault": None,
                  "status": None, "code": None, "request_id": None,
@@ -777,8 +805,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if name in ("http500", "http502", "http503", "http"):
             status = int(p.get("status", name[4:] or 500))
             entry.update({"status": status, "count": None})
+            extra = {"Location": p["location"]} if "location" in p else None
             return self._send(status, "<html><body><h1>%d</h1></body></html>"
-                              % status, "text/html")
+                              % status, "text/html", extra)
         if name == "http429":
             entry.update({"status": 429, "count": None})
             return self._send(429, "<html><body>Too Many Requests</body>"
@@ -832,6 +861,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             resp["DomainSet"] = page[:-1]
             entry["count"] = len(page) - 1
             return self._json(200, {"Response": resp})
+        if name == "long_page":
+            resp["DomainSet"] = records[off:off + lim + 1]
+            entry["count"] = len(resp["DomainSet"])
+            return self._json(200, {"Response": resp})
         if name == "empty_page":
             resp["DomainSet"] = []
             entry["count"] = 0
@@ -856,6 +889,25 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+    tls = None                  # an ssl.SSLContext with --tls-cert
+
+    def finish_request(self, request, client_address):
+        # the TLS handshake runs in the connection's thread, so a client
+        # that gives up on our certificate never stalls the accept loop
+        st = self.state
+        with st.lock:
+            st.connections["accepted"] += 1
+        if self.tls is not None:
+            try:
+                request = self.tls.wrap_socket(request, server_side=True)
+            except (OSError, ValueError):
+                with st.lock:
+                    st.connections["tls_failed"] += 1
+                return
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request, client_address):
+        pass                    # clients hanging up are part of the tests
 
 
 def make_server(args):
@@ -863,6 +915,11 @@ def make_server(args):
     Server.address_family = fam
     srv = Server((args.host, args.port), Handler)
     srv.state = State(args)
+    if getattr(args, "tls_cert", None):
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key or args.tls_cert)
+        srv.tls = ctx
     if args.records:
         with open(args.records, encoding="utf-8") as f:
             srv.state.records = records_from_document(json.load(f))
@@ -1147,6 +1204,10 @@ def main(argv=None):
     ap.add_argument("--role", default=DEFAULT_ROLE)
     ap.add_argument("--tmp-ttl", type=int, default=7200,
                     help="lifetime of temporary credentials, seconds")
+    ap.add_argument("--tls-cert", metavar="PEM",
+                    help="serve HTTPS with this certificate (chain)")
+    ap.add_argument("--tls-key", metavar="PEM",
+                    help="its private key (default: in --tls-cert)")
     ap.add_argument("--selftest", action="store_true")
     args = ap.parse_args(argv)
 
