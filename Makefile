@@ -114,3 +114,27 @@ install: all
 
 clean:
 	rm -rf $(B) t/servroot*
+
+
+# ---------------------------------------------------------------------------
+# Benchmarks and soak (bench/; figures and how to read them: bench/RESULTS.md)
+#   make bench                 gate vs gate off vs a `map $host` allowlist,
+#                              N = 10, 100000, 1000000 (or BENCH_N=...)
+#   BENCH_QUICK=1 make bench   smoke run: N = 10, 100000, short rounds
+#   make soak                  nginx -s reload and beian_snapshot_check swaps
+#                              under load; fails on any wrong response
+.PHONY: bench soak bench-deps
+
+bench-deps:
+	@BEIAN_EXTRA_PKGS="wrk time util-linux" sh .ci/deps.sh
+
+$(B)/bench-lookup: bench/lookup.c $(CORE_SRC) core/beian.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ bench/lookup.c $(CORE_SRC) \
+	    $(LIBS_CORE)
+
+bench: bench-deps module tool $(B)/bench-lookup
+	python3 bench/bench.py --bin $(B)
+
+soak: bench-deps module tool
+	python3 bench/soak.py --bin $(B)
