@@ -91,6 +91,18 @@ typedef struct beian_snap_s  beian_snap_t;
  * transaction open for its lifetime: the file is immutable.
  */
 beian_snap_t *beian_snap_open(const char *path, char *err, size_t err_len);
+
+/*
+ * The same, but the whole-file structural check is skipped when the file is
+ * the one known describes (device, inode, size, mtime): a file that an
+ * earlier open in this process tree already checked.  Snapshots are never
+ * modified in place, so identity stands for content.
+ */
+beian_snap_t *beian_snap_open_known(const char *path,
+    const struct stat *known, char *err, size_t err_len);
+
+/* Whether two stats name the same, unmodified file. */
+int beian_snap_same_file(const struct stat *a, const struct stat *b);
 void beian_snap_close(beian_snap_t *snap);
 
 /* Identity of the opened file (not of whatever the path names now). */

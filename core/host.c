@@ -38,7 +38,14 @@ beian_ipv6_literal(const char *h, size_t len, char *out, size_t *out_len)
     out[n] = '\0';
     *out_len = n;
 
-    /* inet_pton rejects zone ids ("%25eth0"): they never name a site */
+    /*
+     * inet_pton rejects zone ids ("%25eth0"): they never name a site.  It
+     * would stop at a NUL byte, so "[::1\0x]" must not get that far.
+     */
+    if (memchr(out + 1, '\0', n - 2) != NULL) {
+        return BEIAN_HOST_INVALID;
+    }
+
     memcpy(buf, out + 1, n - 2);
     buf[n - 2] = '\0';
 

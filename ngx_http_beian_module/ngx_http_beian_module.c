@@ -40,6 +40,7 @@ typedef struct {
     ngx_flag_t                  metrics;
     ngx_flag_t                  enabled;          /* in some server */
     ngx_shm_zone_t             *zone;
+    struct stat                 validated;        /* by the master */
 } ngx_http_beian_main_conf_t;
 
 
@@ -764,16 +765,6 @@ ngx_http_beian_snapshot(void)
 }
 
 
-static ngx_inline ngx_uint_t
-ngx_http_beian_same_file(struct stat *a, struct stat *b)
-{
-    return a->st_ino == b->st_ino && a->st_dev == b->st_dev
-           && a->st_size == b->st_size
-           && a->st_mtim.tv_sec == b->st_mtim.tv_sec
-           && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
-
 /*
  * Opens the snapshot if the file changed since the last load.  A file that
  * fails validation is refused once (and logged once); the previous snapshot
@@ -811,15 +802,19 @@ ngx_http_beian_load(ngx_cycle_t *cycle, ngx_http_beian_main_conf_t *bmcf)
         return;
     }
 
-    if (w->snap && ngx_http_beian_same_file(&st, &w->loaded)) {
+    if (w->snap && beian_snap_same_file(&st, &w->loaded)) {
         return;
     }
 
-    if (ngx_http_beian_same_file(&st, &w->failed)) {
+    if (beian_snap_same_file(&st, &w->failed)) {
         return;
     }
 
-    snap = beian_snap_open((char *) bmcf->snapshot.data, err, sizeof(err));
+    /* the file the master checked needs no second walk in every worker */
+    snap = beian_snap_open_known((char *) bmcf->snapshot.data,
+                                 bmcf->validated.st_ino ? &bmcf->validated
+                                                        : NULL,
+                                 err, sizeof(err));
 
     if (snap == NULL) {
         w->failed = st;
@@ -1222,6 +1217,7 @@ ngx_http_beian_create_main_conf(ngx_conf_t *cf)
      *     bmcf->if_missing_block = 0;
      *     bmcf->metrics = 0;
      *     bmcf->enabled = 0;
+     *     bmcf->validated = { 0 };
      *     bmcf->zone = NULL;
      */
 
@@ -1400,6 +1396,10 @@ ngx_http_beian_init(ngx_conf_t *cf)
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "beian: %s", err);
             ngx_http_beian_count_reload_failure();
             return NGX_ERROR;
+        }
+
+        if (beian_snap_fstat(snap, &bmcf->validated) != 0) {
+            ngx_memzero(&bmcf->validated, sizeof(struct stat));
         }
 
         beian_snap_close(snap);

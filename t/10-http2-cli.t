@@ -127,7 +127,7 @@ SKIP: {
 SKIP: {
     skip 'not root: workers run as the current user', 2 unless $root;
 
-    my @workers = map { /^(\d+)/ ? $1 : () }
+    my @workers = map { /^\s*(\d+)/ ? $1 : () }
                   `ps -o pid=,args= --ppid \$(cat $dir/logs/nginx.pid)`;
     ok(@workers >= 2, 'two workers');
     my @uids = map { slurp("/proc/$_/status") =~ /^Uid:\s+(\d+)/m ? $1 : 0 }

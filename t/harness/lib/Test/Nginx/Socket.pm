@@ -11,7 +11,10 @@ package Test::Nginx::Socket;
 # real-Test::Nginx sections) or bails out, rather than silently passing.
 #
 # Known differences from the real one:
-#  - no http2/http3/curl, stap, valgrind/check-leak, tcp_listen/udp_listen,
+#  - TEST_NGINX_USE_VALGRIND: nginx runs in the foreground under memcheck as
+#    in the real one, but valgrind writes to logs/valgrind.PID.log, which is
+#    echoed to stderr when nginx stops (see valgrind_cmd);
+#  - no http2/http3/curl, stap, check-leak, tcp_listen/udp_listen,
 #    access_log checks, shutdown_error_log, todo/skip_nginx*, body filters;
 #    requests split into packets ([[...]] in --- request eval) bail out;
 #  - response_headers are checked in the order written (the real one walks
@@ -62,6 +65,7 @@ our $ForceRestart      = defined $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST}
                          ? $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} : 1;
 our $NoShuffle         = $ENV{TEST_NGINX_NO_SHUFFLE} || 0;
 our $CheckAccumErrLog  = $ENV{TEST_NGINX_CHECK_ACCUM_ERR_LOG};
+our $UseValgrind       = $ENV{TEST_NGINX_USE_VALGRIND};
 our $RepeatEach        = 1;
 our $NoRootLocation    = 0;
 our $NoLongString;
@@ -70,13 +74,16 @@ our @BlockPreprocessors;
 our @CleanupHandlers;
 our @TestCleanupHandlers;
 
-for my $v (qw(TEST_NGINX_USE_VALGRIND TEST_NGINX_CHECK_LEAK TEST_NGINX_USE_STAP
+for my $v (qw(TEST_NGINX_CHECK_LEAK TEST_NGINX_USE_STAP
               TEST_NGINX_USE_HTTP2 TEST_NGINX_USE_HTTP3 TEST_NGINX_BENCHMARK
               TEST_NGINX_RANDOMIZE))
 {
     warn "WARNING: $v is not supported by the bundled Test::Nginx subset; "
          . "ignored\n" if $ENV{$v};
 }
+
+# Under valgrind everything takes longer; the suites' own waits do not.
+$Timeout = 10 if $UseValgrind && !$ENV{TEST_NGINX_TIMEOUT};
 
 our $ServRoot   = $ENV{TEST_NGINX_SERVROOT} || File::Spec->rel2abs('t/servroot');
 our $LogDir     = "$ServRoot/logs";
@@ -108,6 +115,8 @@ my $ErrLogFilePos = 0;
 my $ConnectFailures = 0;
 my $Blocks;                 # parsed + filtered blocks, built lazily
 my %WarnedSection;
+my $ValgrindPid;            # nginx under valgrind: our child
+my %ValgrindSeen;           # valgrind log => bytes already echoed
 
 # ---------------------------------------------------------------------------
 # Exporting
@@ -422,6 +431,21 @@ sub stop_nginx {
         $deadline = time + 2;
         sleep 0.02 while is_running($pid) && time < $deadline;
     }
+    if ($ValgrindPid) {
+        # our child under valgrind: reap it, killing it if it lingers
+        my $r;
+        $deadline = time + $Timeout;
+        sleep 0.05 while ($r = waitpid($ValgrindPid, POSIX::WNOHANG())) == 0
+                         && time < $deadline;
+        if ($r == 0) {
+            kill 'KILL', -$ValgrindPid;
+            $r = waitpid($ValgrindPid, 0);
+        }
+        warn "$name - valgrind reported errors (exit code 42)\n"
+            if $r == $ValgrindPid && $? >> 8 == 42;
+        undef $ValgrindPid;
+    }
+    dump_valgrind_logs();
 }
 
 sub can_run {
@@ -459,6 +483,7 @@ sub spew {
 
 sub setup_server_root {
     my ($first_time, $hup) = @_;
+    dump_valgrind_logs();
     # Remove only what the harness creates: TEST_NGINX_SERVROOT may be
     # mis-pointed at real data.
     remove_tree($ConfDir, glob("$ServRoot/*_cache"), glob("$ServRoot/*_temp"));
@@ -469,10 +494,12 @@ sub setup_server_root {
         File::Find::find({ no_chdir => 1, bydepth => 1, wanted => sub {
             return if -d $_;
             return if !$first_time && /(?:\bnginx\.pid|\.sock|\.crt|\.key)$/;
+            return if !$first_time && $UseValgrind && /\bvalgrind\.\d+\.log$/;
             unlink $_ or warn "Failed to remove $_\n";
         } }, $ServRoot) if -d $ServRoot;
     } else {
         remove_tree("$ServRoot/cache", $HtmlDir, $LogDir);
+        %ValgrindSeen = ();
     }
     for my $d ($ServRoot, $LogDir, $HtmlDir, $ConfDir) {
         next if -d $d;
@@ -567,10 +594,12 @@ EOC
 EOC
 
     my $user = $> == 0 ? "user root;\n" : '';
+    # under valgrind nginx stays our child, as in the real one
+    my $daemon = $UseValgrind && !defined $block->must_die ? 'off' : 'on';
 
     spew($ConfFile, <<"EOC");
 worker_processes  $Workers;
-daemon on;
+daemon $daemon;
 master_process $MasterProcess;
 error_log $err_log $LogLevel;
 pid       $PidFile;
@@ -740,8 +769,37 @@ sub run_post_setup {
 }
 
 sub nginx_cmd {
-    return "$NginxBinary -e $ErrLogFile -p $ServRoot/ -c $ConfFile "
-           . ">/dev/null 2>$StderrFile";
+    return valgrind_cmd() . "$NginxBinary -e $ErrLogFile -p $ServRoot/ "
+           . "-c $ConfFile >/dev/null 2>$StderrFile";
+}
+
+# TEST_NGINX_USE_VALGRIND=1: memcheck without leak checks (nginx frees by
+# exiting), t/valgrind.suppress if present; any other value is valgrind's
+# options, as in the real one.  Every process, forked workers included,
+# logs to logs/valgrind.PID.log.
+sub valgrind_cmd {
+    return '' unless $UseValgrind;
+    my $opts = $UseValgrind;
+    if ($opts =~ /^\d+$/) {
+        my $supp = File::Spec->rel2abs('t/valgrind.suppress');
+        $opts = "--tool=memcheck --leak-check=no --num-callers=50 "
+                . "--error-exitcode=42"
+                . (-f $supp ? " --suppressions=$supp" : '');
+    }
+    return "valgrind -q $opts --log-file=$LogDir/valgrind.%p.log ";
+}
+
+# Echoes what valgrind logged since the last call, to stderr like the real
+# one (where valgrind writes to the terminal).
+sub dump_valgrind_logs {
+    return unless $UseValgrind;
+    for my $f (sort glob("$LogDir/valgrind.*.log")) {
+        my $text = slurp($f);
+        my $seen = $ValgrindSeen{$f} // 0;
+        next unless length($text) > $seen;
+        print STDERR "valgrind: $f\n", substr($text, $seen);
+        $ValgrindSeen{$f} = length $text;
+    }
 }
 
 # Run the nginx command line; it returns once nginx has daemonised (and so
@@ -758,8 +816,44 @@ sub exec_nginx {
     return ($status, $err);
 }
 
+# Under valgrind nginx does not daemonise: run it as our child, in its own
+# process group, and wait until it has written its pid file (it listens by
+# then) or has died.
+sub start_nginx_valgrind {
+    my ($block) = @_;
+    my $name = $block->name;
+    my $cmd = nginx_cmd();
+    $ErrLogFilePos = 0;
+    warn "starting nginx: $cmd\n" if $Verbose;
+    my $pid = fork;
+    bail_out("$name - fork() failed: $!") unless defined $pid;
+    if ($pid == 0) {
+        setpgrp;
+        exec "exec $cmd" or POSIX::_exit(127);
+    }
+    $ValgrindPid = $pid;
+    my $deadline = time + 6 * $Timeout;
+    while (time < $deadline) {
+        if (-s $PidFile) {
+            sleep $Sleep;
+            return;
+        }
+        if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
+            undef $ValgrindPid;
+            dump_valgrind_logs();
+            (my $why = slurp($StderrFile)) =~ s/\s+/ /g;
+            bail_out("$name - Cannot start nginx using command \"$cmd\" "
+                     . "(status code $?): $why");
+        }
+        sleep 0.05;
+    }
+    bail_out("$name - nginx under valgrind wrote no pid file in "
+             . 6 * $Timeout . "s");
+}
+
 sub start_nginx {
     my ($block) = @_;
+    return start_nginx_valgrind($block) if $UseValgrind;
     my $name = $block->name;
     $ErrLogFilePos = 0;
     my ($waited, $i) = (0, 0);
@@ -795,6 +889,7 @@ sub check_must_die {
     } else {
         Test::More::isnt($status, 0, "$name - die as expected");
     }
+    dump_valgrind_logs();
     # nginx's stderr carries the same startup messages; match it too
     print STDERR $err unless defined $block->suppress_stderr;
     check_error_log($block, $rep, [split /^/, $err]);
@@ -868,6 +963,7 @@ END {
         } elsif (-f $PidFile) {
             unlink $PidFile;
         }
+        dump_valgrind_logs();
     }
 }
 
