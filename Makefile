@@ -155,7 +155,7 @@ $(FUZZ_B)/replay-%: fuzz/fuzz_%.c fuzz/replay.c $(FUZZ_DEPS)
 	$(CC) $(CPPFLAGS) -std=c11 -g -O1 $(FUZZ_WARN) $(FUZZ_SAN) -o $@ $< \
 	    fuzz/replay.c $(call fuzz_src,$*) $(LIBS_SYNC) $(LIBS_CORE)
 
-# Writes fuzz/corpus/snapshot/*.mdb: build/fuzz/mksnapshots DIR
+# Writes fuzz/corpus/snapshot/*.seed: build/fuzz/mksnapshots DIR
 $(FUZZ_B)/mksnapshots: fuzz/mksnapshots.c $(CORE_SRC) $(CORE_W_SRC) \
     core/beian.h
 	@mkdir -p $(dir $@)

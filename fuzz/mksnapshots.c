@@ -400,11 +400,11 @@ main(int argc, char **argv)
     };
     const char  *dir = argc > 1 ? argv[1] : ".";
 
-    if (snapshot(dir, "tiny.mdb", tiny, 3) != 0
-        || snapshot(dir, "empty.mdb", tiny, 0) != 0
-        || snapshot(dir, "branch.mdb", many, sizeof(many) / sizeof(*many))
+    if (snapshot(dir, "tiny.seed", tiny, 3) != 0
+        || snapshot(dir, "empty.seed", tiny, 0) != 0
+        || snapshot(dir, "branch.seed", many, sizeof(many) / sizeof(*many))
            != 0
-        || snapshot(dir, "deep.mdb", deep, sizeof(deep) / sizeof(*deep))
+        || snapshot(dir, "deep.seed", deep, sizeof(deep) / sizeof(*deep))
            != 0)
     {
         return 1;
