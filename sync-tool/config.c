@@ -369,69 +369,23 @@ int
 sync_pull_conf_load(sync_pull_conf_t *c, const char *path, char *err,
     size_t err_len)
 {
-    int           fd, rc = -1, secret = 0;
+    int           rc, secret = 0;
     char         *buf = NULL;
     char          msg[BEIAN_SYNC_MSG_MAX];
     size_t        len = 0, i, j, n, lines;
-    ssize_t       r;
     entry_t      *e = NULL;
     struct stat   st;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd == -1) {
-        snprintf(err, err_len, "config %s: %s", path, strerror(errno));
-        return -1;
-    }
-
-    /* the checks are on the file that was opened, not on the name */
-    if (fstat(fd, &st) != 0) {
-        snprintf(err, err_len, "config %s: %s", path, strerror(errno));
-        goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, err_len, "config %s: not a regular file", path);
-        goto done;
-    }
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        snprintf(err, err_len, "config %s: refused, it is group- or "
-                 "world-writable (chmod go-w %s)", path, path);
-        goto done;
-    }
-    if (st.st_uid != 0 && st.st_uid != geteuid()) {
-        snprintf(err, err_len, "config %s: refused, it is owned by uid %u, "
-                 "neither root nor the user running beian-sync", path,
-                 (unsigned) st.st_uid);
-        goto done;
-    }
-    if (st.st_size > CONFIG_MAX) {
-        snprintf(err, err_len, "config %s: larger than %d bytes", path,
-                 CONFIG_MAX);
-        goto done;
-    }
-
-    buf = malloc(CONFIG_MAX + 1);
-    if (buf == NULL) {
-        snprintf(err, err_len, "out of memory");
-        goto done;
-    }
-    while (len < CONFIG_MAX
-           && (r = read(fd, buf + len, CONFIG_MAX - len)) != 0)
-    {
-        if (r < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            snprintf(err, err_len, "config %s: %s", path, strerror(errno));
-            goto done;
+    rc = sync_read_private("config", path, S_IWGRP | S_IWOTH, CONFIG_MAX,
+                           &buf, &len, &st, err, err_len);
+    if (rc != 0) {
+        if (rc == 1) {
+            snprintf(err, err_len, "config %s: %s", path, strerror(ENOENT));
         }
-        len += (size_t) r;
-    }
-    buf[len] = '\0';
-
-    if (memchr(buf, '\0', len) != NULL) {
-        snprintf(err, err_len, "config %s: contains a NUL byte", path);
+        rc = -1;
         goto done;
     }
+    rc = -1;
 
     for (i = 0, lines = 1; i < len; i++) {
         lines += buf[i] == '\n';
@@ -492,7 +446,6 @@ done:
         OPENSSL_cleanse(buf, CONFIG_MAX + 1);
         free(buf);
     }
-    close(fd);
     return rc;
 }
 

@@ -114,72 +114,22 @@ int
 sync_creds_file(sync_creds_t *cr, const char *path, char *err,
     size_t err_len)
 {
-    int           fd, rc = -1, in_default = 0;
+    int           rc, in_default = 0;
     char         *buf = NULL, *line, *next, *k, *v, *eq;
     size_t        len = 0, lineno = 0;
-    ssize_t       n;
     struct stat   st;
     char          id[SYNC_CREDS_ID_MAX], key[SYNC_CREDS_KEY_MAX];
 
     id[0] = key[0] = '\0';
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd == -1) {
-        if (errno == ENOENT) {
-            return 1;
-        }
-        snprintf(err, err_len, "credentials file %s: %s", path,
-                 strerror(errno));
-        return -1;
+    /* holds a secret: no group or world access at all */
+    rc = sync_read_private("credentials file", path,
+                           S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH,
+                           CREDS_FILE_MAX, &buf, &len, &st, err, err_len);
+    if (rc != 0) {
+        return rc;
     }
-
-    if (fstat(fd, &st) != 0) {
-        snprintf(err, err_len, "credentials file %s: %s", path,
-                 strerror(errno));
-        goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, err_len, "credentials file %s: not a regular file",
-                 path);
-        goto done;
-    }
-    if (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) {
-        snprintf(err, err_len, "credentials file %s: refused, it is group- "
-                 "or world-accessible (mode %03o; chmod 600 %s)", path,
-                 (unsigned) (st.st_mode & 0777), path);
-        goto done;
-    }
-    if (st.st_uid != 0 && st.st_uid != geteuid()) {
-        snprintf(err, err_len, "credentials file %s: refused, it is owned by "
-                 "uid %u, neither root nor the user running beian-sync", path,
-                 (unsigned) st.st_uid);
-        goto done;
-    }
-    if (st.st_size > CREDS_FILE_MAX) {
-        snprintf(err, err_len, "credentials file %s: larger than %d bytes",
-                 path, CREDS_FILE_MAX);
-        goto done;
-    }
-
-    buf = malloc(CREDS_FILE_MAX + 1);
-    if (buf == NULL) {
-        snprintf(err, err_len, "out of memory");
-        goto done;
-    }
-    while (len < CREDS_FILE_MAX
-           && (n = read(fd, buf + len, CREDS_FILE_MAX - len)) != 0)
-    {
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            snprintf(err, err_len, "credentials file %s: %s", path,
-                     strerror(errno));
-            goto done;
-        }
-        len += (size_t) n;
-    }
-    buf[len] = '\0';
+    rc = -1;
 
     /* INI: [section], key = value, # or ; comments */
     for (line = buf; line != NULL; line = next) {
@@ -251,7 +201,6 @@ done:
     }
     OPENSSL_cleanse(id, sizeof(id));
     OPENSSL_cleanse(key, sizeof(key));
-    close(fd);
     return rc;
 }
 

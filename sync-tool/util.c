@@ -3,9 +3,16 @@
  * report.
  */
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "util.h"
 
@@ -215,4 +222,95 @@ sync_rfc3339_format(int64_t sec, char out[32])
     {
         strcpy(out, "invalid-time");
     }
+}
+
+
+int
+sync_read_private(const char *what, const char *path, mode_t forbidden,
+    size_t max, char **buf, size_t *len, struct stat *st, char *err,
+    size_t err_len)
+{
+    int       fd, rc = -1;
+    ssize_t   r;
+
+    *buf = NULL;
+    *len = 0;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        if (errno == ENOENT) {
+            return 1;
+        }
+        snprintf(err, err_len, "%s %s: %s", what, path, strerror(errno));
+        return -1;
+    }
+
+    /* the checks are on the file that was opened, not on the name */
+    if (fstat(fd, st) != 0) {
+        snprintf(err, err_len, "%s %s: %s", what, path, strerror(errno));
+        goto done;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        snprintf(err, err_len, "%s %s: not a regular file", what, path);
+        goto done;
+    }
+    if (st->st_mode & forbidden) {
+        if (forbidden & (S_IRGRP | S_IROTH)) {
+            snprintf(err, err_len, "%s %s: refused, it is group- or "
+                     "world-accessible (mode %03o; chmod 600 %s)", what,
+                     path, (unsigned) (st->st_mode & 0777), path);
+        } else {
+            snprintf(err, err_len, "%s %s: refused, it is group- or "
+                     "world-writable (chmod go-w %s)", what, path, path);
+        }
+        goto done;
+    }
+    if (st->st_uid != 0 && st->st_uid != geteuid()) {
+        snprintf(err, err_len, "%s %s: refused, it is owned by uid %u, "
+                 "neither root nor the user running beian-sync", what, path,
+                 (unsigned) st->st_uid);
+        goto done;
+    }
+    if ((size_t) st->st_size > max) {
+        snprintf(err, err_len, "%s %s: larger than %zu bytes", what, path,
+                 max);
+        goto done;
+    }
+
+    *buf = malloc(max + 1);
+    if (*buf == NULL) {
+        snprintf(err, err_len, "out of memory");
+        goto done;
+    }
+
+    while (*len < max && (r = read(fd, *buf + *len, max - *len)) != 0) {
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            snprintf(err, err_len, "%s %s: %s", what, path, strerror(errno));
+            goto done;
+        }
+        *len += (size_t) r;
+    }
+    (*buf)[*len] = '\0';
+
+    if (memchr(*buf, '\0', *len) != NULL) {
+        snprintf(err, err_len, "%s %s: contains a NUL byte", what, path);
+        goto done;
+    }
+
+    rc = 0;
+
+done:
+
+    if (rc != 0 && *buf != NULL) {
+        /* it may hold a secret */
+        OPENSSL_cleanse(*buf, max + 1);
+        free(*buf);
+        *buf = NULL;
+    }
+
+    close(fd);
+    return rc;
 }

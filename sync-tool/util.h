@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 
 /* Room for one diagnostic line. */
@@ -45,5 +46,18 @@ int sync_rfc3339_parse(const char *s, size_t len, int64_t *sec,
 
 /* Formats unix seconds as "YYYY-MM-DDTHH:MM:SSZ". */
 void sync_rfc3339_format(int64_t sec, char out[32]);
+
+
+/*
+ * Reads a small file that may hold secrets (config, credentials), checking
+ * the file that was opened, not the name: a regular file, owned by root or
+ * the running user, none of the mode bits in forbidden, at most max bytes,
+ * no NUL byte.  On 0, *buf (NUL-terminated, max + 1 bytes: wipe it with
+ * OPENSSL_cleanse before free) and *st are set.  1 when it does not exist,
+ * -1 with err set ("WHAT PATH: ...").
+ */
+int sync_read_private(const char *what, const char *path, mode_t forbidden,
+    size_t max, char **buf, size_t *len, struct stat *st, char *err,
+    size_t err_len);
 
 #endif /* SYNC_UTIL_H */
