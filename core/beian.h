@@ -109,6 +109,20 @@ void beian_snap_close(beian_snap_t *snap);
 int beian_snap_fstat(const beian_snap_t *snap, struct stat *st);
 const beian_meta_t *beian_snap_meta(const beian_snap_t *snap);
 
+/*
+ * The optional hash index (named database "index", key "hash-v1"; layout
+ * in snapshot.c): written by beian_snap_write() with the domains, used by
+ * beian_snap_get() when present.  The key hash (FNV-1a 64 with a murmur3
+ * finalizer) is the one the writer and every reader must agree on.
+ */
+#define BEIAN_INDEX_KEY     "hash-v1"
+#define BEIAN_INDEX_MAGIC   0x3178696e61696562ULL   /* "beianix1" */
+
+uint64_t beian_key_hash(const char *key, size_t len);
+
+/* Whether the opened snapshot has a hash index (else lookups use the tree). */
+int beian_snap_has_index(const beian_snap_t *snap);
+
 /* Exact lookup: 1 found, 0 absent, -1 corrupt value (err filled). */
 int beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
     beian_rec_t *rec);

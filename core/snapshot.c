@@ -27,7 +27,40 @@ struct beian_snap_s {
     MDB_txn       *txn;
     MDB_dbi        domains;
     beian_meta_t   meta;
+
+    /* the optional hash index ("index" database, key "hash-v1") */
+    uint64_t              idx_mask;
+    const unsigned char  *idx_slot;     /* NULL: no index, use the tree */
+    const unsigned char  *idx_ent;
+    size_t                idx_ent_len;
 };
+
+
+/*
+ * Hash index: the value of key "hash-v1" in the optional "index" database,
+ * written with the domains in the same transaction.  LMDB keeps a large
+ * value in contiguous overflow pages, so the table is one read-only piece
+ * of the mapping:
+ *
+ *   u64 magic BEIAN_INDEX_MAGIC, u64 mask (slots - 1, slots a power of two),
+ *   u64 count (= meta record_count), u64 entry bytes
+ *   u64 slot[mask + 1]   (hash & 0xffffffff00000000) | entry offset; 0 empty
+ *   entries              a 0 byte (offset 0 means empty), then per domain:
+ *                        u8 key length, key, the same v1 record as in
+ *                        "domains" (self-delimiting: an ICP number and a
+ *                        website id of up to 255 bytes each do not fit a
+ *                        u8 value length)
+ *
+ * Load factor at most 1/2, linear probing: a miss reads one slot, a hit
+ * one slot and one entry, where the B-tree descends through several
+ * pages.  The header is checked at open (O(1)); every offset is checked
+ * on lookup and probing is bounded, so a damaged table can make a lookup
+ * fail (-1) or miss (0) but never read outside its value.  Snapshots
+ * without it are read through the tree; readers that predate it never
+ * open it.
+ */
+#define BEIAN_IDX_HDR     32
+#define BEIAN_IDX_ENTMIN  5             /* 1 + key >= 1 + record >= 3 */
 
 
 static void
@@ -44,6 +77,28 @@ fail(char *err, size_t err_len, const char *path, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err + n, err_len - (size_t) n, fmt, ap);
     va_end(ap);
+}
+
+
+uint64_t
+beian_key_hash(const char *key, size_t len)
+{
+    size_t    i;
+    uint64_t  h = 0xcbf29ce484222325ULL;
+
+    /* FNV-1a 64, then the murmur3 finalizer to mix the high bits */
+    for (i = 0; i < len; i++) {
+        h ^= (unsigned char) key[i];
+        h *= 0x100000001b3ULL;
+    }
+
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+
+    return h;
 }
 
 
@@ -605,7 +660,7 @@ open_checked(beian_snap_t *s, const char *path, const struct stat *known,
     for (i = 0; i < 2; i++) {
         rc = mdb_env_create(&s->env);
         if (rc == 0) {
-            rc = mdb_env_set_maxdbs(s->env, 2);
+            rc = mdb_env_set_maxdbs(s->env, 3);
         }
         if (rc == 0) {
             rc = mdb_env_open(s->env, i == 0 ? fdpath : path,
@@ -749,6 +804,122 @@ read_meta(beian_snap_t *s, const char *path, char *err, size_t err_len)
 }
 
 
+/*
+ * Maps the hash index if the snapshot has one, after checking its database
+ * and header: O(1), no walk.  0 (s->idx_slot NULL: none), or -1 with err.
+ */
+static int
+open_index(beian_snap_t *s, const char *path, const struct stat *st,
+    char *err, size_t err_len)
+{
+    int        rc;
+    MDB_dbi    dbi;
+    MDB_val    k, v;
+    MDB_stat   ms;
+    uint64_t   hdr[4], slots, ent, over;
+    unsigned   flags;
+
+    rc = mdb_dbi_open(s->txn, "index", 0, &dbi);
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+    if (rc != 0) {
+        fail(err, err_len, path, "index: cannot open its database: %s",
+             mdb_strerror(rc));
+        return -1;
+    }
+
+    /* one plain database with one value, on its overflow pages if large */
+    rc = mdb_dbi_flags(s->txn, dbi, &flags);
+    if (rc == 0) {
+        rc = mdb_stat(s->txn, dbi, &ms);
+    }
+    if (rc != 0 || flags != 0 || ms.ms_entries != 1 || ms.ms_depth != 1
+        || ms.ms_branch_pages != 0 || ms.ms_leaf_pages != 1
+        || (uint64_t) (1 + ms.ms_overflow_pages) * ms.ms_psize
+           > (uint64_t) st->st_size)
+    {
+        fail(err, err_len, path, "index database is not what beian-sync "
+             "writes (flags 0x%x, %zu entries, %zu overflow pages)",
+             rc == 0 ? flags : 0u, rc == 0 ? ms.ms_entries : (size_t) 0,
+             rc == 0 ? ms.ms_overflow_pages : (size_t) 0);
+        return -1;
+    }
+
+    k.mv_data = (void *) BEIAN_INDEX_KEY;
+    k.mv_size = sizeof(BEIAN_INDEX_KEY) - 1;
+
+    rc = mdb_get(s->txn, dbi, &k, &v);
+    if (rc != 0) {
+        fail(err, err_len, path, "index: no \"%s\" value: %s",
+             BEIAN_INDEX_KEY, mdb_strerror(rc));
+        return -1;
+    }
+
+    /* a value on overflow pages fills them; a small one needs none */
+    over = (16 + (uint64_t) v.mv_size + ms.ms_psize - 1) / ms.ms_psize;
+    if (ms.ms_overflow_pages != 0 && ms.ms_overflow_pages != over) {
+        fail(err, err_len, path, "index value of %zu bytes on %zu overflow "
+             "pages", v.mv_size, ms.ms_overflow_pages);
+        return -1;
+    }
+
+    if (v.mv_size < BEIAN_IDX_HDR) {
+        fail(err, err_len, path, "index value too short (%zu bytes)",
+             v.mv_size);
+        return -1;
+    }
+
+    memcpy(hdr, v.mv_data, sizeof(hdr));
+
+    if (hdr[0] != BEIAN_INDEX_MAGIC) {
+        fail(err, err_len, path, "index has a bad magic number "
+             "(0x%016" PRIx64 ")", hdr[0]);
+        return -1;
+    }
+
+    /* slots: a power of two, inside the value */
+    slots = hdr[1] + 1;
+    if (slots == 0 || (slots & hdr[1]) != 0
+        || hdr[1] >= (v.mv_size - BEIAN_IDX_HDR) / 8)
+    {
+        fail(err, err_len, path, "index has a bad mask 0x%" PRIx64 " for a "
+             "value of %zu bytes", hdr[1], v.mv_size);
+        return -1;
+    }
+
+    /* entries: exactly the rest of the value, one per record, 32-bit
+     * offsets, load factor at most 1/2 */
+    ent = v.mv_size - BEIAN_IDX_HDR - slots * 8;
+    if (hdr[2] != s->meta.record_count || slots / 2 < hdr[2]
+        || hdr[3] != ent || ent > 0xffffffffULL
+        || ent < 1 || (ent - 1) / BEIAN_IDX_ENTMIN < hdr[2])
+    {
+        fail(err, err_len, path, "index sizes do not fit: %" PRIu64
+             " entries in %" PRIu64 " bytes, %" PRIu64 " slots, meta says %"
+             PRIu64 " records", hdr[2], hdr[3], slots,
+             s->meta.record_count);
+        return -1;
+    }
+
+    s->idx_mask = hdr[1];
+    /* a small value sits unaligned in a leaf node: slots are read with
+     * memcpy (one load on the usual targets) */
+    s->idx_slot = (const unsigned char *) v.mv_data + BEIAN_IDX_HDR;
+    s->idx_ent = s->idx_slot + slots * 8;
+    s->idx_ent_len = (size_t) ent;
+
+    return 0;
+}
+
+
+int
+beian_snap_has_index(const beian_snap_t *snap)
+{
+    return snap->idx_slot != NULL;
+}
+
+
 beian_snap_t *
 beian_snap_open(const char *path, char *err, size_t err_len)
 {
@@ -835,6 +1006,11 @@ beian_snap_open_known(const char *path, const struct stat *known, char *err,
         goto failed;
     }
 
+    /* after the "domains" checks: its overflow pages are the index's own */
+    if (open_index(s, path, &st, err, err_len) != 0) {
+        goto failed;
+    }
+
     return s;
 
 failed:
@@ -911,12 +1087,77 @@ decode_rec(const MDB_val *v, beian_rec_t *rec)
 }
 
 
+/* Lookup in the hash index: 1 found, 0 absent, -1 corrupt. */
+static int
+index_get(const beian_snap_t *snap, const char *key, size_t len,
+    beian_rec_t *rec)
+{
+    size_t                j, n, off, room;
+    uint64_t              h, slot;
+    MDB_val               v;
+    const unsigned char  *e;
+
+    h = beian_key_hash(key, len);
+
+    /* at most every slot once: a damaged table full of entries ends too */
+    for (j = h & snap->idx_mask, n = 0;
+         n <= snap->idx_mask;
+         j = (j + 1) & snap->idx_mask, n++)
+    {
+        memcpy(&slot, snap->idx_slot + j * 8, 8);
+
+        if (slot == 0) {
+            return 0;
+        }
+
+        if ((slot >> 32) != (h >> 32)) {
+            continue;
+        }
+
+        /* the key length byte, the key and a record header inside */
+        off = (size_t) (uint32_t) slot;
+        if (off == 0 || off >= snap->idx_ent_len) {
+            return -1;
+        }
+
+        e = snap->idx_ent + off;
+        room = snap->idx_ent_len - off;
+        if (room < 1 + (size_t) e[0] + 3) {
+            return -1;
+        }
+
+        if (e[0] != len || memcmp(e + 1, key, len) != 0) {
+            continue;
+        }
+
+        /* the record: 0x01, icp length, icp, website id length, id */
+        e += 1 + len;
+        room -= 1 + len;
+        if (3 + (size_t) e[1] > room || 3 + (size_t) e[1] + e[2 + e[1]] > room)
+        {
+            return -1;
+        }
+
+        v.mv_data = (void *) e;
+        v.mv_size = 3 + (size_t) e[1] + e[2 + e[1]];
+
+        return decode_rec(&v, rec) == 0 ? 1 : -1;
+    }
+
+    return 0;
+}
+
+
 int
 beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
     beian_rec_t *rec)
 {
     int      rc;
     MDB_val  k, v;
+
+    if (snap->idx_slot != NULL) {
+        return index_get(snap, key, len, rec);
+    }
 
     k.mv_data = (void *) key;
     k.mv_size = len;

@@ -174,8 +174,117 @@ records_size(const beian_entry_t *e, size_t n)
 }
 
 
-/* The file: records, an eighth more for branches and slack, 4 meta pages. */
-#define disk_size(e, n)  (records_size(e, n) * 9 / 8 + 4 * 4096)
+/* Slots of the hash index: a power of two, load factor at most 1/2. */
+static size_t
+index_slots(size_t n)
+{
+    size_t  slots;
+
+    for (slots = 8; slots < 2 * n; slots *= 2) { /* void */ }
+
+    return slots;
+}
+
+
+/* Bytes of the entries of the hash index (see snapshot.c): 0 byte first. */
+static size_t
+index_entries_size(const beian_entry_t *e, size_t n)
+{
+    size_t  i, total;
+
+    total = 1;
+    for (i = 0; i < n; i++) {
+        total += 4 + e[i].domain_len + strlen(e[i].icp)
+                 + strlen(e[i].website_id);
+    }
+
+    return total;
+}
+
+
+/* Entry offsets are 32 bits: past that, no index (readers use the tree). */
+#define INDEX_ENTRIES_MAX  0xffffffffUL
+
+/* Bytes of the hash index value, or 0 when there is none. */
+static size_t
+index_size(const beian_entry_t *e, size_t n)
+{
+    size_t  ent;
+
+    ent = index_entries_size(e, n);
+    if (ent > INDEX_ENTRIES_MAX) {
+        return 0;
+    }
+
+    return 32 + 8 * index_slots(n) + ent;
+}
+
+
+/*
+ * The file: records, an eighth more for branches and slack; the index (about
+ * as many bytes again per domain, plus 16 to 32 for its slots) on its
+ * overflow pages plus its leaf page; 4 meta pages.
+ */
+#define disk_size(e, n, isz)  (records_size(e, n) * 9 / 8                \
+                               + ((isz) ? (isz) + 2 * 4096 : 0) + 4 * 4096)
+
+
+/* Writes the hash index of the sorted entries into its reserved value. */
+static int
+fill_index(unsigned char *out, size_t size, const beian_entry_t *e, size_t n)
+{
+    size_t          i, j, il, wl, off, slots, ent_len;
+    uint64_t        h, *slot, hdr[4];
+    unsigned char  *ent;
+
+    slots = index_slots(n);
+    ent_len = size - 32 - slots * 8;
+
+    hdr[0] = BEIAN_INDEX_MAGIC;
+    hdr[1] = slots - 1;
+    hdr[2] = n;
+    hdr[3] = ent_len;
+    memcpy(out, hdr, sizeof(hdr));
+
+    /* a small value sits in a leaf node, unaligned: build the slots apart */
+    slot = calloc(slots, sizeof(uint64_t));
+    if (slot == NULL) {
+        return -1;
+    }
+
+    ent = out + 32 + slots * 8;
+
+    /* offset 0 would read as an empty slot: entries start at 1 */
+    ent[0] = 0;
+    off = 1;
+
+    for (i = 0; i < n; i++) {
+        il = strlen(e[i].icp);
+        wl = strlen(e[i].website_id);
+
+        h = beian_key_hash(e[i].domain, e[i].domain_len);
+        for (j = h & (slots - 1); slot[j]; j = (j + 1) & (slots - 1)) {
+            /* void */
+        }
+        slot[j] = (h & 0xffffffff00000000ULL) | off;
+
+        ent[off++] = (unsigned char) e[i].domain_len;
+        memcpy(ent + off, e[i].domain, e[i].domain_len);
+        off += e[i].domain_len;
+        ent[off++] = 1;
+        ent[off++] = (unsigned char) il;
+        memcpy(ent + off, e[i].icp, il);
+        off += il;
+        ent[off++] = (unsigned char) wl;
+        memcpy(ent + off, e[i].website_id, wl);
+        off += wl;
+    }
+
+    memcpy(out + 32, slot, slots * 8);
+    free(slot);
+
+    return off == ent_len ? 0 : -1;
+}
 
 
 /* Fills err and returns 1 if dir has less than need bytes free. */
@@ -202,15 +311,16 @@ write_env(const char *tmp, const beian_meta_t *meta, const beian_entry_t *e,
     size_t n, char *err, size_t err_len)
 {
     int            rc;
-    size_t         i, il, wl, map;
+    size_t         i, il, wl, map, isz;
     MDB_env       *env;
     MDB_txn       *txn = NULL;
-    MDB_dbi        dmeta, ddom;
+    MDB_dbi        dmeta, ddom, didx;
     MDB_val        k, v;
     unsigned char  val[3 + BEIAN_ICP_MAX + BEIAN_WEBSITE_ID_MAX];
 
     /* the map only bounds the file: being generous costs nothing */
-    map = records_size(e, n) * 4 + (8 << 20);
+    isz = index_size(e, n);
+    map = records_size(e, n) * 4 + isz * 2 + (8 << 20);
 
     rc = mdb_env_create(&env);
     if (rc != 0) {
@@ -218,13 +328,15 @@ write_env(const char *tmp, const beian_meta_t *meta, const beian_entry_t *e,
         return -1;
     }
 
-    if ((rc = mdb_env_set_maxdbs(env, 2)) != 0
+    if ((rc = mdb_env_set_maxdbs(env, 3)) != 0
         || (rc = mdb_env_set_mapsize(env, map)) != 0
         || (rc = mdb_env_open(env, tmp, MDB_NOSUBDIR | MDB_NOLOCK, 0644))
            != 0
         || (rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0
         || (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &dmeta)) != 0
-        || (rc = mdb_dbi_open(txn, "domains", MDB_CREATE, &ddom)) != 0)
+        || (rc = mdb_dbi_open(txn, "domains", MDB_CREATE, &ddom)) != 0
+        || (isz != 0
+            && (rc = mdb_dbi_open(txn, "index", MDB_CREATE, &didx)) != 0))
     {
         goto failed;
     }
@@ -267,6 +379,24 @@ write_env(const char *tmp, const beian_meta_t *meta, const beian_entry_t *e,
 
     if ((rc = put_meta(txn, dmeta, meta, n)) != 0) {
         goto failed;
+    }
+
+    /* the hash index, in the same transaction: readers see both or none */
+    if (isz != 0) {
+        k.mv_data = (void *) BEIAN_INDEX_KEY;
+        k.mv_size = sizeof(BEIAN_INDEX_KEY) - 1;
+        v.mv_data = NULL;
+        v.mv_size = isz;
+
+        rc = mdb_put(txn, didx, &k, &v, MDB_RESERVE);
+        if (rc != 0) {
+            goto failed;
+        }
+
+        if (fill_index(v.mv_data, isz, e, n) != 0) {
+            rc = ENOMEM;
+            goto failed;
+        }
     }
 
     rc = mdb_txn_commit(txn);
@@ -350,7 +480,7 @@ beian_snap_write(const char *path, const beian_meta_t *meta,
     const beian_entry_t *e, size_t n, char *err, size_t err_len)
 {
     int          fd, dfd;
-    size_t       dlen;
+    size_t       dlen, need;
     const char  *slash;
     char         dir[4096], tmp[4096 + 32];
 
@@ -393,12 +523,13 @@ beian_snap_write(const char *path, const beian_meta_t *meta,
      * LMDB reports a full disk as a bare EIO from a short write, which
      * tells an operator nothing: check the space before and after.
      */
-    if (no_space(dir, disk_size(e, n), err, err_len)) {
+    need = disk_size(e, n, index_size(e, n));
+    if (no_space(dir, need, err, err_len)) {
         goto failed;
     }
 
     if (write_env(tmp, meta, e, n, err, err_len) != 0) {
-        (void) no_space(dir, disk_size(e, n), err, err_len);
+        (void) no_space(dir, need, err, err_len);
         goto failed;
     }
 

@@ -352,6 +352,85 @@ lmdb_put(const char *path, const char *db, const char *key, const char *val)
 }
 
 
+/* The same with a binary value. */
+static void
+lmdb_putv(const char *path, const char *db, const char *key, const void *val,
+    size_t size)
+{
+    MDB_env  *env;
+    MDB_txn  *txn;
+    MDB_dbi   dbi;
+    MDB_val   k, v;
+
+    k.mv_data = (void *) key;
+    k.mv_size = strlen(key);
+    v.mv_data = (void *) val;
+    v.mv_size = size;
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, 64 << 20), 0);
+    assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR | MDB_NOLOCK,
+                                  0644), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, db, MDB_CREATE, &dbi), 0);
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+
+/* A malloc'ed copy of one value. */
+static unsigned char *
+lmdb_get_copy(const char *path, const char *db, const char *key,
+    size_t *size)
+{
+    MDB_env        *env;
+    MDB_txn        *txn;
+    MDB_dbi         dbi;
+    MDB_val         k, v;
+    unsigned char  *p;
+
+    k.mv_data = (void *) key;
+    k.mv_size = strlen(key);
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+    assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR | MDB_NOLOCK
+                                  | MDB_RDONLY, 0644), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    p = malloc(v.mv_size);
+    assert_non_null(p);
+    memcpy(p, v.mv_data, v.mv_size);
+    *size = v.mv_size;
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return p;
+}
+
+
+/* Deletes a named database: a snapshot as older beian-sync wrote it. */
+static void
+lmdb_drop(const char *path, const char *db)
+{
+    MDB_env  *env;
+    MDB_txn  *txn;
+    MDB_dbi   dbi;
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+    assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR | MDB_NOLOCK,
+                                  0644), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+
 static void
 copy_file(const char *from, const char *to)
 {
@@ -436,14 +515,346 @@ test_snapshot_refused(void **state)
         expect_refused("big.mdb", "over-long values");
     }
 
-    /* a value that does not decode never allows, even if the key exists */
+    /*
+     * A value that does not decode never allows, even if the key exists:
+     * in "domains" (read through the tree: a snapshot without the index)
+     * and in the index's copy of it.
+     */
     copy_file(tmp_path("full.mdb"), tmp_path("badval.mdb"));
+    lmdb_drop(tmp_path("badval.mdb"), "index");
     lmdb_put(tmp_path("badval.mdb"), "domains", "filed.cn", "\x01\x7fshort");
     s = beian_snap_open(tmp_path("badval.mdb"), err, sizeof(err));
     assert_non_null(s);
+    assert_false(beian_snap_has_index(s));
     assert_int_equal(beian_snap_get(s, "filed.cn", 8, &rec), -1);
     assert_int_equal(beian_snap_get(s, "example.com", 11, &rec), 1);
     beian_snap_close(s);
+
+    copy_file(tmp_path("full.mdb"), tmp_path("badidxval.mdb"));
+    {
+        unsigned char  *p;
+        size_t          size;
+        const char     *e;
+
+        p = lmdb_get_copy(tmp_path("badidxval.mdb"), "index", "hash-v1",
+                          &size);
+        /* the entry of filed.cn: its ICP number's length past the end */
+        e = memmem(p, size, "\x08" "filed.cn\x01", 10);
+        assert_non_null(e);
+        p[e - (char *) p + 10] = 0xff;
+        lmdb_putv(tmp_path("badidxval.mdb"), "index", "hash-v1", p, size);
+        free(p);
+    }
+    s = beian_snap_open(tmp_path("badidxval.mdb"), err, sizeof(err));
+    assert_non_null(s);
+    assert_true(beian_snap_has_index(s));
+    assert_int_equal(beian_snap_get(s, "filed.cn", 8, &rec), -1);
+    assert_int_equal(beian_snap_get(s, "example.com", 11, &rec), 1);
+    beian_snap_close(s);
+}
+
+
+/* Random names: a deterministic generator, reproducible failures. */
+static uint64_t  rnd_state = 0x2545f4914f6cdd1dULL;
+
+static unsigned
+rnd(unsigned n)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return (unsigned) (rnd_state % n);
+}
+
+
+static size_t
+rnd_name(char *out)
+{
+    static const char *const  tld[] = { "cn", "com", "net", "xn--fiqs8s" };
+    static const char         chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned                  labels, i, j, len;
+    size_t                    n = 0;
+
+    labels = 1 + rnd(3);
+    for (i = 0; i < labels; i++) {
+        len = 1 + rnd(12);
+        for (j = 0; j < len; j++) {
+            out[n++] = chars[rnd(sizeof(chars) - 1)];
+        }
+        out[n++] = '.';
+    }
+    strcpy(out + n, tld[rnd(4)]);
+    return n + strlen(out + n);
+}
+
+
+#define AGREE_N  3000
+
+typedef struct {
+    char           names[AGREE_N][64];
+    char           icps[AGREE_N][BEIAN_ICP_MAX + 1];
+    char           ids[AGREE_N][BEIAN_WEBSITE_ID_MAX + 1];
+    beian_entry_t  e[AGREE_N];
+} agree_t;
+
+
+static int
+same_rec(const beian_rec_t *a, const beian_rec_t *b)
+{
+    return a->icp_len == b->icp_len && a->website_id_len == b->website_id_len
+           && memcmp(a->icp, b->icp, a->icp_len) == 0
+           && memcmp(a->website_id, b->website_id, a->website_id_len) == 0;
+}
+
+
+static void
+test_index_agrees(void **state)
+{
+    char            err[BEIAN_ERR_MAX], host[BEIAN_HOST_MAX + 1];
+    size_t          i, j, n, len, hits, misses;
+    agree_t        *a;
+    beian_rec_t     r1, r2;
+    beian_meta_t    m;
+    beian_match_t   m1, m2;
+    beian_snap_t   *idx, *tree;
+    beian_status_t  s1, s2;
+
+    (void) state;
+
+    a = calloc(1, sizeof(*a));
+    assert_non_null(a);
+
+    for (i = 0; i < AGREE_N; i++) {
+        a->e[i].domain = a->names[i];
+        a->e[i].domain_len = rnd_name(a->names[i]);
+        a->e[i].icp = a->icps[i];
+        a->e[i].website_id = a->ids[i];
+
+        /* a few records as long as they come: 3 + 128 + 128 bytes */
+        len = i % 97 == 0 ? BEIAN_ICP_MAX : 1 + rnd(40);
+        memset(a->icps[i], 'A' + (int) rnd(26), len);
+        a->icps[i][len] = '\0';
+        len = i % 97 == 0 ? BEIAN_WEBSITE_ID_MAX : 1 + rnd(20);
+        memset(a->ids[i], '0' + (int) rnd(10), len);
+        a->ids[i][len] = '\0';
+    }
+
+    /* one record per domain */
+    n = beian_entries_sort(a->e, AGREE_N);
+    for (i = 1, j = 1; i < n; i++) {
+        if (beian_domain_cmp(a->e[j - 1].domain, a->e[j - 1].domain_len,
+                             a->e[i].domain, a->e[i].domain_len) != 0)
+        {
+            a->e[j++] = a->e[i];
+        }
+    }
+    n = j;
+    assert_true(n > AGREE_N * 9 / 10);
+
+    memset(&m, 0, sizeof(m));
+    strcpy(m.instance_id, "lhins-agree");
+    strcpy(m.source, "unit");
+    beian_entries_digest(m.instance_id, a->e, n, m.digest);
+    assert_int_equal(beian_snap_write(tmp_path("agree.mdb"), &m, a->e, n,
+                                      err, sizeof(err)), 0);
+
+    copy_file(tmp_path("agree.mdb"), tmp_path("agree-tree.mdb"));
+    lmdb_drop(tmp_path("agree-tree.mdb"), "index");
+
+    idx = beian_snap_open(tmp_path("agree.mdb"), err, sizeof(err));
+    assert_non_null(idx);
+    tree = beian_snap_open(tmp_path("agree-tree.mdb"), err, sizeof(err));
+    if (tree == NULL) {
+        fail_msg("%s", err);
+    }
+    assert_true(beian_snap_has_index(idx));
+    assert_false(beian_snap_has_index(tree));
+    assert_int_equal(beian_snap_meta(idx)->record_count, n);
+
+    /* hits, with the same record */
+    for (i = 0; i < n; i++) {
+        assert_int_equal(beian_snap_get(idx, a->e[i].domain,
+                                        a->e[i].domain_len, &r1), 1);
+        assert_int_equal(beian_snap_get(tree, a->e[i].domain,
+                                        a->e[i].domain_len, &r2), 1);
+        assert_true(same_rec(&r1, &r2));
+        assert_int_equal(r1.icp_len, strlen(a->e[i].icp));
+        assert_memory_equal(r1.icp, a->e[i].icp, r1.icp_len);
+        assert_memory_equal(r1.website_id, a->e[i].website_id,
+                            r1.website_id_len);
+    }
+
+    /* subdomains of filed names, and random names: mostly misses */
+    hits = misses = 0;
+    for (i = 0; i < 4 * AGREE_N; i++) {
+        if (i % 2 == 0) {
+            j = rnd((unsigned) n);
+            len = (size_t) snprintf(host, sizeof(host), "w%u.%s", rnd(9),
+                                    a->e[j].domain);
+        } else {
+            len = rnd_name(host);
+        }
+
+        s1 = beian_match(idx, BEIAN_HOST_DOMAIN, host, len,
+                         BEIAN_MATCH_SUBDOMAINS, &m1);
+        s2 = beian_match(tree, BEIAN_HOST_DOMAIN, host, len,
+                         BEIAN_MATCH_SUBDOMAINS, &m2);
+        assert_int_equal(s1, s2);
+        if (s1 == BEIAN_FILED) {
+            assert_int_equal(m1.domain_len, m2.domain_len);
+            assert_memory_equal(m1.domain, m2.domain, m1.domain_len);
+            assert_true(same_rec(&m1.rec, &m2.rec));
+            hits++;
+        } else {
+            misses++;
+        }
+
+        assert_int_equal(beian_snap_get(idx, host, len, &r1),
+                         beian_snap_get(tree, host, len, &r2));
+    }
+    assert_true(hits >= 2 * AGREE_N * 9 / 10);
+    assert_true(misses > AGREE_N);
+
+    /* names no domain can have, longer than a key length byte holds */
+    memset(host, 'a', 300);
+    assert_int_equal(beian_snap_get(idx, host, 300, &r1), 0);
+    assert_int_equal(beian_snap_get(idx, "", 0, &r1), 0);
+
+    beian_snap_close(idx);
+    beian_snap_close(tree);
+    free(a);
+}
+
+
+/* Index header words: magic, mask, count, entry bytes; then the slots. */
+static void
+index_word(const char *name, unsigned i, uint64_t val)
+{
+    unsigned char  *p;
+    size_t          size;
+
+    copy_file(tmp_path("idx.mdb"), tmp_path(name));
+    p = lmdb_get_copy(tmp_path(name), "index", "hash-v1", &size);
+    memcpy(p + 8 * i, &val, 8);
+    lmdb_putv(tmp_path(name), "index", "hash-v1", p, size);
+    free(p);
+}
+
+
+static void
+test_index_corrupt(void **state)
+{
+    char            err[BEIAN_ERR_MAX];
+    unsigned char  *p;
+    uint64_t        hdr[4], slot;
+    size_t          size, i;
+    beian_rec_t     rec;
+    beian_snap_t   *s;
+
+    (void) state;
+
+    write_sample(tmp_path("idx.mdb"));
+    p = lmdb_get_copy(tmp_path("idx.mdb"), "index", "hash-v1", &size);
+    memcpy(hdr, p, sizeof(hdr));
+    assert_int_equal(hdr[0], BEIAN_INDEX_MAGIC);
+    assert_int_equal(hdr[1], 7);
+    assert_int_equal(hdr[2], 3);
+    assert_int_equal(hdr[3], size - 32 - 8 * 8);
+    free(p);
+
+    /* the header: refused at open, with a message */
+    index_word("ix-magic.mdb", 0, 0x1234);
+    expect_refused("ix-magic.mdb", "index has a bad magic");
+    index_word("ix-mask.mdb", 1, 6);
+    expect_refused("ix-mask.mdb", "index has a bad mask");
+    index_word("ix-mask2.mdb", 1, 1023);
+    expect_refused("ix-mask2.mdb", "index has a bad mask");
+    index_word("ix-mask3.mdb", 1, ~(uint64_t) 0);
+    expect_refused("ix-mask3.mdb", "index has a bad mask");
+    index_word("ix-small.mdb", 1, 3);       /* 4 slots for 3 records */
+    expect_refused("ix-small.mdb", "index sizes do not fit");
+    index_word("ix-count.mdb", 2, 2);
+    expect_refused("ix-count.mdb", "index sizes do not fit");
+    index_word("ix-ent.mdb", 3, hdr[3] + 1);
+    expect_refused("ix-ent.mdb", "index sizes do not fit");
+
+    copy_file(tmp_path("idx.mdb"), tmp_path("ix-short.mdb"));
+    lmdb_putv(tmp_path("ix-short.mdb"), "index", "hash-v1", "beianix1", 8);
+    expect_refused("ix-short.mdb", "index value too short");
+
+    copy_file(tmp_path("idx.mdb"), tmp_path("ix-key.mdb"));
+    lmdb_put(tmp_path("ix-key.mdb"), "index", "hash-v2", "x");
+    expect_refused("ix-key.mdb", "index database is not");
+
+    copy_file(tmp_path("idx.mdb"), tmp_path("ix-nokey.mdb"));
+    lmdb_put(tmp_path("ix-nokey.mdb"), "index", "hash-v0", "x");
+    {
+        MDB_env  *env;
+        MDB_txn  *txn;
+        MDB_dbi   dbi;
+        MDB_val   k;
+
+        k.mv_data = "hash-v1";
+        k.mv_size = 7;
+        assert_int_equal(mdb_env_create(&env), 0);
+        assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+        assert_int_equal(mdb_env_open(env, tmp_path("ix-nokey.mdb"),
+                                      MDB_NOSUBDIR | MDB_NOLOCK, 0644), 0);
+        assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+        assert_int_equal(mdb_dbi_open(txn, "index", 0, &dbi), 0);
+        assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+        assert_int_equal(mdb_txn_commit(txn), 0);
+        mdb_env_close(env);
+    }
+    expect_refused("ix-nokey.mdb", "index: no \"hash-v1\" value");
+
+    /* slots pointing past the entries: lookups fail, never read there */
+    p = lmdb_get_copy(tmp_path("idx.mdb"), "index", "hash-v1", &size);
+    for (i = 0; i < 8; i++) {
+        memcpy(&slot, p + 32 + 8 * i, 8);
+        if (slot != 0) {
+            slot |= 0xffffffffULL;
+            memcpy(p + 32 + 8 * i, &slot, 8);
+        }
+    }
+    copy_file(tmp_path("idx.mdb"), tmp_path("ix-off.mdb"));
+    lmdb_putv(tmp_path("ix-off.mdb"), "index", "hash-v1", p, size);
+    s = beian_snap_open(tmp_path("ix-off.mdb"), err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(beian_snap_get(s, "filed.cn", 8, &rec), -1);
+    assert_int_equal(beian_snap_get(s, "example.com", 11, &rec), -1);
+    assert_true(beian_snap_get(s, "unfiled.cn", 10, &rec) <= 0);
+    beian_snap_close(s);
+
+    /* an offset near the end: key length byte inside, the key is not */
+    for (i = 0; i < 8; i++) {
+        memcpy(&slot, p + 32 + 8 * i, 8);
+        if (slot != 0) {
+            slot = (slot & 0xffffffff00000000ULL) | (hdr[3] - 1);
+            memcpy(p + 32 + 8 * i, &slot, 8);
+        }
+    }
+    p[size - 1] = 0xff;
+    copy_file(tmp_path("idx.mdb"), tmp_path("ix-end.mdb"));
+    lmdb_putv(tmp_path("ix-end.mdb"), "index", "hash-v1", p, size);
+    s = beian_snap_open(tmp_path("ix-end.mdb"), err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(beian_snap_get(s, "filed.cn", 8, &rec), -1);
+    beian_snap_close(s);
+
+    /* every slot taken by entries that match nothing: probing ends */
+    for (i = 0; i < 8; i++) {
+        slot = 0x0101010100000001ULL + i;
+        memcpy(p + 32 + 8 * i, &slot, 8);
+    }
+    copy_file(tmp_path("idx.mdb"), tmp_path("ix-full.mdb"));
+    lmdb_putv(tmp_path("ix-full.mdb"), "index", "hash-v1", p, size);
+    s = beian_snap_open(tmp_path("ix-full.mdb"), err, sizeof(err));
+    assert_non_null(s);
+    assert_true(beian_snap_get(s, "filed.cn", 8, &rec) <= 0);
+    assert_true(beian_snap_get(s, "nothing.example.net", 19, &rec) <= 0);
+    beian_snap_close(s);
+    free(p);
 }
 
 
@@ -530,6 +941,8 @@ main(void)
         cmocka_unit_test(test_snapshot_roundtrip),
         cmocka_unit_test(test_snapshot_foreach),
         cmocka_unit_test(test_snapshot_refused),
+        cmocka_unit_test(test_index_agrees),
+        cmocka_unit_test(test_index_corrupt),
         cmocka_unit_test(test_digest),
         cmocka_unit_test(test_write_refuses_unsorted),
     };
