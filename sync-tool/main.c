@@ -165,6 +165,32 @@ snapshot_only(int argc, char **argv, const char *usage, const char **path,
 }
 
 
+/*
+ * The end of build and pull: the text summary (not for a failure before
+ * any record was read: the error says it all), the JSON report, stdout.
+ */
+static int
+finish_report(sync_report_t *rep, int rc, int json)
+{
+    if (rc == SYNC_EXIT_OK || rep->seen > 0) {
+        sync_report_text(rep);
+    }
+
+    if (json && sync_report_json(rep, stdout) != 0) {
+        fprintf(stderr, "beian-sync: cannot write the JSON report\n");
+        if (rc == SYNC_EXIT_OK) {
+            rc = SYNC_EXIT_IO;
+        }
+    }
+
+    if (flush_stdout() != SYNC_EXIT_OK && rc == SYNC_EXIT_OK) {
+        rc = SYNC_EXIT_IO;
+    }
+
+    return rc;
+}
+
+
 /* ---- build -------------------------------------------------------- */
 
 static int
@@ -361,21 +387,7 @@ cmd_build(int argc, char **argv)
 
 done:
 
-    /* a failure before any record was read needs no summary */
-    if (rc == SYNC_EXIT_OK || rep.seen > 0) {
-        sync_report_text(&rep);
-    }
-
-    if (json && sync_report_json(&rep, stdout) != 0) {
-        fprintf(stderr, "beian-sync: cannot write the JSON report\n");
-        if (rc == SYNC_EXIT_OK) {
-            rc = SYNC_EXIT_IO;
-        }
-    }
-
-    if (flush_stdout() != SYNC_EXIT_OK && rc == SYNC_EXIT_OK) {
-        rc = SYNC_EXIT_IO;
-    }
+    rc = finish_report(&rep, rc, json);
 
     sync_acc_free(acc);
     sync_report_free(&rep);
@@ -519,22 +531,9 @@ cmd_pull(int argc, char **argv)
         sync_report_error(&rep, rc, "%s", err);
     } else {
         rc = sync_pull(&conf, &rep);
-        /* as for build: a failure before any record needs no summary */
-        if (rc == SYNC_EXIT_OK || rep.seen > 0) {
-            sync_report_text(&rep);
-        }
     }
 
-    if (json && sync_report_json(&rep, stdout) != 0) {
-        fprintf(stderr, "beian-sync: cannot write the JSON report\n");
-        if (rc == SYNC_EXIT_OK) {
-            rc = SYNC_EXIT_IO;
-        }
-    }
-
-    if (flush_stdout() != SYNC_EXIT_OK && rc == SYNC_EXIT_OK) {
-        rc = SYNC_EXIT_IO;
-    }
+    rc = finish_report(&rep, rc, json);
 
     sync_report_free(&rep);
     sync_pull_conf_free(&conf);
