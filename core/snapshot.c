@@ -725,16 +725,26 @@ parse_u64(const char *s, uint64_t *out)
 static int
 read_meta(beian_snap_t *s, const char *path, char *err, size_t err_len)
 {
-    int          rc;
-    MDB_dbi      dbi;
-    uint64_t     v;
-    char         buf[32];
-    size_t       i;
-    beian_meta_t *m = &s->meta;
+    int            rc;
+    MDB_dbi        dbi;
+    size_t         i;
+    uint64_t       num[3];
+    char           buf[32];
+    beian_meta_t  *m = &s->meta;
 
-    static const char *const required[] = {
-        "schema_version", "instance_id", "generated_at", "source",
-        "record_count", "digest"
+    /* numbers first: an unknown schema version says the most */
+    static const char *const  nums[3] = {
+        "schema_version", "generated_at", "record_count"
+    };
+
+    const struct {
+        const char  *key;
+        char        *dst;
+        size_t       size;
+    } texts[] = {
+        { "instance_id", m->instance_id, sizeof(m->instance_id) },
+        { "source", m->source, sizeof(m->source) },
+        { "digest", m->digest, sizeof(m->digest) },
     };
 
     rc = mdb_dbi_open(s->txn, "meta", 0, &dbi);
@@ -748,57 +758,37 @@ read_meta(beian_snap_t *s, const char *path, char *err, size_t err_len)
         return -1;
     }
 
-    for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-        char  *dst = buf;
-        size_t size = sizeof(buf);
+    for (i = 0; i < 3 + sizeof(texts) / sizeof(texts[0]); i++) {
+        const char  *key = i < 3 ? nums[i] : texts[i - 3].key;
 
-        if (strcmp(required[i], "instance_id") == 0) {
-            dst = m->instance_id;
-            size = sizeof(m->instance_id);
-        } else if (strcmp(required[i], "source") == 0) {
-            dst = m->source;
-            size = sizeof(m->source);
-        } else if (strcmp(required[i], "digest") == 0) {
-            dst = m->digest;
-            size = sizeof(m->digest);
-        }
-
-        rc = meta_get(s->txn, dbi, required[i], dst, size);
+        rc = i < 3 ? meta_get(s->txn, dbi, key, buf, sizeof(buf))
+                   : meta_get(s->txn, dbi, key, texts[i - 3].dst,
+                              texts[i - 3].size);
         if (rc == MDB_NOTFOUND) {
-            fail(err, err_len, path, "missing meta key \"%s\"", required[i]);
+            fail(err, err_len, path, "missing meta key \"%s\"", key);
             return -1;
         }
         if (rc != 0) {
-            fail(err, err_len, path, "bad meta value for \"%s\"",
-                 required[i]);
+            fail(err, err_len, path, "bad meta value for \"%s\"", key);
             return -1;
         }
 
-        if (dst != buf) {
-            continue;
-        }
-
-        if (parse_u64(buf, &v) != 0) {
+        if (i < 3 && parse_u64(buf, &num[i]) != 0) {
             fail(err, err_len, path, "meta \"%s\" is not a number: \"%s\"",
-                 required[i], buf);
+                 key, buf);
             return -1;
         }
 
-        if (strcmp(required[i], "schema_version") == 0) {
-            if (v != BEIAN_SCHEMA_VERSION) {
-                fail(err, err_len, path, "unknown schema version %" PRIu64
-                     " (this build reads %d)", v, BEIAN_SCHEMA_VERSION);
-                return -1;
-            }
-            m->schema_version = (unsigned) v;
-
-        } else if (strcmp(required[i], "generated_at") == 0) {
-            m->generated_at = (int64_t) v;
-
-        } else {
-            m->record_count = v;
+        if (i == 0 && num[0] != BEIAN_SCHEMA_VERSION) {
+            fail(err, err_len, path, "unknown schema version %" PRIu64
+                 " (this build reads %d)", num[0], BEIAN_SCHEMA_VERSION);
+            return -1;
         }
     }
+
+    m->schema_version = (unsigned) num[0];
+    m->generated_at = (int64_t) num[1];
+    m->record_count = num[2];
 
     return 0;
 }
