@@ -98,7 +98,9 @@ unit: $(UNIT_BIN)
 test: deps all unit fuzz-replay test-nginx test-sync
 
 test-nginx: all
-	@sh t/run.sh
+	@BEIAN_SYNC=$(abspath $(B))/beian-sync \
+	    TEST_NGINX_LOAD_MODULES=$(abspath $(B))/ngx_http_beian_module.so \
+	    sh t/run.sh
 
 # beian-sync against a mock provider and real nginx (tests/integration)
 test-sync: all

@@ -110,22 +110,70 @@ int beian_snap_fstat(const beian_snap_t *snap, struct stat *st);
 const beian_meta_t *beian_snap_meta(const beian_snap_t *snap);
 
 /*
- * The optional hash index (named database "index", key "hash-v1"; layout
- * in snapshot.c): written by beian_snap_write() with the domains, used by
- * beian_snap_get() when present.  The key hash (FNV-1a 64 with a murmur3
- * finalizer) is the one the writer and every reader must agree on.
+ * The optional hash index (named database "index", one value under key
+ * "hash-v2"; layout in snapshot.c): written by beian_snap_write() with the
+ * domains, used by beian_snap_get() when present.  Writer and readers must
+ * agree on the hash and on how it picks a filter block, filter bits and a
+ * home line, so those live here and nowhere else.
  */
-#define BEIAN_INDEX_KEY     "hash-v1"
-#define BEIAN_INDEX_MAGIC   0x3178696e61696562ULL   /* "beianix1" */
+#define BEIAN_INDEX_KEY     "hash-v2"
+#define BEIAN_INDEX_MAGIC   0x3278696e61696562ULL   /* "beianix2" */
 
-uint64_t beian_key_hash(const char *key, size_t len);
+/* Filter blocks of 512 bits: about 10 bits per domain, 1% false hits. */
+#define BEIAN_INDEX_BLOCKS(count)   ((count) * 10 / 512 + 1)
+#define BEIAN_INDEX_FILTER_BITS     6
+
+/* The index value's first 48 bytes. */
+typedef struct {
+    uint64_t  magic;
+    uint64_t  seed;
+    uint64_t  count;                    /* = meta record_count */
+    uint32_t  blocks;                   /* BEIAN_INDEX_BLOCKS(count) */
+    uint32_t  homes;
+    uint32_t  lines;
+    uint32_t  long_len;
+    uint32_t  recs_len;
+    uint32_t  zero;
+} beian_index_hdr_t;
+
+/* Seeded 64-bit hash of a key, 8 bytes per step. */
+uint64_t beian_key_hash(uint64_t seed, const char *key, size_t len);
+
+/* x scaled onto [0, n): the high half of a 32 x 32 bit product. */
+static inline uint32_t
+beian_index_range(uint32_t x, uint32_t n)
+{
+    return (uint32_t) (((uint64_t) x * n) >> 32);
+}
+
+/* A key's filter block (high hash bits) and home line (low ones). */
+#define beian_index_block(h, blocks)  beian_index_range((uint32_t) ((h) >> 32), \
+                                                        blocks)
+#define beian_index_home(h, homes)    beian_index_range((uint32_t) (h), homes)
+
+/* Bit i (0 .. BEIAN_INDEX_FILTER_BITS - 1) of a key in its 512-bit block. */
+static inline unsigned
+beian_index_bit(uint64_t h, unsigned i)
+{
+    return (unsigned) ((h * 0x9e3779b97f4a7c15ULL) >> (64 - 9 - 9 * i)) & 511;
+}
 
 /* Whether the opened snapshot has a hash index (else lookups use the tree). */
 int beian_snap_has_index(const beian_snap_t *snap);
 
-/* Exact lookup: 1 found, 0 absent, -1 corrupt value (err filled). */
+/*
+ * Exact lookup: 1 found, 0 absent, -1 corrupt.  rec may be NULL when only
+ * the verdict counts: the record is then not read at all.
+ */
 int beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
     beian_rec_t *rec);
+
+/*
+ * Starts loading what a lookup of key will read (with the hash index), so
+ * that the lookups of several keys overlap their cache misses.
+ */
+void beian_snap_prefetch(const beian_snap_t *snap, const char *key,
+    size_t len);
 
 /* Calls fn for every domain in key order; stops early if fn returns != 0. */
 typedef int (*beian_snap_iter_pt)(const char *domain, size_t len,
@@ -137,12 +185,15 @@ int beian_snap_foreach(const beian_snap_t *snap, beian_snap_iter_pt fn,
 /* Matching options: what beian_subdomains and beian_ip_host say. */
 #define BEIAN_MATCH_SUBDOMAINS  0x01
 #define BEIAN_MATCH_IP_BLOCK    0x02
+/* The verdict and the domain only: m->rec is left empty, unread. */
+#define BEIAN_MATCH_NO_RECORD   0x04
 
 typedef struct {
     beian_status_t  status;
     const char     *domain;             /* matched filed domain (in host) */
     size_t          domain_len;
-    beian_rec_t     rec;                /* valid while snap is open */
+    beian_rec_t     rec;                /* valid while snap is open; empty
+                                           with BEIAN_MATCH_NO_RECORD */
 } beian_match_t;
 
 /*

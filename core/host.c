@@ -186,8 +186,8 @@ beian_status_t
 beian_match(const beian_snap_t *snap, beian_host_class_t cls,
     const char *host, size_t len, unsigned flags, beian_match_t *m)
 {
+    size_t       i, n, nc, cand[BEIAN_DOMAIN_MAX / 2 + 1];
     const char  *p, *dot;
-    size_t       n;
 
     memset(m, 0, sizeof(*m));
 
@@ -204,37 +204,47 @@ beian_match(const beian_snap_t *snap, beian_host_class_t cls,
 
     m->status = BEIAN_UNFILED;
 
-    if (snap == NULL) {
+    /* a checked domain is never longer: that bounds cand[] */
+    if (snap == NULL || len > BEIAN_DOMAIN_MAX) {
         return m->status;
     }
 
-    p = host;
-    n = len;
+    /* the candidates: the host, then with subdomains each parent suffix
+     * on a label boundary, down to two labels */
+    nc = 0;
+    cand[nc++] = 0;
 
-    for ( ;; ) {
+    if (flags & BEIAN_MATCH_SUBDOMAINS) {
+        for (p = host; (dot = memchr(p, '.', len - (size_t) (p - host)));
+             p = dot + 1)
+        {
+            if (memchr(dot + 1, '.', len - (size_t) (dot + 1 - host))
+                == NULL)
+            {
+                break;
+            }
+            cand[nc++] = (size_t) (dot + 1 - host);
+        }
+    }
+
+    /* their cache misses overlap instead of queueing one after another */
+    for (i = 0; i < nc; i++) {
+        beian_snap_prefetch(snap, host + cand[i], len - cand[i]);
+    }
+
+    for (i = 0; i < nc; i++) {
+        p = host + cand[i];
+        n = len - cand[i];
+
         /* a corrupt value (-1) never allows: treated as absent */
-        if (beian_snap_get(snap, p, n, &m->rec) == 1) {
+        if (beian_snap_get(snap, p, n,
+                           (flags & BEIAN_MATCH_NO_RECORD) ? NULL : &m->rec)
+            == 1)
+        {
             m->status = BEIAN_FILED;
             m->domain = p;
             m->domain_len = n;
             return m->status;
-        }
-
-        if (!(flags & BEIAN_MATCH_SUBDOMAINS)) {
-            break;
-        }
-
-        /* parent suffix, on a label boundary, down to two labels */
-        dot = memchr(p, '.', n);
-        if (dot == NULL) {
-            break;
-        }
-
-        n -= (size_t) (dot + 1 - p);
-        p = dot + 1;
-
-        if (memchr(p, '.', n) == NULL) {
-            break;
         }
     }
 

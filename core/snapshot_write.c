@@ -174,116 +174,262 @@ records_size(const beian_entry_t *e, size_t n)
 }
 
 
-/* Slots of the hash index: a power of two, load factor at most 1/2. */
-static size_t
-index_slots(size_t n)
+/*
+ * The hash index (layout in snapshot.c), planned before it is written: the
+ * seed, where each domain's entry goes, and the sizes.
+ */
+typedef struct {
+    uint64_t   seed;
+    uint32_t   blocks;
+    uint32_t   homes;
+    uint32_t   lines;
+    size_t     long_len;
+    size_t     recs_len;
+    size_t     size;                    /* 0: no index, readers use the tree */
+    uint32_t  *line;                    /* per entry: its line and ... */
+    uint8_t   *pos;                     /* ... its byte in that line */
+} index_plan_t;
+
+#define INDEX_LINE         64
+#define INDEX_INLINE_MAX   58           /* 1 + 58 + 4 = 63 bytes after byte 0 */
+#define INDEX_OFFSET_MAX   0xffffffffUL
+#define INDEX_SEEDS        16
+
+#define entry_size(len)    ((len) > INDEX_INLINE_MAX ? 10 : 5 + (len))
+
+
+/*
+ * Places the entries for one seed: by home line, in input order within a
+ * home, each in the first line from its home (or from where the previous
+ * home's entries ended) with room.  0, or -1 when a home would spill over
+ * more than 255 lines (only a list made to collide does that).
+ */
+static int
+index_place(const beian_entry_t *e, size_t n, index_plan_t *plan,
+    uint32_t *home, uint32_t *order, uint32_t *start)
 {
-    size_t  slots;
+    size_t    i, j, sz;
+    uint32_t  h, line, at;
 
-    for (slots = 8; slots < 2 * n; slots *= 2) { /* void */ }
+    memset(start, 0, ((size_t) plan->homes + 1) * sizeof(uint32_t));
 
-    return slots;
-}
-
-
-/* Bytes of the entries of the hash index (see snapshot.c): 0 byte first. */
-static size_t
-index_entries_size(const beian_entry_t *e, size_t n)
-{
-    size_t  i, total;
-
-    total = 1;
+    /* a counting sort of the entries by home line */
     for (i = 0; i < n; i++) {
-        total += 4 + e[i].domain_len + strlen(e[i].icp)
-                 + strlen(e[i].website_id);
+        home[i] = beian_index_home(beian_key_hash(plan->seed, e[i].domain,
+                                                  e[i].domain_len),
+                                   plan->homes);
+        start[home[i] + 1]++;
+    }
+    for (h = 0; h < plan->homes; h++) {
+        start[h + 1] += start[h];
+    }
+    for (i = 0; i < n; i++) {
+        order[start[home[i]]++] = (uint32_t) i;
     }
 
-    return total;
+    line = 0;
+    at = 1;
+
+    for (j = 0; j < n; j++) {
+        i = order[j];
+        h = home[i];
+        sz = entry_size(e[i].domain_len);
+
+        if (line < h) {
+            line = h;
+            at = 1;
+        }
+        if (at + sz > INDEX_LINE) {
+            line++;
+            at = 1;
+        }
+        if (line - h > 255) {
+            return -1;
+        }
+
+        plan->line[i] = line;
+        plan->pos[i] = (uint8_t) at;
+        at += (uint32_t) sz;
+    }
+
+    plan->lines = (n == 0 || line + 1 < plan->homes) ? plan->homes : line + 1;
+    return 0;
 }
 
 
-/* Entry offsets are 32 bits: past that, no index (readers use the tree). */
-#define INDEX_ENTRIES_MAX  0xffffffffUL
-
-/* Bytes of the hash index value, or 0 when there is none. */
-static size_t
-index_size(const beian_entry_t *e, size_t n)
+/*
+ * Sizes the index and picks the first seed (of a fixed list, so the same
+ * input gives the same file) under which every home's entries are within
+ * 255 lines of it.  Home lines are sized for about 2/3 full.  Returns -1
+ * when out of memory; plan->size 0 when there is to be no index.
+ */
+static int
+index_plan(const beian_entry_t *e, size_t n, index_plan_t *plan)
 {
-    size_t  ent;
+    int        rc;
+    size_t     i, k, bytes;
+    uint32_t  *home, *order, *start;
 
-    ent = index_entries_size(e, n);
-    if (ent > INDEX_ENTRIES_MAX) {
+    memset(plan, 0, sizeof(*plan));
+
+    bytes = 0;
+    plan->recs_len = 1;
+
+    for (i = 0; i < n; i++) {
+        bytes += entry_size(e[i].domain_len);
+        if (e[i].domain_len > INDEX_INLINE_MAX) {
+            plan->long_len += e[i].domain_len;
+        }
+        plan->recs_len += 3 + strlen(e[i].icp) + strlen(e[i].website_id);
+    }
+
+    /* 32-bit offsets and counts; lines * 64 must not wrap either */
+    if (n > INDEX_OFFSET_MAX / 10 || plan->long_len > INDEX_OFFSET_MAX
+        || plan->recs_len > INDEX_OFFSET_MAX || bytes / 42 + 1 > (1UL << 25))
+    {
         return 0;
     }
 
-    return 32 + 8 * index_slots(n) + ent;
+    plan->blocks = (uint32_t) BEIAN_INDEX_BLOCKS(n);
+    plan->homes = (uint32_t) (bytes / 42 + 1);
+
+    plan->line = malloc((n ? n : 1) * sizeof(uint32_t));
+    plan->pos = malloc(n ? n : 1);
+    home = malloc((n ? n : 1) * sizeof(uint32_t));
+    order = malloc((n ? n : 1) * sizeof(uint32_t));
+    start = malloc(((size_t) plan->homes + 1) * sizeof(uint32_t));
+
+    rc = -1;
+    if (plan->line == NULL || plan->pos == NULL || home == NULL
+        || order == NULL || start == NULL)
+    {
+        goto done;
+    }
+
+    rc = 0;
+    for (k = 0; k < INDEX_SEEDS; k++) {
+        plan->seed = k * 0x9e3779b97f4a7c15ULL;
+        if (index_place(e, n, plan, home, order, start) == 0) {
+            plan->size = 48 + ((size_t) plan->blocks + plan->lines)
+                              * INDEX_LINE
+                         + plan->long_len + plan->recs_len;
+            break;
+        }
+    }
+
+done:
+
+    free(home);
+    free(order);
+    free(start);
+
+    return rc;
+}
+
+
+static void
+index_plan_free(index_plan_t *plan)
+{
+    free(plan->line);
+    free(plan->pos);
+    plan->line = NULL;
+    plan->pos = NULL;
 }
 
 
 /*
  * The file: records, an eighth more for branches and slack; the index (about
- * as many bytes again per domain, plus 16 to 32 for its slots) on its
+ * as many bytes again per domain, plus its lines and filter) on its
  * overflow pages plus its leaf page; 4 meta pages.
  */
 #define disk_size(e, n, isz)  (records_size(e, n) * 9 / 8                \
                                + ((isz) ? (isz) + 2 * 4096 : 0) + 4 * 4096)
 
 
-/* Writes the hash index of the sorted entries into its reserved value. */
+/* Writes the planned hash index of the sorted entries into its value. */
 static int
-fill_index(unsigned char *out, size_t size, const beian_entry_t *e, size_t n)
+fill_index(unsigned char *out, const index_plan_t *plan,
+    const beian_entry_t *e, size_t n)
 {
-    size_t          i, j, il, wl, off, slots, ent_len;
-    uint64_t        h, *slot, hdr[4];
-    unsigned char  *ent;
+    size_t          i, il, wl, len, roff, loff;
+    unsigned        j, bit;
+    uint32_t        u32;
+    uint64_t        h;
+    beian_index_hdr_t  hdr;
+    unsigned char  *filter, *lines, *lng, *recs, *p;
 
-    slots = index_slots(n);
-    ent_len = size - 32 - slots * 8;
+    filter = out + 48;
+    lines = filter + (size_t) plan->blocks * INDEX_LINE;
+    lng = lines + (size_t) plan->lines * INDEX_LINE;
+    recs = lng + plan->long_len;
 
-    hdr[0] = BEIAN_INDEX_MAGIC;
-    hdr[1] = slots - 1;
-    hdr[2] = n;
-    hdr[3] = ent_len;
-    memcpy(out, hdr, sizeof(hdr));
+    /* MDB_RESERVE hands out whatever the page held */
+    memset(filter, 0, ((size_t) plan->blocks + plan->lines) * INDEX_LINE);
 
-    /* a small value sits in a leaf node, unaligned: build the slots apart */
-    slot = calloc(slots, sizeof(uint64_t));
-    if (slot == NULL) {
-        return -1;
-    }
-
-    ent = out + 32 + slots * 8;
-
-    /* offset 0 would read as an empty slot: entries start at 1 */
-    ent[0] = 0;
-    off = 1;
+    /* offset 0 is never a record's: a zeroed entry reads as corrupt */
+    recs[0] = 0;
+    roff = 1;
+    loff = 0;
 
     for (i = 0; i < n; i++) {
+        len = e[i].domain_len;
         il = strlen(e[i].icp);
         wl = strlen(e[i].website_id);
 
-        h = beian_key_hash(e[i].domain, e[i].domain_len);
-        for (j = h & (slots - 1); slot[j]; j = (j + 1) & (slots - 1)) {
-            /* void */
-        }
-        slot[j] = (h & 0xffffffff00000000ULL) | off;
+        h = beian_key_hash(plan->seed, e[i].domain, len);
 
-        ent[off++] = (unsigned char) e[i].domain_len;
-        memcpy(ent + off, e[i].domain, e[i].domain_len);
-        off += e[i].domain_len;
-        ent[off++] = 1;
-        ent[off++] = (unsigned char) il;
-        memcpy(ent + off, e[i].icp, il);
-        off += il;
-        ent[off++] = (unsigned char) wl;
-        memcpy(ent + off, e[i].website_id, wl);
-        off += wl;
+        p = filter + (size_t) beian_index_block(h, plan->blocks) * INDEX_LINE;
+        for (j = 0; j < BEIAN_INDEX_FILTER_BITS; j++) {
+            bit = beian_index_bit(h, j);
+            p[bit >> 3] |= (unsigned char) (1U << (bit & 7));
+        }
+
+        /* the home line's spill: how far its entries reach */
+        p = lines + (size_t) beian_index_home(h, plan->homes) * INDEX_LINE;
+        if (plan->line[i] - beian_index_home(h, plan->homes) > p[0]) {
+            p[0] = (unsigned char) (plan->line[i]
+                                    - beian_index_home(h, plan->homes));
+        }
+
+        p = lines + (size_t) plan->line[i] * INDEX_LINE + plan->pos[i];
+        u32 = (uint32_t) roff;
+
+        if (len > INDEX_INLINE_MAX) {
+            p[0] = 0xff;
+            p[1] = (unsigned char) len;
+            memcpy(p + 6, &u32, 4);
+            u32 = (uint32_t) loff;
+            memcpy(p + 2, &u32, 4);
+            memcpy(lng + loff, e[i].domain, len);
+            loff += len;
+
+        } else {
+            p[0] = (unsigned char) len;
+            memcpy(p + 1, e[i].domain, len);
+            memcpy(p + 1 + len, &u32, 4);
+        }
+
+        recs[roff++] = 1;
+        recs[roff++] = (unsigned char) il;
+        memcpy(recs + roff, e[i].icp, il);
+        roff += il;
+        recs[roff++] = (unsigned char) wl;
+        memcpy(recs + roff, e[i].website_id, wl);
+        roff += wl;
     }
 
-    memcpy(out + 32, slot, slots * 8);
-    free(slot);
+    memset(&hdr, 0, sizeof(hdr));
+    hdr.magic = BEIAN_INDEX_MAGIC;
+    hdr.seed = plan->seed;
+    hdr.count = n;
+    hdr.blocks = plan->blocks;
+    hdr.homes = plan->homes;
+    hdr.lines = plan->lines;
+    hdr.long_len = (uint32_t) plan->long_len;
+    hdr.recs_len = (uint32_t) plan->recs_len;
+    memcpy(out, &hdr, sizeof(hdr));
 
-    return off == ent_len ? 0 : -1;
+    return loff == plan->long_len && roff == plan->recs_len ? 0 : -1;
 }
 
 
@@ -308,7 +454,7 @@ no_space(const char *dir, size_t need, char *err, size_t err_len)
 
 static int
 write_env(const char *tmp, const beian_meta_t *meta, const beian_entry_t *e,
-    size_t n, char *err, size_t err_len)
+    size_t n, const index_plan_t *plan, char *err, size_t err_len)
 {
     int            rc;
     size_t         i, il, wl, map, isz;
@@ -319,7 +465,7 @@ write_env(const char *tmp, const beian_meta_t *meta, const beian_entry_t *e,
     unsigned char  val[3 + BEIAN_ICP_MAX + BEIAN_WEBSITE_ID_MAX];
 
     /* the map only bounds the file: being generous costs nothing */
-    isz = index_size(e, n);
+    isz = plan->size;
     map = records_size(e, n) * 4 + isz * 2 + (8 << 20);
 
     rc = mdb_env_create(&env);
@@ -393,7 +539,7 @@ write_env(const char *tmp, const beian_meta_t *meta, const beian_entry_t *e,
             goto failed;
         }
 
-        if (fill_index(v.mv_data, isz, e, n) != 0) {
+        if (fill_index(v.mv_data, plan, e, n) != 0) {
             rc = ENOMEM;
             goto failed;
         }
@@ -479,10 +625,11 @@ int
 beian_snap_write(const char *path, const beian_meta_t *meta,
     const beian_entry_t *e, size_t n, char *err, size_t err_len)
 {
-    int          fd, dfd;
-    size_t       dlen, need;
-    const char  *slash;
-    char         dir[4096], tmp[4096 + 32];
+    int           fd, dfd, rc;
+    size_t        dlen, need;
+    const char   *slash;
+    index_plan_t  plan;
+    char          dir[4096], tmp[4096 + 32];
 
     slash = strrchr(path, '/');
     if (slash == NULL) {
@@ -505,9 +652,16 @@ beian_snap_write(const char *path, const beian_meta_t *meta,
         return -1;
     }
 
+    if (index_plan(e, n, &plan) != 0) {
+        index_plan_free(&plan);
+        fail(err, err_len, "out of memory sizing the index");
+        return -1;
+    }
+
     /* same directory as the target: rename() is atomic only there */
     fd = mkstemp(tmp);
     if (fd == -1) {
+        index_plan_free(&plan);
         fail(err, err_len, "cannot create a temp file in \"%s\": %s",
              dir, strerror(errno));
         return -1;
@@ -523,12 +677,14 @@ beian_snap_write(const char *path, const beian_meta_t *meta,
      * LMDB reports a full disk as a bare EIO from a short write, which
      * tells an operator nothing: check the space before and after.
      */
-    need = disk_size(e, n, index_size(e, n));
+    need = disk_size(e, n, plan.size);
     if (no_space(dir, need, err, err_len)) {
         goto failed;
     }
 
-    if (write_env(tmp, meta, e, n, err, err_len) != 0) {
+    rc = write_env(tmp, meta, e, n, &plan, err, err_len);
+    index_plan_free(&plan);
+    if (rc != 0) {
         (void) no_space(dir, need, err, err_len);
         goto failed;
     }
@@ -566,6 +722,8 @@ beian_snap_write(const char *path, const beian_meta_t *meta,
     return 0;
 
 failed:
+
+    index_plan_free(&plan);
 
     if (fd != -1) {
         close(fd);

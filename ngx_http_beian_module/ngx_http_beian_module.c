@@ -62,7 +62,8 @@ typedef struct {
 typedef struct {
     beian_status_t              status;
     ngx_str_t                   domain;
-    ngx_str_t                   icp;
+    ngx_str_t                   icp;              /* read on first use */
+    unsigned                    icp_read:1;
 } ngx_http_beian_ctx_t;
 
 
@@ -434,15 +435,16 @@ ngx_http_beian_verdict(ngx_http_request_t *r)
     }
 #endif
 
+    /* the verdict only: the record is read if $beian_icp is ever asked */
     ctx->status = beian_match(ngx_http_beian_snapshot(), cls, buf, n,
-                              bscf->flags, &m);
+                              bscf->flags | BEIAN_MATCH_NO_RECORD, &m);
 
     if (ctx->status != BEIAN_FILED) {
         return ctx;
     }
 
-    /* copies: a snapshot swap may unmap m.rec before the request ends */
-    ctx->domain.data = ngx_pnalloc(mr->pool, m.domain_len + m.rec.icp_len);
+    /* a copy: buf is gone when we return */
+    ctx->domain.data = ngx_pnalloc(mr->pool, m.domain_len);
     if (ctx->domain.data == NULL) {
         return NULL;
     }
@@ -450,11 +452,41 @@ ngx_http_beian_verdict(ngx_http_request_t *r)
     ctx->domain.len = m.domain_len;
     ngx_memcpy(ctx->domain.data, m.domain, m.domain_len);
 
-    ctx->icp.data = ctx->domain.data + m.domain_len;
-    ctx->icp.len = m.rec.icp_len;
-    ngx_memcpy(ctx->icp.data, m.rec.icp, m.rec.icp_len);
-
     return ctx;
+}
+
+
+/*
+ * The ICP number of the matched domain, looked up again by that domain
+ * (its key is in cache by now).  Copied: a snapshot swap may unmap the
+ * record before the request ends.  Should a swap land between the check
+ * and this, the number is the new snapshot's, or none.
+ */
+static ngx_int_t
+ngx_http_beian_icp(ngx_http_request_t *r, ngx_http_beian_ctx_t *ctx)
+{
+    beian_rec_t    rec;
+    beian_snap_t  *snap;
+
+    ctx->icp_read = 1;
+
+    snap = ngx_http_beian_snapshot();
+    if (snap == NULL
+        || beian_snap_get(snap, (char *) ctx->domain.data, ctx->domain.len,
+                          &rec) != 1)
+    {
+        return NGX_OK;
+    }
+
+    ctx->icp.data = ngx_pnalloc(r->main->pool, rec.icp_len);
+    if (ctx->icp.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->icp.len = rec.icp_len;
+    ngx_memcpy(ctx->icp.data, rec.icp, rec.icp_len);
+
+    return NGX_OK;
 }
 
 
@@ -626,6 +658,12 @@ ngx_http_beian_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         v->data = (u_char *) beian_status_names[ctx->status];
         v->len = ngx_strlen(v->data);
         return NGX_OK;
+    }
+
+    if (data == 1 && ctx->status == BEIAN_FILED && !ctx->icp_read
+        && ngx_http_beian_icp(r, ctx) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     s = (data == 1) ? &ctx->icp : &ctx->domain;

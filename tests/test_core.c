@@ -536,13 +536,14 @@ test_snapshot_refused(void **state)
         size_t          size;
         const char     *e;
 
-        p = lmdb_get_copy(tmp_path("badidxval.mdb"), "index", "hash-v1",
+        p = lmdb_get_copy(tmp_path("badidxval.mdb"), "index", BEIAN_INDEX_KEY,
                           &size);
-        /* the entry of filed.cn: its ICP number's length past the end */
-        e = memmem(p, size, "\x08" "filed.cn\x01", 10);
+        /* the record of filed.cn: its ICP number's length past the end */
+        e = memmem(p, size, "\x01\x10\xe7\xb2\xa4" "B2-", 8);
         assert_non_null(e);
-        p[e - (char *) p + 10] = 0xff;
-        lmdb_putv(tmp_path("badidxval.mdb"), "index", "hash-v1", p, size);
+        p[e - (char *) p + 1] = 0xff;
+        lmdb_putv(tmp_path("badidxval.mdb"), "index", BEIAN_INDEX_KEY, p,
+                  size);
         free(p);
     }
     s = beian_snap_open(tmp_path("badidxval.mdb"), err, sizeof(err));
@@ -550,6 +551,8 @@ test_snapshot_refused(void **state)
     assert_true(beian_snap_has_index(s));
     assert_int_equal(beian_snap_get(s, "filed.cn", 8, &rec), -1);
     assert_int_equal(beian_snap_get(s, "example.com", 11, &rec), 1);
+    /* the verdict alone reads keys only: the key is there, intact */
+    assert_int_equal(beian_snap_get(s, "filed.cn", 8, NULL), 1);
     beian_snap_close(s);
 }
 
@@ -627,6 +630,16 @@ test_index_agrees(void **state)
     for (i = 0; i < AGREE_N; i++) {
         a->e[i].domain = a->names[i];
         a->e[i].domain_len = rnd_name(a->names[i]);
+
+        /* one in 50 too long for an index line: kept apart (59-63) */
+        if (i % 50 == 1) {
+            len = 59 + rnd(5);
+            for (j = 0; j < len - 3; j++) {
+                a->names[i][j] = (char) ('a' + rnd(26));
+            }
+            memcpy(a->names[i] + len - 3, ".cn", 4);
+            a->e[i].domain_len = len;
+        }
         a->e[i].icp = a->icps[i];
         a->e[i].website_id = a->ids[i];
 
@@ -678,6 +691,8 @@ test_index_agrees(void **state)
         assert_int_equal(beian_snap_get(tree, a->e[i].domain,
                                         a->e[i].domain_len, &r2), 1);
         assert_true(same_rec(&r1, &r2));
+        assert_int_equal(beian_snap_get(idx, a->e[i].domain,
+                                        a->e[i].domain_len, NULL), 1);
         assert_int_equal(r1.icp_len, strlen(a->e[i].icp));
         assert_memory_equal(r1.icp, a->e[i].icp, r1.icp_len);
         assert_memory_equal(r1.website_id, a->e[i].website_id,
@@ -700,7 +715,13 @@ test_index_agrees(void **state)
         s2 = beian_match(tree, BEIAN_HOST_DOMAIN, host, len,
                          BEIAN_MATCH_SUBDOMAINS, &m2);
         assert_int_equal(s1, s2);
+        assert_int_equal(beian_match(idx, BEIAN_HOST_DOMAIN, host, len,
+                                     BEIAN_MATCH_SUBDOMAINS
+                                     | BEIAN_MATCH_NO_RECORD, &m2), s1);
+        assert_null(m2.rec.icp);
         if (s1 == BEIAN_FILED) {
+            (void) beian_match(tree, BEIAN_HOST_DOMAIN, host, len,
+                               BEIAN_MATCH_SUBDOMAINS, &m2);
             assert_int_equal(m1.domain_len, m2.domain_len);
             assert_memory_equal(m1.domain, m2.domain, m1.domain_len);
             assert_true(same_rec(&m1.rec, &m2.rec));
@@ -726,135 +747,211 @@ test_index_agrees(void **state)
 }
 
 
-/* Index header words: magic, mask, count, entry bytes; then the slots. */
+/* Rewrites the index value of a copy of idx.mdb through fn. */
 static void
-index_word(const char *name, unsigned i, uint64_t val)
+index_edit(const char *name, void (*fn)(unsigned char *p, size_t size))
 {
     unsigned char  *p;
     size_t          size;
 
     copy_file(tmp_path("idx.mdb"), tmp_path(name));
-    p = lmdb_get_copy(tmp_path(name), "index", "hash-v1", &size);
-    memcpy(p + 8 * i, &val, 8);
-    lmdb_putv(tmp_path(name), "index", "hash-v1", p, size);
+    p = lmdb_get_copy(tmp_path(name), "index", BEIAN_INDEX_KEY, &size);
+    fn(p, size);
+    lmdb_putv(tmp_path(name), "index", BEIAN_INDEX_KEY, p, size);
     free(p);
+}
+
+
+#define HDR(p)      ((beian_index_hdr_t *) (void *) (p))
+#define LINES(p)    ((p) + 48 + (size_t) HDR(p)->blocks * 64)
+
+static void ed_magic(unsigned char *p, size_t n) { (void) n; HDR(p)->magic++; }
+static void ed_count(unsigned char *p, size_t n) { (void) n; HDR(p)->count--; }
+static void ed_blocks(unsigned char *p, size_t n) { (void) n; HDR(p)->blocks++; }
+static void ed_homes0(unsigned char *p, size_t n) { (void) n; HDR(p)->homes = 0; }
+static void ed_lines(unsigned char *p, size_t n) { (void) n; HDR(p)->lines--; }
+static void ed_long(unsigned char *p, size_t n) { (void) n; HDR(p)->long_len++; }
+static void ed_recs(unsigned char *p, size_t n) { (void) n; HDR(p)->recs_len--; }
+static void ed_zero(unsigned char *p, size_t n) { (void) n; HDR(p)->zero = 1; }
+
+static void
+ed_spill(unsigned char *p, size_t n)
+{
+    uint32_t  i;
+
+    (void) n;
+    for (i = 0; i < HDR(p)->homes; i++) {
+        LINES(p)[(size_t) i * 64] = 255;
+    }
+}
+
+static void
+ed_entry(unsigned char *p, size_t n)
+{
+    uint32_t  i;
+
+    /* every line's first entry: a key running past the line's end */
+    (void) n;
+    for (i = 0; i < HDR(p)->lines; i++) {
+        if (LINES(p)[(size_t) i * 64 + 1] != 0) {
+            LINES(p)[(size_t) i * 64 + 1] = 60;
+        }
+    }
+}
+
+static void
+ed_filter(unsigned char *p, size_t n)
+{
+    (void) n;
+    memset(p + 48, 0, (size_t) HDR(p)->blocks * 64);
+}
+
+static void
+ed_long_off(unsigned char *p, size_t n)
+{
+    uint32_t        i, off = 0xfffffff0U;
+    unsigned char  *l;
+
+    (void) n;
+    for (i = 0; i < HDR(p)->lines; i++) {
+        for (l = LINES(p) + (size_t) i * 64 + 1;
+             l < LINES(p) + (size_t) i * 64 + 64 && *l; )
+        {
+            if (*l == 0xff) {
+                memcpy(l + 2, &off, 4);
+                l += 10;
+            } else {
+                l += 5 + *l;
+            }
+        }
+    }
 }
 
 
 static void
 test_index_corrupt(void **state)
 {
-    char            err[BEIAN_ERR_MAX];
-    unsigned char  *p;
-    uint64_t        hdr[4], slot;
-    size_t          size, i;
-    beian_rec_t     rec;
-    beian_snap_t   *s;
+    char               err[BEIAN_ERR_MAX];
+    char               longname[64];
+    unsigned char     *p;
+    size_t             size, n;
+    beian_rec_t        rec;
+    beian_meta_t       m;
+    beian_snap_t      *s;
+    beian_entry_t      e[2];
+    beian_index_hdr_t  hdr;
 
     (void) state;
 
     write_sample(tmp_path("idx.mdb"));
-    p = lmdb_get_copy(tmp_path("idx.mdb"), "index", "hash-v1", &size);
-    memcpy(hdr, p, sizeof(hdr));
-    assert_int_equal(hdr[0], BEIAN_INDEX_MAGIC);
-    assert_int_equal(hdr[1], 7);
-    assert_int_equal(hdr[2], 3);
-    assert_int_equal(hdr[3], size - 32 - 8 * 8);
+    p = lmdb_get_copy(tmp_path("idx.mdb"), "index", BEIAN_INDEX_KEY, &size);
+    memcpy(&hdr, p, sizeof(hdr));
+    assert_int_equal(hdr.magic, BEIAN_INDEX_MAGIC);
+    assert_int_equal(hdr.seed, 0);
+    assert_int_equal(hdr.count, 3);
+    assert_int_equal(hdr.blocks, BEIAN_INDEX_BLOCKS(3));
+    assert_true(hdr.homes >= 1 && hdr.lines >= hdr.homes);
+    assert_int_equal(hdr.long_len, 0);
+    assert_int_equal(size, 48 + ((size_t) hdr.blocks + hdr.lines) * 64
+                           + hdr.recs_len);
     free(p);
 
     /* the header: refused at open, with a message */
-    index_word("ix-magic.mdb", 0, 0x1234);
+    index_edit("ix-magic.mdb", ed_magic);
     expect_refused("ix-magic.mdb", "index has a bad magic");
-    index_word("ix-mask.mdb", 1, 6);
-    expect_refused("ix-mask.mdb", "index has a bad mask");
-    index_word("ix-mask2.mdb", 1, 1023);
-    expect_refused("ix-mask2.mdb", "index has a bad mask");
-    index_word("ix-mask3.mdb", 1, ~(uint64_t) 0);
-    expect_refused("ix-mask3.mdb", "index has a bad mask");
-    index_word("ix-small.mdb", 1, 3);       /* 4 slots for 3 records */
-    expect_refused("ix-small.mdb", "index sizes do not fit");
-    index_word("ix-count.mdb", 2, 2);
+    index_edit("ix-count.mdb", ed_count);
     expect_refused("ix-count.mdb", "index sizes do not fit");
-    index_word("ix-ent.mdb", 3, hdr[3] + 1);
-    expect_refused("ix-ent.mdb", "index sizes do not fit");
+    index_edit("ix-blocks.mdb", ed_blocks);
+    expect_refused("ix-blocks.mdb", "index sizes do not fit");
+    index_edit("ix-homes.mdb", ed_homes0);
+    expect_refused("ix-homes.mdb", "index sizes do not fit");
+    index_edit("ix-lines.mdb", ed_lines);
+    expect_refused("ix-lines.mdb", "index sizes do not fit");
+    index_edit("ix-long.mdb", ed_long);
+    expect_refused("ix-long.mdb", "index sizes do not fit");
+    index_edit("ix-recs.mdb", ed_recs);
+    expect_refused("ix-recs.mdb", "index sizes do not fit");
+    index_edit("ix-zero.mdb", ed_zero);
+    expect_refused("ix-zero.mdb", "index sizes do not fit");
 
     copy_file(tmp_path("idx.mdb"), tmp_path("ix-short.mdb"));
-    lmdb_putv(tmp_path("ix-short.mdb"), "index", "hash-v1", "beianix1", 8);
+    lmdb_putv(tmp_path("ix-short.mdb"), "index", BEIAN_INDEX_KEY,
+              "beianix2", 8);
     expect_refused("ix-short.mdb", "index value too short");
 
+    /* two values: not what beian-sync writes */
     copy_file(tmp_path("idx.mdb"), tmp_path("ix-key.mdb"));
-    lmdb_put(tmp_path("ix-key.mdb"), "index", "hash-v2", "x");
+    lmdb_put(tmp_path("ix-key.mdb"), "index", "hash-v9", "x");
     expect_refused("ix-key.mdb", "index database is not");
 
-    copy_file(tmp_path("idx.mdb"), tmp_path("ix-nokey.mdb"));
-    lmdb_put(tmp_path("ix-nokey.mdb"), "index", "hash-v0", "x");
-    {
-        MDB_env  *env;
-        MDB_txn  *txn;
-        MDB_dbi   dbi;
-        MDB_val   k;
-
-        k.mv_data = "hash-v1";
-        k.mv_size = 7;
-        assert_int_equal(mdb_env_create(&env), 0);
-        assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
-        assert_int_equal(mdb_env_open(env, tmp_path("ix-nokey.mdb"),
-                                      MDB_NOSUBDIR | MDB_NOLOCK, 0644), 0);
-        assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-        assert_int_equal(mdb_dbi_open(txn, "index", 0, &dbi), 0);
-        assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
-        assert_int_equal(mdb_txn_commit(txn), 0);
-        mdb_env_close(env);
+    /* an index of another version alone: read through the tree */
+    copy_file(tmp_path("idx.mdb"), tmp_path("ix-other.mdb"));
+    lmdb_drop(tmp_path("ix-other.mdb"), "index");
+    lmdb_put(tmp_path("ix-other.mdb"), "index", "hash-v9", "x");
+    s = beian_snap_open(tmp_path("ix-other.mdb"), err, sizeof(err));
+    if (s == NULL) {
+        fail_msg("%s", err);
     }
-    expect_refused("ix-nokey.mdb", "index: no \"hash-v1\" value");
-
-    /* slots pointing past the entries: lookups fail, never read there */
-    p = lmdb_get_copy(tmp_path("idx.mdb"), "index", "hash-v1", &size);
-    for (i = 0; i < 8; i++) {
-        memcpy(&slot, p + 32 + 8 * i, 8);
-        if (slot != 0) {
-            slot |= 0xffffffffULL;
-            memcpy(p + 32 + 8 * i, &slot, 8);
-        }
-    }
-    copy_file(tmp_path("idx.mdb"), tmp_path("ix-off.mdb"));
-    lmdb_putv(tmp_path("ix-off.mdb"), "index", "hash-v1", p, size);
-    s = beian_snap_open(tmp_path("ix-off.mdb"), err, sizeof(err));
-    assert_non_null(s);
-    assert_int_equal(beian_snap_get(s, "filed.cn", 8, &rec), -1);
-    assert_int_equal(beian_snap_get(s, "example.com", 11, &rec), -1);
-    assert_true(beian_snap_get(s, "unfiled.cn", 10, &rec) <= 0);
+    assert_false(beian_snap_has_index(s));
+    assert_int_equal(beian_snap_get(s, "filed.cn", 8, &rec), 1);
     beian_snap_close(s);
 
-    /* an offset near the end: key length byte inside, the key is not */
-    for (i = 0; i < 8; i++) {
-        memcpy(&slot, p + 32 + 8 * i, 8);
-        if (slot != 0) {
-            slot = (slot & 0xffffffff00000000ULL) | (hdr[3] - 1);
-            memcpy(p + 32 + 8 * i, &slot, 8);
-        }
-    }
-    p[size - 1] = 0xff;
-    copy_file(tmp_path("idx.mdb"), tmp_path("ix-end.mdb"));
-    lmdb_putv(tmp_path("ix-end.mdb"), "index", "hash-v1", p, size);
-    s = beian_snap_open(tmp_path("ix-end.mdb"), err, sizeof(err));
+    /* spill past the last line: lookups fail, never read there */
+    index_edit("ix-spill.mdb", ed_spill);
+    s = beian_snap_open(tmp_path("ix-spill.mdb"), err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(beian_snap_get(s, "filed.cn", 8, &rec), -1);
+    assert_int_equal(beian_snap_get(s, "example.com", 11, NULL), -1);
+    beian_snap_close(s);
+
+    /* an entry running past its line */
+    index_edit("ix-entry.mdb", ed_entry);
+    s = beian_snap_open(tmp_path("ix-entry.mdb"), err, sizeof(err));
     assert_non_null(s);
     assert_int_equal(beian_snap_get(s, "filed.cn", 8, &rec), -1);
     beian_snap_close(s);
 
-    /* every slot taken by entries that match nothing: probing ends */
-    for (i = 0; i < 8; i++) {
-        slot = 0x0101010100000001ULL + i;
-        memcpy(p + 32 + 8 * i, &slot, 8);
-    }
-    copy_file(tmp_path("idx.mdb"), tmp_path("ix-full.mdb"));
-    lmdb_putv(tmp_path("ix-full.mdb"), "index", "hash-v1", p, size);
-    s = beian_snap_open(tmp_path("ix-full.mdb"), err, sizeof(err));
+    /* an empty filter: every lookup misses before reading a line */
+    index_edit("ix-filter.mdb", ed_filter);
+    s = beian_snap_open(tmp_path("ix-filter.mdb"), err, sizeof(err));
     assert_non_null(s);
-    assert_true(beian_snap_get(s, "filed.cn", 8, &rec) <= 0);
-    assert_true(beian_snap_get(s, "nothing.example.net", 19, &rec) <= 0);
+    assert_int_equal(beian_snap_get(s, "filed.cn", 8, &rec), 0);
+    assert_int_equal(beian_snap_get(s, "example.com", 11, &rec), 0);
     beian_snap_close(s);
-    free(p);
+
+    /* a long domain (over 58 bytes) lives outside the lines */
+    memset(longname, 'q', 60);
+    memcpy(longname + 60, ".cn", 4);
+    e[0].domain = longname;
+    e[0].domain_len = 63;
+    e[0].icp = "京ICP备12345678号-9";
+    e[0].website_id = "w9";
+    e[1].domain = "short.cn";
+    e[1].domain_len = 8;
+    e[1].icp = "京ICP备12345678号-8";
+    e[1].website_id = "w8";
+    n = beian_entries_sort(e, 2);
+    memset(&m, 0, sizeof(m));
+    strcpy(m.instance_id, "lhins-test0001");
+    strcpy(m.source, "unit");
+    beian_entries_digest(m.instance_id, e, n, m.digest);
+    assert_int_equal(beian_snap_write(tmp_path("idx.mdb"), &m, e, n, err,
+                                      sizeof(err)), 0);
+    s = beian_snap_open(tmp_path("idx.mdb"), err, sizeof(err));
+    assert_non_null(s);
+    assert_true(beian_snap_has_index(s));
+    assert_int_equal(beian_snap_get(s, longname, 63, &rec), 1);
+    assert_memory_equal(rec.website_id, "w9", 2);
+    assert_int_equal(beian_snap_get(s, longname, 62, &rec), 0);
+    assert_int_equal(beian_snap_get(s, "short.cn", 8, &rec), 1);
+    beian_snap_close(s);
+
+    index_edit("ix-longoff.mdb", ed_long_off);
+    s = beian_snap_open(tmp_path("ix-longoff.mdb"), err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(beian_snap_get(s, longname, 63, NULL), -1);
+    assert_int_equal(beian_snap_get(s, "short.cn", 8, NULL), 1);
+    beian_snap_close(s);
 }
 
 
