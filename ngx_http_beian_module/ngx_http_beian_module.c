@@ -549,11 +549,12 @@ ngx_http_beian_escape(u_char *dst, ngx_str_t *src)
 static ngx_int_t
 ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
 {
-    size_t            len, hlen;
-    u_char           *p;
+    off_t             len;
+    u_char           *host, *part[5], *end[5];
     ngx_int_t         rc;
+    ngx_uint_t        i, n;
     ngx_buf_t        *b;
-    ngx_chain_t       out;
+    ngx_chain_t      *cl;
     ngx_table_elt_t  *h;
 
     if (bscf->status == NGX_HTTP_CLOSE) {
@@ -568,44 +569,55 @@ ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
         return NGX_HTTP_CLOSE;
     }
 
-    b = ngx_calloc_buf(r->pool);
+    if (bscf->page.len) {
+        part[0] = bscf->page.data;
+        end[0] = bscf->page.data + bscf->page.len;
+        n = 1;
+
+    } else {
+        /* the static parts are sent from where they are: only the escaped
+         * host is made per request */
+        host = ngx_pnalloc(r->pool,
+                           ngx_http_beian_escaped_len(&r->headers_in.server));
+        if (host == NULL) {
+            return NGX_ERROR;
+        }
+
+        part[0] = (u_char *) ngx_http_beian_page_head;
+        end[0] = part[0] + sizeof(ngx_http_beian_page_head) - 1;
+        part[1] = host;
+        end[1] = ngx_http_beian_escape(host, &r->headers_in.server);
+        part[2] = (u_char *) ngx_http_beian_page_mid;
+        end[2] = part[2] + sizeof(ngx_http_beian_page_mid) - 1;
+        part[3] = host;
+        end[3] = end[1];
+        part[4] = (u_char *) ngx_http_beian_page_tail;
+        end[4] = part[4] + sizeof(ngx_http_beian_page_tail) - 1;
+        n = 5;
+    }
+
+    b = ngx_pcalloc(r->pool, n * (sizeof(ngx_buf_t) + sizeof(ngx_chain_t)));
     if (b == NULL) {
         return NGX_ERROR;
     }
 
-    if (bscf->page.len) {
-        b->pos = bscf->page.data;
-        b->last = bscf->page.data + bscf->page.len;
+    cl = (ngx_chain_t *) (b + n);
+    len = 0;
 
-    } else {
-        hlen = ngx_http_beian_escaped_len(&r->headers_in.server);
-        len = sizeof(ngx_http_beian_page_head) - 1
-              + sizeof(ngx_http_beian_page_mid) - 1
-              + sizeof(ngx_http_beian_page_tail) - 1 + 2 * hlen;
-
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        b->pos = p;
-        p = ngx_cpymem(p, ngx_http_beian_page_head,
-                       sizeof(ngx_http_beian_page_head) - 1);
-        p = ngx_http_beian_escape(p, &r->headers_in.server);
-        p = ngx_cpymem(p, ngx_http_beian_page_mid,
-                       sizeof(ngx_http_beian_page_mid) - 1);
-        p = ngx_http_beian_escape(p, &r->headers_in.server);
-        p = ngx_cpymem(p, ngx_http_beian_page_tail,
-                       sizeof(ngx_http_beian_page_tail) - 1);
-        b->last = p;
+    for (i = 0; i < n; i++) {
+        b[i].pos = part[i];
+        b[i].last = end[i];
+        b[i].memory = 1;
+        cl[i].buf = &b[i];
+        cl[i].next = (i + 1 < n) ? &cl[i + 1] : NULL;
+        len += end[i] - part[i];
     }
 
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
+    b[n - 1].last_buf = (r == r->main) ? 1 : 0;
+    b[n - 1].last_in_chain = 1;
 
     r->headers_out.status = bscf->status;
-    r->headers_out.content_length_n = b->last - b->pos;
+    r->headers_out.content_length_n = len;
 
     if (bscf->status == 451) {
         /* nginx has no reason phrase of its own for 451 */
@@ -631,10 +643,7 @@ ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
         return rc;
     }
 
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_output_filter(r, cl);
 }
 
 

@@ -693,6 +693,48 @@ collect(const char *domain, size_t len, const beian_rec_t *rec, void *data)
 }
 
 
+/*
+ * Whether the hash index, which nginx reads, says what the tree says: every
+ * domain found, with the same record.  0, or -1 with the first difference
+ * reported.
+ */
+static int
+index_check(const beian_snap_t *snap, const char *path, const collect_t *col)
+{
+    int             rc;
+    size_t          i;
+    beian_rec_t     rec;
+    beian_entry_t  *e;
+
+    if (!beian_snap_has_index(snap)) {
+        printf("index: none\n");
+        return 0;
+    }
+
+    for (i = 0; i < col->n; i++) {
+        e = &col->e[i];
+        rc = beian_snap_get(snap, e->domain, e->domain_len, &rec);
+
+        if (rc != 1 || rec.icp_len != strlen(e->icp)
+            || memcmp(rec.icp, e->icp, rec.icp_len) != 0
+            || rec.website_id_len != strlen(e->website_id)
+            || memcmp(rec.website_id, e->website_id, rec.website_id_len)
+               != 0)
+        {
+            printf("index_verified: no\n");
+            fprintf(stderr, "beian-sync: %s: the hash index %s \"%s\"\n",
+                    path, rc == 1 ? "has another record for"
+                          : rc == 0 ? "does not find" : "is corrupt at",
+                    e->domain);
+            return -1;
+        }
+    }
+
+    printf("index_verified: yes\n");
+    return 0;
+}
+
+
 static int
 cmd_info(int argc, char **argv)
 {
@@ -738,6 +780,10 @@ cmd_info(int argc, char **argv)
         if (strcmp(digest, m->digest) != 0) {
             fprintf(stderr, "beian-sync: %s: the content's digest is %s, "
                     "not the recorded one\n", path, digest);
+            rc = SYNC_EXIT_REFUSED;
+        }
+
+        if (index_check(snap, path, &col) != 0) {
             rc = SYNC_EXIT_REFUSED;
         }
     }

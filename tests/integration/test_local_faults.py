@@ -173,6 +173,39 @@ class LocalFaults(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("digest_verified: yes", r.stdout)
 
+    def test_info_finds_a_flipped_byte_in_either_copy(self):
+        # A record is stored twice: in the tree (what the digest covers) and
+        # in the hash index (what nginx reads).  A byte flipped in a record
+        # keeps the file well-formed; info must catch it in either copy.
+        out = os.path.join(self.tmp, "snapshot.mdb")
+        self.assertEqual(build(self.small, out).returncode, 0)
+        r = subprocess.run([SYNC, "info", "--snapshot", out], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("index_verified: yes", r.stdout)
+
+        with open(out, "rb") as f:
+            data = f.read()
+        icp = "京ICP备%08d号-%d" % (10000001, 2)
+        needle = icp.encode()
+        at = [i for i in range(len(data)) if data.startswith(needle, i)]
+        self.assertEqual(len(at), 2, "the ICP number of record 1 in tree and index")
+        seen = set()
+        for pos in at:
+            bad = bytearray(data)
+            bad[pos + len(needle) - 3] ^= 0x01          # a digit of the number
+            path = os.path.join(self.tmp, "flipped-%d.mdb" % pos)
+            with open(path, "wb") as f:
+                f.write(bad)
+            r = subprocess.run([SYNC, "info", "--snapshot", path],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+            if "digest_verified: no" in r.stdout:
+                seen.add("tree")
+            if "index_verified: no" in r.stdout:
+                self.assertIn("has another record for", r.stderr)
+                seen.add("index")
+        self.assertEqual(seen, {"tree", "index"})
+
 
 def free_port():
     s = socket.socket()
