@@ -10,9 +10,16 @@
  * (two meta pages, a main tree naming "domains" and "meta", a record per
  * domain), including a branch level and a three-level tree.  Each file is
  * checked by reading it back through beian_snap_open() before it is kept.
+ *
+ * The indexed seeds also carry the hash index ("index" database, one value
+ * under BEIAN_INDEX_KEY).  Its bytes are the writer's own: the same entries
+ * go through beian_snap_write() into a scratch file, and the value is
+ * copied out of it with LMDB, then laid into the 512-byte pages inline in
+ * its leaf node if it fits there, else on overflow pages as LMDB does.
  */
 
 #include <fcntl.h>
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +33,9 @@
 #define NODESIZE    8
 #define P_BRANCH    0x01
 #define P_LEAF      0x02
+#define P_OVERFLOW  0x04
 #define P_META      0x08
+#define F_BIGDATA   0x01
 #define F_SUBDATA   0x02
 #define P_INVALID   (~(uint64_t) 0)
 #define MDB_MAGIC   0xBEEFC0DEu
@@ -43,7 +52,8 @@ typedef struct {
 typedef struct {
     const void  *key;
     size_t       klen;
-    const void  *data;
+    const void  *data;                  /* F_BIGDATA: the overflow page
+                                           number, 8 bytes */
     size_t       dlen;
     unsigned     flags;
 } item_t;
@@ -106,16 +116,18 @@ get16(const unsigned char *p)
 
 
 /* Appends a node (LMDB's layout: lo, hi, flags, ksize, key, data); for a
- * branch node lo/hi/flags hold the child's page number instead. */
+ * branch node lo/hi/flags hold the child's page number instead, and a
+ * F_BIGDATA node holds the value's size and its first overflow page. */
 static int
 node_add(uint64_t pgno, const item_t *it, uint64_t child)
 {
     unsigned char  *p = page(pgno), *n;
     unsigned        lower = get16(p + 12), upper = get16(p + 14);
-    size_t          size;
+    size_t          size, dsize;
     int             branch = get16(p + 10) & P_BRANCH;
 
-    size = NODESIZE + it->klen + (branch ? 0 : it->dlen);
+    dsize = branch ? 0 : (it->flags & F_BIGDATA) ? 8 : it->dlen;
+    size = NODESIZE + it->klen + dsize;
     size = (size + 1) & ~(size_t) 1;
     if (lower + 2 + size > upper) {
         return -1;
@@ -133,7 +145,7 @@ node_add(uint64_t pgno, const item_t *it, uint64_t child)
     put16(n + 6, (unsigned) it->klen);
     memcpy(n + NODESIZE, it->key, it->klen);
     if (!branch) {
-        memcpy(n + NODESIZE + it->klen, it->data, it->dlen);
+        memcpy(n + NODESIZE + it->klen, it->data, dsize);
     }
 
     put16(p + lower, upper);
@@ -258,22 +270,139 @@ item_cmp(const void *a, const void *b)
 }
 
 
-/* Writes a snapshot of the given domains to dir/name; 0 or -1. */
+/*
+ * The hash index beian_snap_write() writes for these sorted entries: a
+ * snapshot of them in a scratch directory, its "index" value copied out.
+ * Returns a malloc'd copy and its size in *len, or NULL.
+ */
+static unsigned char *
+index_value(const beian_meta_t *bm, const beian_entry_t *e, size_t n,
+    size_t *len)
+{
+    int             rc;
+    MDB_env        *env = NULL;
+    MDB_txn        *txn = NULL;
+    MDB_dbi         dbi;
+    MDB_val         k, v;
+    const char     *tmp;
+    unsigned char  *out = NULL;
+    char            dir[4096], path[4096 + 16], err[BEIAN_ERR_MAX];
+
+    tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof(dir), "%s/mksnapshots.XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    if (mkdtemp(dir) == NULL) {
+        perror(dir);
+        return NULL;
+    }
+    snprintf(path, sizeof(path), "%s/index.mdb", dir);
+
+    if (beian_snap_write(path, bm, e, n, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mksnapshots: %s\n", err);
+        goto done;
+    }
+
+    k.mv_data = (void *) BEIAN_INDEX_KEY;
+    k.mv_size = sizeof(BEIAN_INDEX_KEY) - 1;
+
+    if ((rc = mdb_env_create(&env)) != 0
+        || (rc = mdb_env_set_maxdbs(env, 3)) != 0
+        || (rc = mdb_env_open(env, path, MDB_RDONLY | MDB_NOLOCK
+                                         | MDB_NOSUBDIR, 0)) != 0
+        || (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0
+        || (rc = mdb_dbi_open(txn, "index", 0, &dbi)) != 0
+        || (rc = mdb_get(txn, dbi, &k, &v)) != 0)
+    {
+        fprintf(stderr, "mksnapshots: %s: the writer's index: %s\n", path,
+                mdb_strerror(rc));
+        goto done;
+    }
+
+    out = malloc(v.mv_size);
+    if (out == NULL) {
+        perror("malloc");
+        goto done;
+    }
+    memcpy(out, v.mv_data, v.mv_size);
+    *len = v.mv_size;
+
+done:
+
+    if (txn != NULL) {
+        mdb_txn_abort(txn);
+    }
+    if (env != NULL) {
+        mdb_env_close(env);
+    }
+    unlink(path);
+    rmdir(dir);
+    return out;
+}
+
+
+/*
+ * The "index" database holding value under BEIAN_INDEX_KEY: inline in its
+ * leaf node if that fits the page, else on overflow pages (LMDB's layout:
+ * a page header whose last 4 bytes count the pages, then the value).
+ */
+static void
+index_db(const unsigned char *value, size_t len, db_t *db)
+{
+    size_t         novf;
+    uint64_t       first;
+    item_t         it;
+    unsigned char  pgno[8];
+
+    it = (item_t) { BEIAN_INDEX_KEY, sizeof(BEIAN_INDEX_KEY) - 1, value, len,
+                    0 };
+    novf = 0;
+
+    if (((NODESIZE + it.klen + len + 1) & ~(size_t) 1) + 2
+        > psize - PAGEHDRSZ)
+    {
+        novf = (PAGEHDRSZ + len + psize - 1) / psize;
+        if (npages + novf > MAXPAGES) {
+            fprintf(stderr, "mksnapshots: too many pages\n");
+            exit(1);
+        }
+
+        first = page_new(P_OVERFLOW);
+        memset(page(first + 1), 0, (novf - 1) * psize);
+        npages += novf - 1;
+        put_n(page(first) + 12, novf, 4);         /* mp_pages */
+        memcpy(page(first) + PAGEHDRSZ, value, len);
+
+        put_n(pgno, first, 8);
+        it.data = pgno;
+        it.flags = F_BIGDATA;
+    }
+
+    tree(&it, 1, db);
+    db->overflow_pages = novf;
+}
+
+
+/* Writes a snapshot of the given domains to dir/name, with the hash
+ * index if indexed; 0 or -1. */
 static int
 snapshot(const char *dir, const char *name, const char *const *domains,
-    size_t n)
+    size_t n, int indexed)
 {
-    int             fd;
-    size_t          i, vlen;
-    db_t            ddb, mdb, main_db, empty;
-    item_t          dom[64], meta[6], sub[2];
+    int             fd, ok;
+    size_t          i, vlen, nsub, ixlen = 0;
+    db_t            ddb, mdb, idb, main_db, empty;
+    item_t          dom[64], meta[6], sub[3];
     beian_entry_t   e[64];
     beian_meta_t    bm;
     beian_snap_t   *s;
     beian_rec_t     rec;
     char            path[4096], err[BEIAN_ERR_MAX], count[32], icp[64][48];
     char            web[64][16];
-    unsigned char   val[64][96], dbv[2][DB_SIZE];
+    unsigned char   val[64][96], dbv[3][DB_SIZE], *ix = NULL;
+
+    static const char *const  absent[] = {
+        "absent.example.com", "unfiled.net", "filed.cn.example", "com",
+    };
 
     npages = 0;
     page_new(P_META);
@@ -322,12 +451,26 @@ snapshot(const char *dir, const char *name, const char *const *domains,
     tree(dom, n, &ddb);
     tree(meta, 6, &mdb);
 
-    /* the main database names the two, each value an MDB_db */
-    put_db(dbv[0], &ddb);
-    put_db(dbv[1], &mdb);
-    sub[0] = (item_t) { "domains", 7, dbv[0], DB_SIZE, F_SUBDATA };
-    sub[1] = (item_t) { "meta", 4, dbv[1], DB_SIZE, F_SUBDATA };
-    tree(sub, 2, &main_db);
+    /* the main database names the two (three), each value an MDB_db, in
+     * key order */
+    nsub = 0;
+    put_db(dbv[nsub], &ddb);
+    sub[nsub] = (item_t) { "domains", 7, dbv[nsub], DB_SIZE, F_SUBDATA };
+    nsub++;
+    if (indexed) {
+        ix = index_value(&bm, e, n, &ixlen);
+        if (ix == NULL) {
+            return -1;
+        }
+        index_db(ix, ixlen, &idb);
+        put_db(dbv[nsub], &idb);
+        sub[nsub] = (item_t) { "index", 5, dbv[nsub], DB_SIZE, F_SUBDATA };
+        nsub++;
+    }
+    put_db(dbv[nsub], &mdb);
+    sub[nsub] = (item_t) { "meta", 4, dbv[nsub], DB_SIZE, F_SUBDATA };
+    nsub++;
+    tree(sub, nsub, &main_db);
 
     /* meta 0 is the empty first commit, meta 1 the snapshot, as in a
      * file beian_snap_write() wrote */
@@ -338,6 +481,7 @@ snapshot(const char *dir, const char *name, const char *const *domains,
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    free(ix);
     if (fd == -1 || write(fd, file, npages * psize)
                     != (ssize_t) (npages * psize) || close(fd) != 0)
     {
@@ -345,27 +489,51 @@ snapshot(const char *dir, const char *name, const char *const *domains,
         return -1;
     }
 
-    /* read back as the module would */
+    /* read back as the module would: through the index if there is one */
     s = beian_snap_open(path, err, sizeof(err));
     if (s == NULL) {
         fprintf(stderr, "mksnapshots: %s\n", err);
         return -1;
     }
+    if (!beian_snap_has_index(s) != !indexed) {
+        fprintf(stderr, "mksnapshots: %s: %s hash index\n", path,
+                indexed ? "no" : "an unexpected");
+        beian_snap_close(s);
+        return -1;
+    }
     for (i = 0; i < n; i++) {
-        if (beian_snap_get(s, e[i].domain, e[i].domain_len, &rec) != 1
-            || rec.icp_len != strlen(e[i].icp)
-            || memcmp(rec.icp, e[i].icp, rec.icp_len) != 0)
-        {
+        ok = beian_snap_get(s, e[i].domain, e[i].domain_len, &rec) == 1
+             && rec.icp_len == strlen(e[i].icp)
+             && memcmp(rec.icp, e[i].icp, rec.icp_len) == 0
+             && rec.website_id_len == strlen(e[i].website_id)
+             && memcmp(rec.website_id, e[i].website_id,
+                       rec.website_id_len) == 0
+             && beian_snap_get(s, e[i].domain, e[i].domain_len, NULL) == 1;
+        if (!ok) {
             fprintf(stderr, "mksnapshots: %s: %s not found\n", path,
                     e[i].domain);
             beian_snap_close(s);
             return -1;
         }
     }
+    for (i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
+        if (beian_snap_get(s, absent[i], strlen(absent[i]), &rec) != 0
+            || beian_snap_get(s, absent[i], strlen(absent[i]), NULL) != 0)
+        {
+            fprintf(stderr, "mksnapshots: %s: %s found\n", path, absent[i]);
+            beian_snap_close(s);
+            return -1;
+        }
+    }
     beian_snap_close(s);
 
-    printf("%s: %zu domains, %zu pages of %zu bytes, depth %u\n", path, n,
+    printf("%s: %zu domains, %zu pages of %zu bytes, depth %u", path, n,
            npages, psize, ddb.depth);
+    if (indexed) {
+        printf(", index of %zu bytes %s", ixlen,
+               idb.overflow_pages ? "on overflow pages" : "inline");
+    }
+    printf("\n");
     return 0;
 }
 
@@ -385,6 +553,14 @@ main(int argc, char **argv)
         "mail.example.net", "wiki.example.org", "dev.example.net",
         "cdn.example.com", "img.example.com",
     };
+    static const char *const indexed[] = {
+        "example.com", "filed.cn", "www.filed.cn", "xn--fiqs8s.cn",
+        /* 58 bytes, the longest kept in its line, and 59: a long key */
+        "b.abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnop.com",
+        "c.abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopq.com",
+        "a.abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0"
+        ".com",
+    };
     static const char *const deep[] = {
 #define LONG "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0"
         "a." LONG ".com", "b." LONG ".com", "c." LONG ".com",
@@ -400,12 +576,15 @@ main(int argc, char **argv)
     };
     const char  *dir = argc > 1 ? argv[1] : ".";
 
-    if (snapshot(dir, "tiny.seed", tiny, 3) != 0
-        || snapshot(dir, "empty.seed", tiny, 0) != 0
-        || snapshot(dir, "branch.seed", many, sizeof(many) / sizeof(*many))
+    if (snapshot(dir, "tiny.seed", tiny, 3, 0) != 0
+        || snapshot(dir, "empty.seed", tiny, 0, 0) != 0
+        || snapshot(dir, "branch.seed", many, sizeof(many) / sizeof(*many),
+                    0) != 0
+        || snapshot(dir, "deep.seed", deep, sizeof(deep) / sizeof(*deep), 0)
            != 0
-        || snapshot(dir, "deep.seed", deep, sizeof(deep) / sizeof(*deep))
-           != 0)
+        || snapshot(dir, "indexed.seed", indexed,
+                    sizeof(indexed) / sizeof(*indexed), 1) != 0
+        || snapshot(dir, "indexed-small.seed", tiny, 3, 1) != 0)
     {
         return 1;
     }
