@@ -58,6 +58,60 @@ cmp_double(const void *a, const void *b)
 }
 
 
+/*
+ * The machine's latency of one dependent random read in a buffer of mib
+ * MiB (a pointer chase over a random cycle of cache lines): what a lookup
+ * that must read a line no cache holds pays at least.
+ */
+static double
+chase_ns(size_t mib)
+{
+    size_t     i, j, n, t, *perm;
+    uint64_t   x = 0x9e3779b97f4a7c15ULL;
+    double     t0, t1;
+    void     **buf, **p;
+
+    n = (mib << 20) / 64;
+    buf = mmap(NULL, mib << 20, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    perm = malloc(n * sizeof(size_t));
+    if (buf == MAP_FAILED || perm == NULL) {
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        perm[i] = i;
+    }
+    for (i = n - 1; i > 0; i--) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        j = (size_t) (x % (i + 1));
+        t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    for (i = 0; i < n; i++) {
+        buf[perm[i] * 8] = &buf[perm[(i + 1) % n] * 8];
+    }
+    free(perm);
+
+    p = &buf[0];
+    for (i = 0; i < n; i++) {
+        p = *p;
+    }
+
+    t0 = now_ns();
+    for (i = 0; i < 2000000; i++) {
+        p = *p;
+    }
+    t1 = now_ns();
+
+    munmap(buf, mib << 20);
+    return p == NULL ? -1 : (t1 - t0) / 2000000;
+}
+
+
 static int
 load(list_t *l, const char *path)
 {
@@ -152,6 +206,10 @@ main(int argc, char **argv)
         fprintf(stderr, "bad ROUNDS or ITERS\n");
         return 1;
     }
+
+    /* the floor under any lookup that misses every cache */
+    printf("{\"list\": \"memory\", \"l2_1mib_ns\": %.1f, "
+           "\"dram_256mib_ns\": %.1f}\n", chase_ns(1), chase_ns(256));
 
     printf("{\"list\": \"index\", \"present\": %s}\n",
            beian_snap_has_index(snap) ? "true" : "false");
