@@ -327,7 +327,7 @@ lm_nodes(lm_walk_t *w, uint64_t pgno, const unsigned char *p, unsigned n,
     unsigned upper, int branch, lm_key_t lo, lm_key_t hi)
 {
     unsigned   i, off;
-    lm_key_t   key, prev = { NULL, 0 };
+    lm_key_t   key, first = { NULL, 0 }, prev = { NULL, 0 };
 
     for (i = 0; i < n; i++) {
         off = lm16(p + LM_PAGEHDRSZ + 2 * i);
@@ -342,13 +342,22 @@ lm_nodes(lm_walk_t *w, uint64_t pgno, const unsigned char *p, unsigned n,
             continue;
         }
 
-        if ((lo.p != NULL && lm_cmp(key, lo) < 0)
-            || (hi.p != NULL && lm_cmp(key, hi) >= 0)
-            || (prev.p != NULL && lm_cmp(key, prev) <= 0))
-        {
+        if (prev.p != NULL && lm_cmp(key, prev) <= 0) {
             return lm_bad(w, pgno, "keys out of order");
         }
+        if (first.p == NULL) {
+            first = key;
+        }
         prev = key;
+    }
+
+    /* strictly increasing: the ends alone decide whether all are in
+     * [lo, hi) */
+    if (first.p != NULL
+        && ((lo.p != NULL && lm_cmp(first, lo) < 0)
+            || (hi.p != NULL && lm_cmp(prev, hi) >= 0)))
+    {
+        return lm_bad(w, pgno, "keys out of order");
     }
 
     return 0;

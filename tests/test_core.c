@@ -955,6 +955,105 @@ test_index_corrupt(void **state)
 }
 
 
+/*
+ * In a copy of from: finds the leaf page (not a branch page, not the index)
+ * that holds key anchor and rewrites its first (which 0) or last (which 1)
+ * key, or anchor itself (which 2), with key, of the same length.
+ */
+static void
+leaf_key_edit(const char *from, const char *to, const char *anchor,
+    int which, const char *key)
+{
+    FILE           *f;
+    long            size;
+    size_t          i, n = strlen(anchor), nkeys, off;
+    unsigned char  *p, *page = NULL;
+
+    f = fopen(tmp_path(from), "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    size = ftell(f);
+    rewind(f);
+    p = malloc((size_t) size);
+    assert_int_equal(fread(p, 1, (size_t) size, f), (size_t) size);
+    fclose(f);
+
+    /* page header: flags at 10 (0x02 leaf), lower at 12; node pointers
+     * from 16; a node: sizes, flags, u16 key size at 6, the key at 8 */
+    for (i = 4096; i + n <= (size_t) size && page == NULL; i++) {
+        if (memcmp(p + i, anchor, n) == 0 && p[i - i % 4096 + 10] == 0x02) {
+            page = p + (i - i % 4096);
+            if (which == 2) {
+                memcpy(p + i, key, n);
+            }
+        }
+    }
+    assert_non_null(page);
+
+    nkeys = (size_t) ((page[12] | page[13] << 8) - 16) / 2;
+    assert_true(nkeys > 2);
+    if (which != 2) {
+        i = which == 0 ? 0 : nkeys - 1;
+        off = (size_t) (page[16 + 2 * i] | page[17 + 2 * i] << 8);
+        assert_int_equal(page[off + 6] | page[off + 7] << 8, strlen(key));
+        memcpy(page + off + 8, key, strlen(key));
+    }
+
+    write_bytes(tmp_path(to), p, (size_t) size);
+    free(p);
+}
+
+
+static void
+test_key_order(void **state)
+{
+    char            err[BEIAN_ERR_MAX];
+    char            names[3000][16], icp[] = "x", id[] = "w";
+    size_t          i, n;
+    beian_meta_t    m;
+    beian_entry_t   e[3000];
+    beian_snap_t   *s;
+
+    (void) state;
+
+    /* enough keys for branch pages: leaves are bounded by separators */
+    for (i = 0; i < 3000; i++) {
+        snprintf(names[i], sizeof(names[i]), "k%05zu.cn", i);
+        e[i].domain = names[i];
+        e[i].domain_len = strlen(names[i]);
+        e[i].icp = icp;
+        e[i].website_id = id;
+    }
+    n = beian_entries_sort(e, 3000);
+    memset(&m, 0, sizeof(m));
+    strcpy(m.instance_id, "lhins-order");
+    beian_entries_digest(m.instance_id, e, n, m.digest);
+    assert_int_equal(beian_snap_write(tmp_path("order.mdb"), &m, e, n, err,
+                                      sizeof(err)), 0);
+    s = beian_snap_open(tmp_path("order.mdb"), err, sizeof(err));
+    assert_non_null(s);
+    beian_snap_close(s);
+
+    /* within a leaf: k01500 now sorts after its successor */
+    leaf_key_edit("order.mdb", "order-leaf.mdb", "k01500.cn", 2,
+                  "k01599.cn");
+    expect_refused("order-leaf.mdb", "keys out of order");
+
+    /* in order within a middle leaf, but below the separator that leads
+     * to it, or at or above the next one */
+    leaf_key_edit("order.mdb", "order-lo.mdb", "k01500.cn", 0, "k00000.cn");
+    expect_refused("order-lo.mdb", "keys out of order");
+    leaf_key_edit("order.mdb", "order-hi.mdb", "k01500.cn", 1, "k09999.cn");
+    expect_refused("order-hi.mdb", "keys out of order");
+
+    /* and the edit itself is harmless when the order holds */
+    leaf_key_edit("order.mdb", "order-ok.mdb", "k01500.cn", 2, "k01500.cn");
+    s = beian_snap_open(tmp_path("order-ok.mdb"), err, sizeof(err));
+    assert_non_null(s);
+    beian_snap_close(s);
+}
+
+
 static void
 test_digest(void **state)
 {
@@ -1040,6 +1139,7 @@ main(void)
         cmocka_unit_test(test_snapshot_refused),
         cmocka_unit_test(test_index_agrees),
         cmocka_unit_test(test_index_corrupt),
+        cmocka_unit_test(test_key_order),
         cmocka_unit_test(test_digest),
         cmocka_unit_test(test_write_refuses_unsorted),
     };
