@@ -122,6 +122,8 @@ const beian_meta_t *beian_snap_meta(const beian_snap_t *snap);
 /* Filter blocks of 512 bits: about 10 bits per domain, 1% false hits. */
 #define BEIAN_INDEX_BLOCKS(count)   ((count) * 10 / 512 + 1)
 #define BEIAN_INDEX_FILTER_BITS     6
+/* Bytes in a filter block and in a line. */
+#define BEIAN_INDEX_LINE            64
 
 /* The index value's first 48 bytes. */
 typedef struct {
@@ -169,11 +171,15 @@ int beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
     beian_rec_t *rec);
 
 /*
- * Starts loading what a lookup of key will read (with the hash index), so
- * that the lookups of several keys overlap their cache misses.
+ * Looks up keys in turn, the first found ending it: its index, rec filled
+ * as by beian_snap_get(), or -1 if none is.  A corrupt value counts as
+ * absent.  With the hash index the keys' cache misses overlap.  At most
+ * BEIAN_SNAP_GET_MAX keys (more: -1): a domain's suffixes fit.
  */
-void beian_snap_prefetch(const beian_snap_t *snap, const char *key,
-    size_t len);
+#define BEIAN_SNAP_GET_MAX  (BEIAN_DOMAIN_MAX / 2 + 1)
+
+int beian_snap_get_first(const beian_snap_t *snap, const char *const *key,
+    const size_t *len, size_t n, beian_rec_t *rec);
 
 /* Calls fn for every domain in key order; stops early if fn returns != 0. */
 typedef int (*beian_snap_iter_pt)(const char *domain, size_t len,

@@ -186,8 +186,9 @@ beian_status_t
 beian_match(const beian_snap_t *snap, beian_host_class_t cls,
     const char *host, size_t len, unsigned flags, beian_match_t *m)
 {
-    size_t       i, n, nc, cand[BEIAN_DOMAIN_MAX / 2 + 1];
-    const char  *p, *dot;
+    int          i;
+    size_t       nc, klen[BEIAN_SNAP_GET_MAX];
+    const char  *p, *dot, *key[BEIAN_SNAP_GET_MAX];
 
     memset(m, 0, sizeof(*m));
 
@@ -204,7 +205,7 @@ beian_match(const beian_snap_t *snap, beian_host_class_t cls,
 
     m->status = BEIAN_UNFILED;
 
-    /* a checked domain is never longer: that bounds cand[] */
+    /* a checked domain is never longer: that bounds key[] */
     if (snap == NULL || len > BEIAN_DOMAIN_MAX) {
         return m->status;
     }
@@ -212,7 +213,8 @@ beian_match(const beian_snap_t *snap, beian_host_class_t cls,
     /* the candidates: the host, then with subdomains each parent suffix
      * on a label boundary, down to two labels */
     nc = 0;
-    cand[nc++] = 0;
+    key[nc] = host;
+    klen[nc++] = len;
 
     if (flags & BEIAN_MATCH_SUBDOMAINS) {
         for (p = host; (dot = memchr(p, '.', len - (size_t) (p - host)));
@@ -223,32 +225,22 @@ beian_match(const beian_snap_t *snap, beian_host_class_t cls,
             {
                 break;
             }
-            cand[nc++] = (size_t) (dot + 1 - host);
+            key[nc] = dot + 1;
+            klen[nc++] = len - (size_t) (dot + 1 - host);
         }
     }
 
-    /* their cache misses overlap instead of queueing one after another */
-    for (i = 0; i < nc; i++) {
-        beian_snap_prefetch(snap, host + cand[i], len - cand[i]);
+    /* a corrupt value never allows: treated as absent */
+    i = beian_snap_get_first(snap, key, klen, nc,
+                             (flags & BEIAN_MATCH_NO_RECORD) ? NULL : &m->rec);
+    if (i < 0) {
+        memset(&m->rec, 0, sizeof(m->rec));
+        return m->status;
     }
 
-    for (i = 0; i < nc; i++) {
-        p = host + cand[i];
-        n = len - cand[i];
-
-        /* a corrupt value (-1) never allows: treated as absent */
-        if (beian_snap_get(snap, p, n,
-                           (flags & BEIAN_MATCH_NO_RECORD) ? NULL : &m->rec)
-            == 1)
-        {
-            m->status = BEIAN_FILED;
-            m->domain = p;
-            m->domain_len = n;
-            return m->status;
-        }
-    }
-
-    memset(&m->rec, 0, sizeof(m->rec));
+    m->status = BEIAN_FILED;
+    m->domain = key[i];
+    m->domain_len = klen[i];
     return m->status;
 }
 

@@ -75,7 +75,6 @@ struct beian_snap_s {
  * another version, are read through the tree.
  */
 #define BEIAN_IX_HDR      48
-#define BEIAN_IX_LINE     64
 
 _Static_assert(sizeof(beian_index_hdr_t) == BEIAN_IX_HDR, "index header");
 
@@ -258,13 +257,20 @@ lm_db(const unsigned char *p, lm_db_t *db)
 
 
 /* LMDB's default key order (mdb_cmp_memn): bytes, then length. */
-static int
-lm_cmp(lm_key_t a, lm_key_t b)
+int
+beian_domain_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
     int  rc;
 
-    rc = memcmp(a.p, b.p, a.n < b.n ? a.n : b.n);
-    return rc ? rc : (a.n > b.n) - (a.n < b.n);
+    rc = memcmp(a, b, alen < blen ? alen : blen);
+    return rc ? rc : (alen > blen) - (alen < blen);
+}
+
+
+static int
+lm_cmp(lm_key_t a, lm_key_t b)
+{
+    return beian_domain_cmp((const char *) a.p, a.n, (const char *) b.p, b.n);
 }
 
 
@@ -631,22 +637,21 @@ beian_snap_same_file(const struct stat *a, const struct stat *b)
            && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-#define same_file  beian_snap_same_file
-
 
 /*
  * Opens the file, checks it, and opens the LMDB environment on that very
  * file (through /proc/self/fd where there is one): a rename over path in
- * between cannot slip an unchecked file in.  0, or -1 with err set.
+ * between cannot slip an unchecked file in.  0 with st the file's identity,
+ * or -1 with err set.
  */
 static int
 open_checked(beian_snap_t *s, const char *path, const struct stat *known,
-    char *err, size_t err_len)
+    struct stat *st, char *err, size_t err_len)
 {
     int          fd, rc, i;
     void        *map;
     lm_walk_t    w;
-    struct stat  st, lst;
+    struct stat  lst;
     char         fdpath[64];
 
     /* O_NONBLOCK: a FIFO put there must not hang us in open() */
@@ -658,22 +663,22 @@ open_checked(beian_snap_t *s, const char *path, const struct stat *known,
 
     rc = -1;
 
-    if (fstat(fd, &st) != 0) {
+    if (fstat(fd, st) != 0) {
         fail(err, err_len, path, "%s", strerror(errno));
         goto done;
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (!S_ISREG(st->st_mode)) {
         fail(err, err_len, path, "not a regular file");
         goto done;
     }
-    if (st.st_size == 0) {
+    if (st->st_size == 0) {
         fail(err, err_len, path, "empty file (0 bytes)");
         goto done;
     }
 
     /* the very file checked before (never modified in place): no walk */
-    if (known == NULL || !same_file(&st, known)) {
-        map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    if (known == NULL || !beian_snap_same_file(st, known)) {
+        map = mmap(NULL, (size_t) st->st_size, PROT_READ, MAP_SHARED, fd, 0);
         if (map == MAP_FAILED) {
             fail(err, err_len, path, "mmap: %s", strerror(errno));
             goto done;
@@ -684,9 +689,9 @@ open_checked(beian_snap_t *s, const char *path, const struct stat *known,
         w.path = path;
         w.err = err;
         w.err_len = err_len;
-        rc = lm_check(&w, (uint64_t) st.st_size);
+        rc = lm_check(&w, (uint64_t) st->st_size);
         free(w.seen);
-        munmap(map, (size_t) st.st_size);
+        munmap(map, (size_t) st->st_size);
         if (rc != 0) {
             goto done;
         }
@@ -726,7 +731,7 @@ open_checked(beian_snap_t *s, const char *path, const struct stat *known,
     }
 
     if (i == 1 && (mdb_env_get_fd(s->env, &i) != 0 || fstat(i, &lst) != 0
-                   || lst.st_dev != st.st_dev || lst.st_ino != st.st_ino))
+                   || lst.st_dev != st->st_dev || lst.st_ino != st->st_ino))
     {
         fail(err, err_len, path, "replaced while being opened");
         rc = -1;
@@ -923,7 +928,7 @@ open_index(beian_snap_t *s, const char *path, const struct stat *st,
         || hdr.homes == 0 || hdr.lines < hdr.homes
         || hdr.lines - hdr.homes > 255 || hdr.zero != 0
         || hdr.recs_len < 1 || (hdr.recs_len - 1) / 3 < hdr.count
-        || ((uint64_t) hdr.blocks + hdr.lines) * BEIAN_IX_LINE
+        || ((uint64_t) hdr.blocks + hdr.lines) * BEIAN_INDEX_LINE
            + hdr.long_len + hdr.recs_len != size)
     {
         fail(err, err_len, path, "index sizes do not fit: %" PRIu64
@@ -935,8 +940,8 @@ open_index(beian_snap_t *s, const char *path, const struct stat *st,
     }
 
     s->ix_filter = (const unsigned char *) v.mv_data + BEIAN_IX_HDR;
-    s->ix_lines = s->ix_filter + (size_t) hdr.blocks * BEIAN_IX_LINE;
-    s->ix_long = s->ix_lines + (size_t) hdr.lines * BEIAN_IX_LINE;
+    s->ix_lines = s->ix_filter + (size_t) hdr.blocks * BEIAN_INDEX_LINE;
+    s->ix_long = s->ix_lines + (size_t) hdr.lines * BEIAN_INDEX_LINE;
     s->ix_recs = s->ix_long + hdr.long_len;
     s->ix_seed = hdr.seed;
     s->ix_blocks = hdr.blocks;
@@ -980,7 +985,7 @@ beian_snap_open_known(const char *path, const struct stat *known, char *err,
     }
 
     /* checked before LMDB touches it: see lm_check() */
-    if (open_checked(s, path, known, err, err_len) != 0) {
+    if (open_checked(s, path, known, &st, err, err_len) != 0) {
         goto failed;
     }
 
@@ -1020,11 +1025,6 @@ beian_snap_open_known(const char *path, const struct stat *known, char *err,
      * every page counted must be in the file (lm_check() has made sure the
      * counts are the real ones).
      */
-    if (beian_snap_fstat(s, &st) != 0) {
-        fail(err, err_len, path, "fstat: %s", strerror(errno));
-        goto failed;
-    }
-
     if (ms.ms_overflow_pages != 0) {
         fail(err, err_len, path, "\"domains\" holds over-long values "
              "(%zu overflow pages)", ms.ms_overflow_pages);
@@ -1123,23 +1123,20 @@ decode_rec(const MDB_val *v, beian_rec_t *rec)
 }
 
 
-/* Lookup in the hash index: 1 found, 0 absent, -1 corrupt. */
+/* Lookup of key, of hash h, in the index: 1 found, 0 absent, -1 corrupt. */
 static int
-index_get(const beian_snap_t *snap, const char *key, size_t len,
+index_get(const beian_snap_t *snap, uint64_t h, const char *key, size_t len,
     beian_rec_t *rec)
 {
     size_t                p, klen, end;
     unsigned              i, bit;
     uint32_t              home, line, last, koff, roff;
-    uint64_t              h;
     MDB_val               v;
     const unsigned char  *f, *l, *k, *r;
 
-    h = beian_key_hash(snap->ix_seed, key, len);
-
     /* most misses end here, in a block that stays in cache */
     f = snap->ix_filter
-        + (size_t) beian_index_block(h, snap->ix_blocks) * BEIAN_IX_LINE;
+        + (size_t) beian_index_block(h, snap->ix_blocks) * BEIAN_INDEX_LINE;
 
     for (i = 0; i < BEIAN_INDEX_FILTER_BITS; i++) {
         bit = beian_index_bit(h, i);
@@ -1149,19 +1146,19 @@ index_get(const beian_snap_t *snap, const char *key, size_t len,
     }
 
     home = beian_index_home(h, snap->ix_homes);
-    l = snap->ix_lines + (size_t) home * BEIAN_IX_LINE;
+    l = snap->ix_lines + (size_t) home * BEIAN_INDEX_LINE;
     last = home + l[0];
     if (last >= snap->ix_nlines) {
         return -1;
     }
 
     for (line = home; line <= last; line++) {
-        l = snap->ix_lines + (size_t) line * BEIAN_IX_LINE;
+        l = snap->ix_lines + (size_t) line * BEIAN_INDEX_LINE;
 
-        for (p = 1; p < BEIAN_IX_LINE && l[p] != 0; p = end) {
+        for (p = 1; p < BEIAN_INDEX_LINE && l[p] != 0; p = end) {
             if (l[p] == 0xff) {
                 end = p + 10;
-                if (end > BEIAN_IX_LINE) {
+                if (end > BEIAN_INDEX_LINE) {
                     return -1;
                 }
                 klen = l[p + 1];
@@ -1180,7 +1177,7 @@ index_get(const beian_snap_t *snap, const char *key, size_t len,
             } else {
                 klen = l[p];
                 end = p + 5 + klen;
-                if (end > BEIAN_IX_LINE) {
+                if (end > BEIAN_INDEX_LINE) {
                     return -1;
                 }
                 if (klen != len) {
@@ -1223,26 +1220,6 @@ found:
 }
 
 
-void
-beian_snap_prefetch(const beian_snap_t *snap, const char *key, size_t len)
-{
-    uint64_t  h;
-
-    if (snap->ix_filter == NULL) {
-        return;
-    }
-
-    /* the filter block and the home line: hints, never faults */
-    h = beian_key_hash(snap->ix_seed, key, len);
-    __builtin_prefetch(snap->ix_filter
-                       + (size_t) beian_index_block(h, snap->ix_blocks)
-                         * BEIAN_IX_LINE);
-    __builtin_prefetch(snap->ix_lines
-                       + (size_t) beian_index_home(h, snap->ix_homes)
-                         * BEIAN_IX_LINE);
-}
-
-
 int
 beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
     beian_rec_t *rec)
@@ -1252,7 +1229,8 @@ beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
     beian_rec_t  unused;
 
     if (snap->ix_filter != NULL) {
-        return index_get(snap, key, len, rec);
+        return index_get(snap, beian_key_hash(snap->ix_seed, key, len), key,
+                         len, rec);
     }
 
     k.mv_data = (void *) key;
@@ -1269,6 +1247,51 @@ beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
     }
 
     return 1;
+}
+
+
+int
+beian_snap_get_first(const beian_snap_t *snap, const char *const *key,
+    const size_t *len, size_t n, beian_rec_t *rec)
+{
+    size_t    i;
+    uint64_t  h[BEIAN_SNAP_GET_MAX];
+
+    if (n > BEIAN_SNAP_GET_MAX) {
+        return -1;
+    }
+
+    if (snap->ix_filter == NULL) {
+        for (i = 0; i < n; i++) {
+            if (beian_snap_get(snap, key[i], len[i], rec) == 1) {
+                return (int) i;
+            }
+        }
+        return -1;
+    }
+
+    /*
+     * Hashed once; the filter block and home line of every key asked for
+     * first (hints, never faults), so that their cache misses overlap
+     * instead of queueing one after another.
+     */
+    for (i = 0; i < n; i++) {
+        h[i] = beian_key_hash(snap->ix_seed, key[i], len[i]);
+        __builtin_prefetch(snap->ix_filter
+                           + (size_t) beian_index_block(h[i], snap->ix_blocks)
+                             * BEIAN_INDEX_LINE);
+        __builtin_prefetch(snap->ix_lines
+                           + (size_t) beian_index_home(h[i], snap->ix_homes)
+                             * BEIAN_INDEX_LINE);
+    }
+
+    for (i = 0; i < n; i++) {
+        if (index_get(snap, h[i], key[i], len[i], rec) == 1) {
+            return (int) i;
+        }
+    }
+
+    return -1;
 }
 
 

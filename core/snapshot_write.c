@@ -24,20 +24,6 @@
 #include "beian.h"
 
 
-int
-beian_domain_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-    int  rc;
-
-    rc = memcmp(a, b, alen < blen ? alen : blen);
-    if (rc != 0) {
-        return rc;
-    }
-
-    return (alen > blen) - (alen < blen);
-}
-
-
 static int
 entry_cmp(const void *a, const void *b)
 {
@@ -190,7 +176,6 @@ typedef struct {
     uint8_t   *pos;                     /* ... its byte in that line */
 } index_plan_t;
 
-#define INDEX_LINE         64
 #define INDEX_INLINE_MAX   58           /* 1 + 58 + 4 = 63 bytes after byte 0 */
 #define INDEX_OFFSET_MAX   0xffffffffUL
 #define INDEX_SEEDS        16
@@ -239,7 +224,7 @@ index_place(const beian_entry_t *e, size_t n, index_plan_t *plan,
             line = h;
             at = 1;
         }
-        if (at + sz > INDEX_LINE) {
+        if (at + sz > BEIAN_INDEX_LINE) {
             line++;
             at = 1;
         }
@@ -310,8 +295,9 @@ index_plan(const beian_entry_t *e, size_t n, index_plan_t *plan)
     for (k = 0; k < INDEX_SEEDS; k++) {
         plan->seed = k * 0x9e3779b97f4a7c15ULL;
         if (index_place(e, n, plan, home, order, start) == 0) {
-            plan->size = 48 + ((size_t) plan->blocks + plan->lines)
-                              * INDEX_LINE
+            plan->size = sizeof(beian_index_hdr_t)
+                         + ((size_t) plan->blocks + plan->lines)
+                           * BEIAN_INDEX_LINE
                          + plan->long_len + plan->recs_len;
             break;
         }
@@ -353,18 +339,19 @@ fill_index(unsigned char *out, const index_plan_t *plan,
 {
     size_t          i, il, wl, len, roff, loff;
     unsigned        j, bit;
-    uint32_t        u32;
+    uint32_t        u32, home;
     uint64_t        h;
     beian_index_hdr_t  hdr;
     unsigned char  *filter, *lines, *lng, *recs, *p;
 
-    filter = out + 48;
-    lines = filter + (size_t) plan->blocks * INDEX_LINE;
-    lng = lines + (size_t) plan->lines * INDEX_LINE;
+    filter = out + sizeof(beian_index_hdr_t);
+    lines = filter + (size_t) plan->blocks * BEIAN_INDEX_LINE;
+    lng = lines + (size_t) plan->lines * BEIAN_INDEX_LINE;
     recs = lng + plan->long_len;
 
     /* MDB_RESERVE hands out whatever the page held */
-    memset(filter, 0, ((size_t) plan->blocks + plan->lines) * INDEX_LINE);
+    memset(filter, 0,
+           ((size_t) plan->blocks + plan->lines) * BEIAN_INDEX_LINE);
 
     /* offset 0 is never a record's: a zeroed entry reads as corrupt */
     recs[0] = 0;
@@ -378,20 +365,21 @@ fill_index(unsigned char *out, const index_plan_t *plan,
 
         h = beian_key_hash(plan->seed, e[i].domain, len);
 
-        p = filter + (size_t) beian_index_block(h, plan->blocks) * INDEX_LINE;
+        p = filter
+            + (size_t) beian_index_block(h, plan->blocks) * BEIAN_INDEX_LINE;
         for (j = 0; j < BEIAN_INDEX_FILTER_BITS; j++) {
             bit = beian_index_bit(h, j);
             p[bit >> 3] |= (unsigned char) (1U << (bit & 7));
         }
 
         /* the home line's spill: how far its entries reach */
-        p = lines + (size_t) beian_index_home(h, plan->homes) * INDEX_LINE;
-        if (plan->line[i] - beian_index_home(h, plan->homes) > p[0]) {
-            p[0] = (unsigned char) (plan->line[i]
-                                    - beian_index_home(h, plan->homes));
+        home = beian_index_home(h, plan->homes);
+        p = lines + (size_t) home * BEIAN_INDEX_LINE;
+        if (plan->line[i] - home > p[0]) {
+            p[0] = (unsigned char) (plan->line[i] - home);
         }
 
-        p = lines + (size_t) plan->line[i] * INDEX_LINE + plan->pos[i];
+        p = lines + (size_t) plan->line[i] * BEIAN_INDEX_LINE + plan->pos[i];
         u32 = (uint32_t) roff;
 
         if (len > INDEX_INLINE_MAX) {
@@ -570,25 +558,46 @@ failed:
 }
 
 
+/*
+ * Splits path: its directory into dir ("." for none, "/" for the root),
+ * and returns its last component, or NULL if dir is too small.
+ */
+static const char *
+path_split(const char *path, char *dir, size_t size)
+{
+    size_t       dlen;
+    const char  *slash;
+
+    slash = strrchr(path, '/');
+    if (slash == NULL) {
+        strcpy(dir, ".");
+        return path;
+    }
+
+    dlen = (size_t) (slash - path);
+    if (dlen >= size) {
+        return NULL;
+    }
+
+    memcpy(dir, path, dlen ? dlen : 1);
+    dir[dlen ? dlen : 1] = '\0';
+
+    return slash + 1;
+}
+
+
 int
 beian_snap_clean_temps(const char *path)
 {
     int             removed;
     DIR            *d;
     size_t          plen;
-    const char     *slash, *base;
+    const char     *base;
     struct dirent  *de;
     char            dir[4096], prefix[512], victim[4096 + 512];
 
-    slash = strrchr(path, '/');
-    base = slash ? slash + 1 : path;
-
-    if (slash == NULL) {
-        strcpy(dir, ".");
-    } else if ((size_t) (slash - path) < sizeof(dir)) {
-        memcpy(dir, path, slash > path ? (size_t) (slash - path) : 1);
-        dir[slash > path ? slash - path : 1] = '\0';
-    } else {
+    base = path_split(path, dir, sizeof(dir));
+    if (base == NULL) {
         return -1;
     }
 
@@ -626,27 +635,16 @@ beian_snap_write(const char *path, const beian_meta_t *meta,
     const beian_entry_t *e, size_t n, char *err, size_t err_len)
 {
     int           fd, dfd, rc;
-    size_t        dlen, need;
-    const char   *slash;
+    size_t        need;
+    const char   *base;
     index_plan_t  plan;
     char          dir[4096], tmp[4096 + 32];
 
-    slash = strrchr(path, '/');
-    if (slash == NULL) {
-        strcpy(dir, ".");
-        dlen = 0;
-    } else {
-        dlen = (size_t) (slash - path);
-        if (dlen >= sizeof(dir)) {
-            fail(err, err_len, "path too long: \"%s\"", path);
-            return -1;
-        }
-        memcpy(dir, path, dlen ? dlen : 1);
-        dir[dlen ? dlen : 1] = '\0';
-    }
+    base = path_split(path, dir, sizeof(dir));
 
-    if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.XXXXXX", dir,
-                 slash ? slash + 1 : path) >= (int) sizeof(tmp))
+    if (base == NULL
+        || snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.XXXXXX", dir, base)
+           >= (int) sizeof(tmp))
     {
         fail(err, err_len, "path too long: \"%s\"", path);
         return -1;
