@@ -119,25 +119,6 @@ sync_pull_conf_free(sync_pull_conf_t *c)
 
 
 static int
-parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
-{
-    char           *end;
-    unsigned long   v;
-
-    if (*s < '0' || *s > '9') {
-        return -1;
-    }
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max) {
-        return -1;
-    }
-    *out = (unsigned) v;
-    return 0;
-}
-
-
-static int
 parse_bool(const char *s, unsigned *out)
 {
     static const char *const  yes[] = { "true", "yes", "on", "1" };
@@ -155,32 +136,6 @@ parse_bool(const char *s, unsigned *out)
         }
     }
     return -1;
-}
-
-
-/* Header values and credentials: printable ASCII, no blanks (they go into
- * HTTP headers: a CR or LF would inject one). */
-static int
-is_token(const char *s)
-{
-    for ( ; *s; s++) {
-        if (*s < 0x21 || *s > 0x7e) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-
-static int
-has_control(const char *s)
-{
-    for ( ; *s; s++) {
-        if ((unsigned char) *s < 0x20 || *s == 0x7f) {
-            return 1;
-        }
-    }
-    return 0;
 }
 
 
@@ -215,7 +170,7 @@ sync_pull_conf_set(sync_pull_conf_t *c, const char *key, const char *value,
     switch (k->type) {
 
     case T_UINT:
-        if (parse_uint(value, k->min, k->max, &v) != 0) {
+        if (sync_parse_uint(value, k->min, k->max, &v) != 0) {
             snprintf(err, err_len, "%s \"%s\": expected an integer %u..%u",
                      k->name, shown, k->min, k->max);
             return -1;
@@ -234,21 +189,21 @@ sync_pull_conf_set(sync_pull_conf_t *c, const char *key, const char *value,
 
     case T_STR:
         if (k->secret) {
-            if (value[0] == '\0' || !is_token(value)) {
+            if (!sync_is_token(value, strlen(value))) {
                 snprintf(err, err_len, "%s: expected printable ASCII "
                          "without blanks (value not shown)", k->name);
                 return -1;
             }
         } else if (k->token) {
             /* region may be empty: no X-TC-Region header */
-            if ((value[0] == '\0' && i != SYNC_KEY_REGION)
-                || !is_token(value))
+            if (!(value[0] == '\0' && i == SYNC_KEY_REGION)
+                && !sync_is_token(value, strlen(value)))
             {
                 snprintf(err, err_len, "%s \"%s\": expected printable "
                          "ASCII without blanks", k->name, shown);
                 return -1;
             }
-        } else if (value[0] == '\0' || has_control(value)) {
+        } else if (value[0] == '\0' || sync_has_control(value)) {
             snprintf(err, err_len, "%s \"%s\": expected a non-empty value "
                      "without control characters", k->name, shown);
             return -1;
@@ -268,22 +223,6 @@ sync_pull_conf_set(sync_pull_conf_t *c, const char *key, const char *value,
 
     c->from[i] = from;
     return 0;
-}
-
-
-static char *
-trim(char *s)
-{
-    char  *e;
-
-    while (*s == ' ' || *s == '\t') {
-        s++;
-    }
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) {
-        *--e = '\0';
-    }
-    return s;
 }
 
 
@@ -334,7 +273,7 @@ conf_parse(const char *path, char *buf, size_t len, entry_t *e, size_t *n,
         lineno++;
 
         cut_comment(line);
-        key = trim(line);
+        key = sync_trim(line);
         if (*key == '\0') {
             continue;
         }
@@ -346,8 +285,8 @@ conf_parse(const char *path, char *buf, size_t len, entry_t *e, size_t *n,
             return -1;
         }
         *eq = '\0';
-        key = trim(key);
-        val = trim(eq + 1);
+        key = sync_trim(key);
+        val = sync_trim(eq + 1);
 
         vlen = strlen(val);
         if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"') {

@@ -34,29 +34,11 @@ sync_creds_clear(sync_creds_t *cr)
 }
 
 
-/* printable ASCII without blanks: these go into HTTP headers */
-static int
-token_ok(const char *s, size_t len)
-{
-    size_t  i;
-
-    if (len == 0) {
-        return 0;
-    }
-    for (i = 0; i < len; i++) {
-        if (s[i] < 0x21 || s[i] > 0x7e) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-
 /* Copies a credential after checking it; 0 or -1 (never says the value). */
 static int
 take(char *dst, size_t size, const char *s, size_t len)
 {
-    if (!token_ok(s, len) || len >= size) {
+    if (!sync_is_token(s, len) || len >= size) {
         return -1;
     }
     memcpy(dst, s, len);
@@ -92,24 +74,6 @@ register_secrets(const sync_creds_t *cr)
 }
 
 
-static char *
-trim(char *s)
-{
-    char  *e;
-
-    while (*s == ' ' || *s == '\t') {
-        s++;
-    }
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'
-                     || e[-1] == '\n'))
-    {
-        *--e = '\0';
-    }
-    return s;
-}
-
-
 int
 sync_creds_file(sync_creds_t *cr, const char *path, char *err,
     size_t err_len)
@@ -139,7 +103,7 @@ sync_creds_file(sync_creds_t *cr, const char *path, char *err,
         }
         lineno++;
 
-        k = trim(line);
+        k = sync_trim(line);
         if (*k == '\0' || *k == '#' || *k == ';') {
             continue;
         }
@@ -156,8 +120,8 @@ sync_creds_file(sync_creds_t *cr, const char *path, char *err,
             goto done;
         }
         *eq = '\0';
-        k = trim(k);
-        v = trim(eq + 1);
+        k = sync_trim(k);
+        v = sync_trim(eq + 1);
 
         if (!in_default) {
             continue;
@@ -382,7 +346,7 @@ metadata_creds(sync_creds_t *cr, const sync_metadata_t *md, char *err,
     if (nl) {
         *nl = '\0';
     }
-    role = trim(role);
+    role = sync_trim(role);
 
     for (i = 0; role[i]; i++) {
         if (!((role[i] >= 'a' && role[i] <= 'z')
@@ -556,7 +520,7 @@ sync_metadata_instance_id(const sync_metadata_t *md, char *out, size_t size,
         goto done;
     }
 
-    id = trim(r.body ? r.body : (char *) "");
+    id = sync_trim(r.body ? r.body : (char *) "");
     why = sync_instance_id_check(id);
     if (why != NULL || strlen(id) >= size) {
         snprintf(err, err_len, "instance-id auto: GET %s: \"%s\" is not an "

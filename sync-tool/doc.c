@@ -160,6 +160,18 @@ skip_ws(rd_t *rd)
 }
 
 
+/* Moves past the byte c if it is next. */
+static int
+eat(rd_t *rd, char c)
+{
+    if (rd->pos < rd->len && rd->buf[rd->pos] == c) {
+        rd->pos++;
+        return 1;
+    }
+    return 0;
+}
+
+
 /* Decodes the value at rd->pos and moves past it. */
 static sync_doc_rc_t
 decode(rd_t *rd, size_t flags, json_t **out, const char *what)
@@ -251,8 +263,7 @@ read_records(rd_t *rd, const char *array)
 
     rd->pos++;                                  /* '[' */
     skip_ws(rd);
-    if (rd->pos < rd->len && rd->buf[rd->pos] == ']') {
-        rd->pos++;
+    if (eat(rd, ']')) {
         return SYNC_DOC_OK;
     }
 
@@ -300,12 +311,10 @@ read_records(rd_t *rd, const char *array)
         drop_behind(rd);
 
         skip_ws(rd);
-        if (rd->pos < rd->len && rd->buf[rd->pos] == ',') {
-            rd->pos++;
+        if (eat(rd, ',')) {
             continue;
         }
-        if (rd->pos < rd->len && rd->buf[rd->pos] == ']') {
-            rd->pos++;
+        if (eat(rd, ']')) {
             return SYNC_DOC_OK;
         }
 
@@ -333,8 +342,7 @@ read_object(rd_t *rd, member_pt member)
 
     rd->pos++;                                  /* '{' */
     skip_ws(rd);
-    if (rd->pos < rd->len && rd->buf[rd->pos] == '}') {
-        rd->pos++;
+    if (eat(rd, '}')) {
         rc = SYNC_DOC_OK;
         goto done;
     }
@@ -363,11 +371,10 @@ read_object(rd_t *rd, member_pt member)
         }
 
         skip_ws(rd);
-        if (rd->pos >= rd->len || rd->buf[rd->pos] != ':') {
+        if (!eat(rd, ':')) {
             rc = fail_expected(rd, "':' after a key");
             goto done;
         }
-        rd->pos++;
         skip_ws(rd);
         if (rd->pos >= rd->len) {
             rc = fail_expected(rd, "a value");
@@ -382,12 +389,10 @@ read_object(rd_t *rd, member_pt member)
         k = NULL;
 
         skip_ws(rd);
-        if (rd->pos < rd->len && rd->buf[rd->pos] == ',') {
-            rd->pos++;
+        if (eat(rd, ',')) {
             continue;
         }
-        if (rd->pos < rd->len && rd->buf[rd->pos] == '}') {
-            rd->pos++;
+        if (eat(rd, '}')) {
             rc = SYNC_DOC_OK;
             goto done;
         }

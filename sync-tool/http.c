@@ -381,6 +381,19 @@ sync_backoff_delay_ms(const sync_backoff_t *b, unsigned attempt)
 }
 
 
+unsigned
+sync_retry_wait_ms(const sync_backoff_t *b, unsigned attempt,
+    long retry_after)
+{
+    unsigned  wait = sync_backoff_delay_ms(b, attempt);
+
+    if (retry_after >= 0 && (unsigned) retry_after * 1000u > wait) {
+        wait = (unsigned) retry_after * 1000u;
+    }
+    return wait;
+}
+
+
 void
 sync_sleep_ms(unsigned ms)
 {
@@ -398,7 +411,7 @@ sync_http_get(sync_http_t *h, const char *url, unsigned retries,
     const sync_backoff_t *b, size_t max, sync_http_resp_t *r, char *err,
     size_t err_len)
 {
-    unsigned        attempt, wait;
+    unsigned        attempt;
     sync_http_rc_t  rc;
 
     for (attempt = 0; ; attempt++) {
@@ -427,11 +440,6 @@ sync_http_get(sync_http_t *h, const char *url, unsigned retries,
             return -1;
         }
 
-        wait = sync_backoff_delay_ms(b, attempt);
-        if (r->retry_after >= 0 && (unsigned) r->retry_after * 1000u > wait)
-        {
-            wait = (unsigned) r->retry_after * 1000u;
-        }
-        sync_sleep_ms(wait);
+        sync_sleep_ms(sync_retry_wait_ms(b, attempt, r->retry_after));
     }
 }

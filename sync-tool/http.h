@@ -78,6 +78,9 @@ typedef struct {
 
 void sync_backoff_init(sync_backoff_t *b);
 unsigned sync_backoff_delay_ms(const sync_backoff_t *b, unsigned attempt);
+/* The backoff delay, or Retry-After (seconds, -1: none) when longer. */
+unsigned sync_retry_wait_ms(const sync_backoff_t *b, unsigned attempt,
+    long retry_after);
 void sync_sleep_ms(unsigned ms);
 
 /*

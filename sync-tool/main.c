@@ -194,29 +194,10 @@ finish_report(sync_report_t *rep, int rc, int json)
 /* ---- build -------------------------------------------------------- */
 
 static int
-parse_percent(const char *s, unsigned *out)
-{
-    char           *end;
-    unsigned long   v;
-
-    if (*s < '0' || *s > '9') {
-        return -1;
-    }
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > 100) {
-        return -1;
-    }
-    *out = (unsigned) v;
-    return 0;
-}
-
-
-static int
 cmd_build(int argc, char **argv)
 {
     int              c, rc, lock_fd = -1, strict = 0, json = 0, quiet = 0;
-    size_t           i, n = 0;
+    size_t           n = 0;
     const char      *records = NULL, *msg;
     sync_acc_t      *acc = NULL;
     beian_entry_t   *entries;
@@ -260,17 +241,15 @@ cmd_build(int argc, char **argv)
                 return usage_error(usage_build, "--source: longer than %zu "
                                    "bytes", sizeof(source) - 1);
             }
-            for (i = 0; optarg[i]; i++) {
-                if ((unsigned char) optarg[i] < 0x20 || optarg[i] == 0x7f) {
-                    return usage_error(usage_build, "--source: control "
-                                       "characters are not allowed");
-                }
+            if (sync_has_control(optarg)) {
+                return usage_error(usage_build, "--source: control "
+                                   "characters are not allowed");
             }
             strcpy(source, optarg);
             break;
 
         case 'm':
-            if (parse_percent(optarg, &p.max_shrink) != 0) {
+            if (sync_parse_uint(optarg, 0, 100, &p.max_shrink) != 0) {
                 return usage_error(usage_build, "--max-shrink \"%s\": "
                                    "expected a percentage 0..100", optarg);
             }
@@ -495,14 +474,12 @@ cmd_pull(int argc, char **argv)
     if (usage[0] != '\0') {
         rc = usage_error(usage_pull, "%s", usage);
         if (json) {
+            /* no diag: the message was just printed */
             sync_report_init(&rep, "pull", NULL, 1);
             rep.pull = 1;
             sync_report_error(&rep, rc, "%s", usage);
-            if (sync_report_json(&rep, stdout) != 0) {
-                fprintf(stderr, "beian-sync: cannot write the JSON report\n");
-            }
+            (void) finish_report(&rep, rc, json);
             sync_report_free(&rep);
-            (void) flush_stdout();
         }
         sync_pull_conf_free(&conf);
         return rc;

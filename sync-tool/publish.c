@@ -178,6 +178,9 @@ sync_publish(const sync_publish_t *p, beian_entry_t *entries, size_t n,
         sync_report_warn(rep, "%s", err);
     }
 
+    if (!rep->have_old) {
+        rep->added = n;                 /* nothing to compare with */
+    }
     rep->changed = 1;
     rep->written = 1;
     return SYNC_EXIT_OK;

@@ -29,7 +29,8 @@ int sync_lock(const char *snapshot, int *fd, sync_report_t *rep);
  * Digest, compare with the snapshot in place, apply the guards (empty
  * result, shrink beyond max_shrink) and write.  An unchanged digest
  * writes nothing.  entries come from sync_acc_finish().  Fills the
- * report's digest, previous counts, changed and written; returns an exit
+ * report's digest, previous counts (without an old snapshot, every domain
+ * is added), changed and written; returns an exit
  * code, the old snapshot untouched unless it is 0.
  */
 int sync_publish(const sync_publish_t *p, beian_entry_t *entries, size_t n,

@@ -622,10 +622,7 @@ fetch_page(pull_t *pl, size_t offset, json_t **root)
             return SYNC_EXIT_PROVIDER;
         }
 
-        wait = sync_backoff_delay_ms(&pl->backoff, attempt);
-        if (retry_after >= 0 && (unsigned) retry_after * 1000u > wait) {
-            wait = (unsigned) retry_after * 1000u;
-        }
+        wait = sync_retry_wait_ms(&pl->backoff, attempt, retry_after);
 
         if (!rep->quiet && rep->diag) {
             sync_secret_scrub(msg);
@@ -911,10 +908,6 @@ sync_pull(sync_pull_conf_t *c, sync_report_t *rep)
     rc = sync_publish(&p, entries, n, rep);
     if (rc != SYNC_EXIT_OK) {
         goto done;
-    }
-
-    if (!rep->have_old) {
-        rep->added = rep->domains;
     }
 
     /* nginx learns of a new file only; an unchanged one needs nothing */

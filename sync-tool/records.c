@@ -133,25 +133,6 @@ status(const char *s, size_t len, const char *const *names, size_t n)
 }
 
 
-static int
-website_id_ok(const char *s, size_t len)
-{
-    size_t  i;
-
-    if (len == 0 || len > BEIAN_WEBSITE_ID_MAX) {
-        return 0;
-    }
-
-    /* printable ASCII without blanks: ids are opaque tokens */
-    for (i = 0; i < len; i++) {
-        if (s[i] < 0x21 || s[i] > 0x7e) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-
 #define FAIL(r, ...)                                                         \
     do {                                                                     \
         *reason = (r);                                                       \
@@ -242,7 +223,10 @@ sync_record_validate(const json_t *rec, sync_record_t *r,
     {
         return -1;
     }
-    if (!website_id_ok(r->website_id, r->website_id_len)) {
+    /* ids are opaque tokens */
+    if (r->website_id_len > BEIAN_WEBSITE_ID_MAX
+        || !sync_is_token(r->website_id, r->website_id_len))
+    {
         FAIL(SYNC_REJ_WEBSITE_ID, "WebsiteId \"%s\": expected 1 to %d "
              "printable ASCII characters without blanks",
              sync_display(d, sizeof(d), r->website_id, r->website_id_len),

@@ -101,6 +101,73 @@ sync_display(char *out, size_t size, const char *s, size_t len)
 }
 
 
+int
+sync_is_token(const char *s, size_t len)
+{
+    size_t  i;
+
+    if (len == 0) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        if ((unsigned char) s[i] < 0x21 || (unsigned char) s[i] > 0x7e) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+
+int
+sync_has_control(const char *s)
+{
+    for ( ; *s; s++) {
+        if ((unsigned char) *s < 0x20 || *s == 0x7f) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+
+char *
+sync_trim(char *s)
+{
+    char  *e;
+
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'
+                     || e[-1] == '\n'))
+    {
+        *--e = '\0';
+    }
+    return s;
+}
+
+
+int
+sync_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+    char           *end;
+    unsigned long   v;
+
+    /* strtoul() would take blanks and a sign */
+    if (*s < '0' || *s > '9') {
+        return -1;
+    }
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max) {
+        return -1;
+    }
+    *out = (unsigned) v;
+    return 0;
+}
+
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
 static int64_t
 days_from_civil(int64_t y, unsigned m, unsigned d)

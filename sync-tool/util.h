@@ -37,6 +37,21 @@ void sync_arena_free(sync_arena_t *a);
 char *sync_display(char *out, size_t size, const char *s, size_t len);
 
 
+/* Printable ASCII without blanks, at least one byte: what may go into an
+ * HTTP header (a CR or LF would inject one). */
+int sync_is_token(const char *s, size_t len);
+
+/* Whether s holds a control byte (< 0x20 or DEL). */
+int sync_has_control(const char *s);
+
+/* Cuts blanks off the start and blanks, CR and LF off the end, in place. */
+char *sync_trim(char *s);
+
+/* A decimal integer min..max, digits only: 0, or -1. */
+int sync_parse_uint(const char *s, unsigned min, unsigned max,
+    unsigned *out);
+
+
 /*
  * RFC 3339 date-time ("2024-05-01T08:00:00+08:00", "...Z", fractions):
  * 0 and the instant as unix seconds + nanoseconds, or -1 when invalid.
