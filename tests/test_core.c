@@ -326,33 +326,27 @@ expect_refused(const char *name, const char *reason)
 }
 
 
-/* Puts one key into a named database of an LMDB file, like mdb_load. */
-static void
-lmdb_put(const char *path, const char *db, const char *key, const char *val)
+/* Opens an LMDB file and begins a transaction in it: a read-only one if
+ * flags has MDB_RDONLY. */
+static MDB_txn *
+lmdb_begin(const char *path, unsigned flags, MDB_env **env)
 {
-    MDB_env  *env;
     MDB_txn  *txn;
-    MDB_dbi   dbi;
-    MDB_val   k, v;
 
-    k.mv_data = (void *) key;
-    k.mv_size = strlen(key);
-    v.mv_data = (void *) val;
-    v.mv_size = strlen(val);
-
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
-    assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR | MDB_NOLOCK,
-                                  0644), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, db, MDB_CREATE, &dbi), 0);
-    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    assert_int_equal(mdb_env_create(env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(*env, 4), 0);
+    if (!(flags & MDB_RDONLY)) {
+        assert_int_equal(mdb_env_set_mapsize(*env, 64 << 20), 0);
+    }
+    assert_int_equal(mdb_env_open(*env, path, MDB_NOSUBDIR | MDB_NOLOCK
+                                  | flags, 0644), 0);
+    assert_int_equal(mdb_txn_begin(*env, NULL, flags & MDB_RDONLY, &txn), 0);
+    return txn;
 }
 
 
-/* The same with a binary value. */
+/* Puts one key with a binary value into a named database of an LMDB
+ * file, like mdb_load. */
 static void
 lmdb_putv(const char *path, const char *db, const char *key, const void *val,
     size_t size)
@@ -367,16 +361,19 @@ lmdb_putv(const char *path, const char *db, const char *key, const void *val,
     v.mv_data = (void *) val;
     v.mv_size = size;
 
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
-    assert_int_equal(mdb_env_set_mapsize(env, 64 << 20), 0);
-    assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR | MDB_NOLOCK,
-                                  0644), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    txn = lmdb_begin(path, 0, &env);
     assert_int_equal(mdb_dbi_open(txn, db, MDB_CREATE, &dbi), 0);
     assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
+}
+
+
+/* The same with a string value. */
+static void
+lmdb_put(const char *path, const char *db, const char *key, const char *val)
+{
+    lmdb_putv(path, db, key, val, strlen(val));
 }
 
 
@@ -394,11 +391,7 @@ lmdb_get_copy(const char *path, const char *db, const char *key,
     k.mv_data = (void *) key;
     k.mv_size = strlen(key);
 
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
-    assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR | MDB_NOLOCK
-                                  | MDB_RDONLY, 0644), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    txn = lmdb_begin(path, MDB_RDONLY, &env);
     assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
     assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
     p = malloc(v.mv_size);
@@ -419,11 +412,7 @@ lmdb_drop(const char *path, const char *db)
     MDB_txn  *txn;
     MDB_dbi   dbi;
 
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
-    assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR | MDB_NOLOCK,
-                                  0644), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    txn = lmdb_begin(path, 0, &env);
     assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
     assert_int_equal(mdb_drop(txn, dbi, 1), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
@@ -557,6 +546,23 @@ test_snapshot_refused(void **state)
 }
 
 
+/* Writes the snapshot name from sorted entries, as instance. */
+static void
+write_entries(const char *name, const char *instance, const char *source,
+    beian_entry_t *e, size_t n)
+{
+    char          err[BEIAN_ERR_MAX];
+    beian_meta_t  m;
+
+    memset(&m, 0, sizeof(m));
+    strcpy(m.instance_id, instance);
+    strcpy(m.source, source);
+    beian_entries_digest(m.instance_id, e, n, m.digest);
+    assert_int_equal(beian_snap_write(tmp_path(name), &m, e, n, err,
+                                      sizeof(err)), 0);
+}
+
+
 /* Random names: a deterministic generator, reproducible failures. */
 static uint64_t  rnd_state = 0x2545f4914f6cdd1dULL;
 
@@ -617,7 +623,6 @@ test_index_agrees(void **state)
     size_t          i, j, n, len, hits, misses;
     agree_t        *a;
     beian_rec_t     r1, r2;
-    beian_meta_t    m;
     beian_match_t   m1, m2;
     beian_snap_t   *idx, *tree;
     beian_status_t  s1, s2;
@@ -664,12 +669,7 @@ test_index_agrees(void **state)
     n = j;
     assert_true(n > AGREE_N * 9 / 10);
 
-    memset(&m, 0, sizeof(m));
-    strcpy(m.instance_id, "lhins-agree");
-    strcpy(m.source, "unit");
-    beian_entries_digest(m.instance_id, a->e, n, m.digest);
-    assert_int_equal(beian_snap_write(tmp_path("agree.mdb"), &m, a->e, n,
-                                      err, sizeof(err)), 0);
+    write_entries("agree.mdb", "lhins-agree", "unit", a->e, n);
 
     copy_file(tmp_path("agree.mdb"), tmp_path("agree-tree.mdb"));
     lmdb_drop(tmp_path("agree-tree.mdb"), "index");
@@ -834,12 +834,26 @@ test_index_corrupt(void **state)
     char               err[BEIAN_ERR_MAX];
     char               longname[64];
     unsigned char     *p;
-    size_t             size, n;
+    size_t             i, size, n;
     beian_rec_t        rec;
-    beian_meta_t       m;
     beian_snap_t      *s;
     beian_entry_t      e[2];
     beian_index_hdr_t  hdr;
+
+    static const struct {
+        const char  *name;
+        void       (*fn)(unsigned char *, size_t);
+        const char  *reason;
+    } hdr_edits[] = {
+        { "ix-magic.mdb", ed_magic, "index has a bad magic" },
+        { "ix-count.mdb", ed_count, "index sizes do not fit" },
+        { "ix-blocks.mdb", ed_blocks, "index sizes do not fit" },
+        { "ix-homes.mdb", ed_homes0, "index sizes do not fit" },
+        { "ix-lines.mdb", ed_lines, "index sizes do not fit" },
+        { "ix-long.mdb", ed_long, "index sizes do not fit" },
+        { "ix-recs.mdb", ed_recs, "index sizes do not fit" },
+        { "ix-zero.mdb", ed_zero, "index sizes do not fit" },
+    };
 
     (void) state;
 
@@ -857,22 +871,10 @@ test_index_corrupt(void **state)
     free(p);
 
     /* the header: refused at open, with a message */
-    index_edit("ix-magic.mdb", ed_magic);
-    expect_refused("ix-magic.mdb", "index has a bad magic");
-    index_edit("ix-count.mdb", ed_count);
-    expect_refused("ix-count.mdb", "index sizes do not fit");
-    index_edit("ix-blocks.mdb", ed_blocks);
-    expect_refused("ix-blocks.mdb", "index sizes do not fit");
-    index_edit("ix-homes.mdb", ed_homes0);
-    expect_refused("ix-homes.mdb", "index sizes do not fit");
-    index_edit("ix-lines.mdb", ed_lines);
-    expect_refused("ix-lines.mdb", "index sizes do not fit");
-    index_edit("ix-long.mdb", ed_long);
-    expect_refused("ix-long.mdb", "index sizes do not fit");
-    index_edit("ix-recs.mdb", ed_recs);
-    expect_refused("ix-recs.mdb", "index sizes do not fit");
-    index_edit("ix-zero.mdb", ed_zero);
-    expect_refused("ix-zero.mdb", "index sizes do not fit");
+    for (i = 0; i < sizeof(hdr_edits) / sizeof(hdr_edits[0]); i++) {
+        index_edit(hdr_edits[i].name, hdr_edits[i].fn);
+        expect_refused(hdr_edits[i].name, hdr_edits[i].reason);
+    }
 
     copy_file(tmp_path("idx.mdb"), tmp_path("ix-short.mdb"));
     lmdb_putv(tmp_path("ix-short.mdb"), "index", BEIAN_INDEX_KEY,
@@ -931,12 +933,7 @@ test_index_corrupt(void **state)
     e[1].icp = "京ICP备12345678号-8";
     e[1].website_id = "w8";
     n = beian_entries_sort(e, 2);
-    memset(&m, 0, sizeof(m));
-    strcpy(m.instance_id, "lhins-test0001");
-    strcpy(m.source, "unit");
-    beian_entries_digest(m.instance_id, e, n, m.digest);
-    assert_int_equal(beian_snap_write(tmp_path("idx.mdb"), &m, e, n, err,
-                                      sizeof(err)), 0);
+    write_entries("idx.mdb", "lhins-test0001", "unit", e, n);
     s = beian_snap_open(tmp_path("idx.mdb"), err, sizeof(err));
     assert_non_null(s);
     assert_true(beian_snap_has_index(s));
@@ -1010,7 +1007,6 @@ test_key_order(void **state)
     char            err[BEIAN_ERR_MAX];
     char            names[3000][16], icp[] = "x", id[] = "w";
     size_t          i, n;
-    beian_meta_t    m;
     beian_entry_t   e[3000];
     beian_snap_t   *s;
 
@@ -1025,11 +1021,7 @@ test_key_order(void **state)
         e[i].website_id = id;
     }
     n = beian_entries_sort(e, 3000);
-    memset(&m, 0, sizeof(m));
-    strcpy(m.instance_id, "lhins-order");
-    beian_entries_digest(m.instance_id, e, n, m.digest);
-    assert_int_equal(beian_snap_write(tmp_path("order.mdb"), &m, e, n, err,
-                                      sizeof(err)), 0);
+    write_entries("order.mdb", "lhins-order", "", e, n);
     s = beian_snap_open(tmp_path("order.mdb"), err, sizeof(err));
     assert_non_null(s);
     beian_snap_close(s);
@@ -1118,11 +1110,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    char  cmd[300];
-
     (void) state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    return system(cmd);
+    return unit_rm_rf(tmpdir);
 }
 
 

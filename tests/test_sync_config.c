@@ -21,8 +21,7 @@ setup(void **state)
 {
     (void) state;
 
-    strcpy(dir, "/tmp/beian-config-XXXXXX");
-    if (mkdtemp(dir) == NULL) {
+    if (unit_mkdtemp(dir, sizeof(dir), "/tmp/beian-config-XXXXXX") != 0) {
         return -1;
     }
     snprintf(path, sizeof(path), "%s/beian-sync.conf", dir);
@@ -33,23 +32,16 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    char  cmd[128];
-
     (void) state;
 
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return unit_rm_rf(dir);
 }
 
 
 static void
 write_conf(const char *text, mode_t mode)
 {
-    FILE  *f = fopen(path, "w");
-
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    unit_write_file(path, text);
     assert_int_equal(chmod(path, mode), 0);
 }
 
@@ -148,8 +140,19 @@ test_flags_beat_file(void **state)
 static void
 test_file_syntax(void **state)
 {
+    size_t            i;
     char              err[512];
     sync_pull_conf_t  c;
+
+    /* refused files, and what the message says (NULL: not checked) */
+    static const struct { const char *text, *msg; } bad[] = {
+        { "timeout = 5\nnonsense\n", ":2: expected \"key = value\"" },
+        { "timeout = 5\ntimeout = 6\n",
+          ":2: timeout is set twice (first on line 1)" },
+        { "\n\nbogus-key = 1\n", ":3: unknown key \"bogus-key\"" },
+        { "config = /etc/other.conf\n", NULL },
+        { "page-size = 500\n", ":1: page-size \"500\"" },
+    };
 
     (void) state;
 
@@ -173,34 +176,15 @@ test_file_syntax(void **state)
     assert_string_equal(c.config, path);
     sync_pull_conf_free(&c);
 
-    sync_pull_conf_init(&c);
-    write_conf("timeout = 5\nnonsense\n", 0644);
-    assert_int_equal(sync_pull_conf_load(&c, path, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, ":2: expected \"key = value\""));
-    sync_pull_conf_free(&c);
-
-    sync_pull_conf_init(&c);
-    write_conf("timeout = 5\ntimeout = 6\n", 0644);
-    assert_int_equal(sync_pull_conf_load(&c, path, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, ":2: timeout is set twice (first on line 1)"));
-    sync_pull_conf_free(&c);
-
-    sync_pull_conf_init(&c);
-    write_conf("\n\nbogus-key = 1\n", 0644);
-    assert_int_equal(sync_pull_conf_load(&c, path, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, ":3: unknown key \"bogus-key\""));
-    sync_pull_conf_free(&c);
-
-    sync_pull_conf_init(&c);
-    write_conf("config = /etc/other.conf\n", 0644);
-    assert_int_equal(sync_pull_conf_load(&c, path, err, sizeof(err)), -1);
-    sync_pull_conf_free(&c);
-
-    sync_pull_conf_init(&c);
-    write_conf("page-size = 500\n", 0644);
-    assert_int_equal(sync_pull_conf_load(&c, path, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, ":1: page-size \"500\""));
-    sync_pull_conf_free(&c);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sync_pull_conf_init(&c);
+        write_conf(bad[i].text, 0644);
+        assert_int_equal(sync_pull_conf_load(&c, path, err, sizeof(err)), -1);
+        if (bad[i].msg != NULL && strstr(err, bad[i].msg) == NULL) {
+            fail_msg("message \"%s\" lacks \"%s\"", err, bad[i].msg);
+        }
+        sync_pull_conf_free(&c);
+    }
 
     sync_pull_conf_init(&c);
     assert_int_equal(sync_pull_conf_load(&c, "/nonexistent/beian.conf", err,

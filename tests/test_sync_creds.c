@@ -42,18 +42,24 @@ static int              port;
 static sync_backoff_t   backoff = { 1, 30 };
 
 
+static void
+unset_env(void)
+{
+    unsetenv("TENCENTCLOUD_SECRET_ID");
+    unsetenv("TENCENTCLOUD_SECRET_KEY");
+    unsetenv("TENCENTCLOUD_SESSION_TOKEN");
+}
+
+
 static int
 setup(void **state)
 {
     (void) state;
 
-    strcpy(dir, "/tmp/beian-creds-XXXXXX");
-    if (mkdtemp(dir) == NULL) {
+    if (unit_mkdtemp(dir, sizeof(dir), "/tmp/beian-creds-XXXXXX") != 0) {
         return -1;
     }
-    unsetenv("TENCENTCLOUD_SECRET_ID");
-    unsetenv("TENCENTCLOUD_SECRET_KEY");
-    unsetenv("TENCENTCLOUD_SESSION_TOKEN");
+    unset_env();
     server = 0;
     return 0;
 }
@@ -75,17 +81,12 @@ stop_server(void)
 static int
 teardown(void **state)
 {
-    char  cmd[128];
-
     (void) state;
 
     stop_server();
     sync_secrets_clear();
-    unsetenv("TENCENTCLOUD_SECRET_ID");
-    unsetenv("TENCENTCLOUD_SECRET_KEY");
-    unsetenv("TENCENTCLOUD_SESSION_TOKEN");
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    unset_env();
+    return unit_rm_rf(dir);
 }
 
 
@@ -225,14 +226,10 @@ md_open(md_t *m, unsigned retries)
 static void
 write_file(const char *name, const char *text, mode_t mode)
 {
-    char   p[256];
-    FILE  *f;
+    char  p[256];
 
     snprintf(p, sizeof(p), "%s/%s", dir, name);
-    f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    unit_write_file(p, text);
     assert_int_equal(chmod(p, mode), 0);
 }
 
@@ -250,6 +247,15 @@ conf_with(sync_pull_conf_t *c, sync_from_t from)
 }
 
 
+/* Resolves with dir as HOME; err holds 512 bytes. */
+static int
+resolve(sync_creds_t *cr, const sync_pull_conf_t *c,
+    const sync_metadata_t *md, char *err)
+{
+    return sync_creds_resolve(cr, c, dir, md, err, 512);
+}
+
+
 static void
 test_flags_then_env(void **state)
 {
@@ -264,8 +270,7 @@ test_flags_then_env(void **state)
 
     /* flags beat the environment */
     conf_with(&c, SYNC_FROM_FLAG);
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, NULL, err,
-                                        sizeof(err)), 0);
+    assert_int_equal(resolve(&cr, &c, NULL, err), 0);
     assert_string_equal(cr.source, "flags");
     assert_string_equal(cr.id, "AKIDflags0001");
     assert_string_equal(cr.key, "sk-flags-0001");
@@ -274,16 +279,14 @@ test_flags_then_env(void **state)
     sync_pull_conf_free(&c);
 
     conf_with(&c, SYNC_FROM_CONFIG);
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, NULL, err,
-                                        sizeof(err)), 0);
+    assert_int_equal(resolve(&cr, &c, NULL, err), 0);
     assert_string_equal(cr.source, "config");
     sync_pull_conf_free(&c);
 
     /* nothing given: the environment, with its token */
     setenv("TENCENTCLOUD_SESSION_TOKEN", "env-token-0001", 1);
     sync_pull_conf_init(&c);
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, NULL, err,
-                                        sizeof(err)), 0);
+    assert_int_equal(resolve(&cr, &c, NULL, err), 0);
     assert_string_equal(cr.source, "env");
     assert_string_equal(cr.id, "AKIDenv0001");
     assert_string_equal(cr.key, "sk-env-0001");
@@ -291,22 +294,19 @@ test_flags_then_env(void **state)
 
     /* half a pair is a configuration error, not a reason to go on */
     unsetenv("TENCENTCLOUD_SECRET_KEY");
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, NULL, err,
-                                        sizeof(err)), SYNC_EXIT_USAGE);
+    assert_int_equal(resolve(&cr, &c, NULL, err), SYNC_EXIT_USAGE);
     assert_non_null(strstr(err, "TENCENTCLOUD_SECRET_ID is set but "
                                 "TENCENTCLOUD_SECRET_KEY is not"));
 
     /* an empty variable counts as unset */
     setenv("TENCENTCLOUD_SECRET_ID", "", 1);
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, NULL, err,
-                                        sizeof(err)), SYNC_EXIT_USAGE);
+    assert_int_equal(resolve(&cr, &c, NULL, err), SYNC_EXIT_USAGE);
     assert_non_null(strstr(err, "no credentials"));
 
     /* a header-breaking value is refused without being shown */
     setenv("TENCENTCLOUD_SECRET_ID", "AKIDenv0001", 1);
     setenv("TENCENTCLOUD_SECRET_KEY", "bad key\r\nX: 1", 1);
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, NULL, err,
-                                        sizeof(err)), SYNC_EXIT_USAGE);
+    assert_int_equal(resolve(&cr, &c, NULL, err), SYNC_EXIT_USAGE);
     assert_null(strstr(err, "bad key"));
 
     sync_pull_conf_free(&c);
@@ -339,8 +339,7 @@ test_credentials_file(void **state)
     sync_pull_conf_init(&c);
 
     write_file(".tencentcloud/credentials", ini, 0600);
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, NULL, err,
-                                        sizeof(err)), 0);
+    assert_int_equal(resolve(&cr, &c, NULL, err), 0);
     assert_string_equal(cr.source, "file");
     assert_string_equal(cr.id, "AKIDfile0001");
     assert_string_equal(cr.key, "sk-file-0001");
@@ -348,39 +347,33 @@ test_credentials_file(void **state)
     /* the environment comes first */
     setenv("TENCENTCLOUD_SECRET_ID", "AKIDenv0001", 1);
     setenv("TENCENTCLOUD_SECRET_KEY", "sk-env-0001", 1);
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, NULL, err,
-                                        sizeof(err)), 0);
+    assert_int_equal(resolve(&cr, &c, NULL, err), 0);
     assert_string_equal(cr.source, "env");
     unsetenv("TENCENTCLOUD_SECRET_ID");
     unsetenv("TENCENTCLOUD_SECRET_KEY");
 
     /* readable by others: refused (not skipped) */
     write_file(".tencentcloud/credentials", ini, 0640);
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, NULL, err,
-                                        sizeof(err)), SYNC_EXIT_USAGE);
+    assert_int_equal(resolve(&cr, &c, NULL, err), SYNC_EXIT_USAGE);
     assert_non_null(strstr(err, "chmod 600"));
     assert_null(strstr(err, "sk-file"));
     write_file(".tencentcloud/credentials", ini, 0604);
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, NULL, err,
-                                        sizeof(err)), SYNC_EXIT_USAGE);
+    assert_int_equal(resolve(&cr, &c, NULL, err), SYNC_EXIT_USAGE);
 
     /* no [default] pair */
     write_file(".tencentcloud/credentials", "[other]\nsecret_id = A\n",
                0600);
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, NULL, err,
-                                        sizeof(err)), SYNC_EXIT_USAGE);
+    assert_int_equal(resolve(&cr, &c, NULL, err), SYNC_EXIT_USAGE);
     assert_non_null(strstr(err, "no secret_id and secret_key in [default]"));
 
     write_file(".tencentcloud/credentials", "[default]\ngarbage\n", 0600);
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, NULL, err,
-                                        sizeof(err)), SYNC_EXIT_USAGE);
+    assert_int_equal(resolve(&cr, &c, NULL, err), SYNC_EXIT_USAGE);
 
     /* no file at all: on to the next source (none here) */
     snprintf(p, sizeof(p), "%s/.tencentcloud/credentials", dir);
     assert_int_equal(unlink(p), 0);
     assert_int_equal(sync_creds_file(&cr, p, err, sizeof(err)), 1);
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, NULL, err,
-                                        sizeof(err)), SYNC_EXIT_USAGE);
+    assert_int_equal(resolve(&cr, &c, NULL, err), SYNC_EXIT_USAGE);
     assert_non_null(strstr(err, "no credentials"));
 
     sync_pull_conf_free(&c);
@@ -403,8 +396,7 @@ test_metadata_role(void **state)
     md_open(&m, 0);
     sync_pull_conf_init(&c);
 
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, &m.md, err,
-                                        sizeof(err)), 0);
+    assert_int_equal(resolve(&cr, &c, &m.md, err), 0);
     assert_string_equal(cr.source, "metadata");
     assert_string_equal(cr.role, ROLE);
     assert_string_equal(cr.id, "AKIDtmp0001");
@@ -445,16 +437,14 @@ test_metadata_failures(void **state)
     /* no role bound: a configuration problem, said plainly */
     start_server(MD_NO_ROLE);
     md_open(&m, 0);
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, &m.md, err,
-                                        sizeof(err)), SYNC_EXIT_USAGE);
+    assert_int_equal(resolve(&cr, &c, &m.md, err), SYNC_EXIT_USAGE);
     assert_non_null(strstr(err, "no CAM role"));
     sync_http_free(m.http);
     stop_server();
 
     start_server(MD_BAD_JSON);
     md_open(&m, 0);
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, &m.md, err,
-                                        sizeof(err)), SYNC_EXIT_PROVIDER);
+    assert_int_equal(resolve(&cr, &c, &m.md, err), SYNC_EXIT_PROVIDER);
     assert_non_null(strstr(err, "Failure"));
     assert_null(strstr(err, "tmp-secret-key"));
     sync_http_free(m.http);
@@ -463,8 +453,7 @@ test_metadata_failures(void **state)
     /* 5xx is retried, then a provider (network) failure */
     start_server(MD_ERROR);
     md_open(&m, 2);
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, &m.md, err,
-                                        sizeof(err)), SYNC_EXIT_PROVIDER);
+    assert_int_equal(resolve(&cr, &c, &m.md, err), SYNC_EXIT_PROVIDER);
     assert_non_null(strstr(err, "HTTP status 500 (after 2 retries)"));
     sync_http_free(m.http);
     stop_server();
@@ -472,8 +461,7 @@ test_metadata_failures(void **state)
     /* nobody listening */
     md_open(&m, 0);
     snprintf(m.base, sizeof(m.base), "http://127.0.0.1:1");
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, &m.md, err,
-                                        sizeof(err)), SYNC_EXIT_PROVIDER);
+    assert_int_equal(resolve(&cr, &c, &m.md, err), SYNC_EXIT_PROVIDER);
     assert_non_null(strstr(err, "metadata service"));
     sync_http_free(m.http);
 
@@ -568,8 +556,7 @@ test_secrets_scrubbed(void **state)
     setenv("TENCENTCLOUD_SECRET_KEY", "sk-scrub-secret-0001", 1);
     setenv("TENCENTCLOUD_SESSION_TOKEN", "tok-scrub-0001", 1);
     sync_pull_conf_init(&c);
-    assert_int_equal(sync_creds_resolve(&cr, &c, dir, NULL, err,
-                                        sizeof(err)), 0);
+    assert_int_equal(resolve(&cr, &c, NULL, err), 0);
 
     sync_report_init(&rep, "test", NULL, 1);
     sync_report_error(&rep, 2, "provider said: key sk-scrub-secret-0001, "

@@ -59,6 +59,17 @@ run(const char *text, seen_t *s, sync_doc_t *doc, char *err)
 }
 
 
+/* Parses a file, as run() does a text. */
+static sync_doc_rc_t
+parse_file(const char *path, seen_t *s, sync_doc_t *doc, char *err)
+{
+    memset(s, 0, sizeof(*s));
+    s->recs = json_array();
+    return sync_doc_parse_file(path, collect, s, doc, err,
+                               BEIAN_SYNC_MSG_MAX);
+}
+
+
 static void
 done(seen_t *s)
 {
@@ -69,16 +80,14 @@ done(seen_t *s)
 static void
 test_envelope_file(void **state)
 {
-    seen_t         s = { 0 };
+    seen_t         s;
     sync_doc_t     doc;
     sync_doc_rc_t  rc;
     char           err[BEIAN_SYNC_MSG_MAX];
 
     (void) state;
 
-    s.recs = json_array();
-    rc = sync_doc_parse_file(DATA("sync-envelope.json"), collect, &s, &doc,
-                             err, sizeof(err));
+    rc = parse_file(DATA("sync-envelope.json"), &s, &doc, err);
     assert_int_equal(rc, SYNC_DOC_OK);
     assert_int_equal(doc.envelope, 1);
     assert_int_equal(doc.total_count, 4);
@@ -103,15 +112,13 @@ test_envelope_file(void **state)
 static void
 test_array_file(void **state)
 {
-    seen_t         s = { 0 };
+    seen_t         s;
     sync_doc_t     doc;
     char           err[BEIAN_SYNC_MSG_MAX];
 
     (void) state;
 
-    s.recs = json_array();
-    assert_int_equal(sync_doc_parse_file(DATA("sync-array.json"), collect,
-                                         &s, &doc, err, sizeof(err)),
+    assert_int_equal(parse_file(DATA("sync-array.json"), &s, &doc, err),
                      SYNC_DOC_OK);
     assert_int_equal(doc.envelope, 0);
     assert_int_equal(doc.total_count, -1);
@@ -125,15 +132,13 @@ test_array_file(void **state)
 static void
 test_error_envelope(void **state)
 {
-    seen_t         s = { 0 };
+    seen_t         s;
     sync_doc_t     doc;
     char           err[BEIAN_SYNC_MSG_MAX];
 
     (void) state;
 
-    s.recs = json_array();
-    assert_int_equal(sync_doc_parse_file(DATA("sync-error.json"), collect,
-                                         &s, &doc, err, sizeof(err)),
+    assert_int_equal(parse_file(DATA("sync-error.json"), &s, &doc, err),
                      SYNC_DOC_PROVIDER);
     assert_string_equal(doc.error_code, "AuthFailure.SignatureFailure");
     assert_string_equal(doc.error_message,
@@ -215,10 +220,10 @@ test_truncated_everywhere(void **state)
         }
     }
 
-    rc = sync_doc_parse_file(DATA("sync-truncated.json"), collect, &s, &doc,
-                             err, sizeof(err));
+    rc = parse_file(DATA("sync-truncated.json"), &s, &doc, err);
     assert_int_equal(rc, SYNC_DOC_SYNTAX);
     assert_non_null(strstr(err, "sync-truncated.json:2:"));
+    done(&s);
 }
 
 
@@ -577,7 +582,7 @@ test_callback_stop(void **state)
 static void
 test_file_errors(void **state)
 {
-    seen_t      s = { 0 };
+    seen_t      s;
     sync_doc_t  doc;
     FILE       *f;
     char        err[BEIAN_SYNC_MSG_MAX], path[] = "/tmp/beian-doc-XXXXXX";
@@ -585,9 +590,7 @@ test_file_errors(void **state)
 
     (void) state;
 
-    s.recs = json_array();
-    assert_int_equal(sync_doc_parse_file(DATA("no-such-file.json"), collect,
-                                         &s, &doc, err, sizeof(err)),
+    assert_int_equal(parse_file(DATA("no-such-file.json"), &s, &doc, err),
                      SYNC_DOC_IO);
     assert_non_null(strstr(err, "No such file"));
     /* the document summary is defined even then */

@@ -23,8 +23,7 @@ setup(void **state)
 {
     (void) state;
 
-    strcpy(dir, "/tmp/beian-publish-XXXXXX");
-    if (mkdtemp(dir) == NULL) {
+    if (unit_mkdtemp(dir, sizeof(dir), "/tmp/beian-publish-XXXXXX") != 0) {
         return -1;
     }
     snprintf(snap, sizeof(snap), "%s/snapshot.mdb", dir);
@@ -35,12 +34,9 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    char  cmd[128];
-
     (void) state;
 
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return unit_rm_rf(dir);
 }
 
 

@@ -80,48 +80,45 @@ test_pages_good(void **state)
 static void
 test_pages_inconsistent(void **state)
 {
+    size_t        i;
     char          err[512];
     json_t       *pg;
     sync_pages_t  p;
 
+    /* with Limit 10: an optional good first page page(first_total, 0, 10),
+     * then page(total, first, n), refused with msg */
+    static const struct {
+        long long    first_total;       /* 0: no first page */
+        long long    total;
+        size_t       first, n;
+        const char  *msg;
+    } bad[] = {
+        { 25, 26, 10, 10, "TotalCount changed from 25 to 26" },
+        /* short page that is not the last, the first one included */
+        {  0, 25,  0,  9, "holds 9 of 10 records but is not the last" },
+        { 25, 25, 10,  0, "is empty" },
+        { 15, 15, 10,  6, "more than TotalCount 15" },
+        {  0, 30,  0, 11, "more than Limit 10" },
+        /* a record that moved on to the next page */
+        { 25, 25,  9, 10, "DomainSet[10] (d9.example.com, website web-1) "
+                          "was already on an earlier page" },
+    };
+
     (void) state;
 
-    sync_pages_init(&p, 10);
-    assert_int_equal(check(&p, page(25, 0, 10), err), 0);
-    assert_int_equal(check(&p, page(26, 10, 10), err), 1);
-    assert_non_null(strstr(err, "TotalCount changed from 25 to 26"));
-    sync_pages_free(&p);
-
-    /* short page that is not the last, the first one included */
-    sync_pages_init(&p, 10);
-    assert_int_equal(check(&p, page(25, 0, 9), err), 1);
-    assert_non_null(strstr(err, "holds 9 of 10 records but is not the last"));
-    sync_pages_free(&p);
-
-    sync_pages_init(&p, 10);
-    assert_int_equal(check(&p, page(25, 0, 10), err), 0);
-    assert_int_equal(check(&p, page(25, 10, 0), err), 1);
-    assert_non_null(strstr(err, "is empty"));
-    sync_pages_free(&p);
-
-    sync_pages_init(&p, 10);
-    assert_int_equal(check(&p, page(15, 0, 10), err), 0);
-    assert_int_equal(check(&p, page(15, 10, 6), err), 1);
-    assert_non_null(strstr(err, "more than TotalCount 15"));
-    sync_pages_free(&p);
-
-    sync_pages_init(&p, 10);
-    assert_int_equal(check(&p, page(30, 0, 11), err), 1);
-    assert_non_null(strstr(err, "more than Limit 10"));
-    sync_pages_free(&p);
-
-    /* a record that moved on to the next page */
-    sync_pages_init(&p, 10);
-    assert_int_equal(check(&p, page(25, 0, 10), err), 0);
-    assert_int_equal(check(&p, page(25, 9, 10), err), 1);
-    assert_non_null(strstr(err, "DomainSet[10] (d9.example.com, website "
-                                "web-1) was already on an earlier page"));
-    sync_pages_free(&p);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sync_pages_init(&p, 10);
+        if (bad[i].first_total) {
+            assert_int_equal(check(&p, page(bad[i].first_total, 0, 10), err),
+                             0);
+        }
+        assert_int_equal(check(&p, page(bad[i].total, bad[i].first,
+                                        bad[i].n), err), 1);
+        if (strstr(err, bad[i].msg) == NULL) {
+            fail_msg("message \"%s\" lacks \"%s\"", err, bad[i].msg);
+        }
+        sync_pages_free(&p);
+    }
 
     /* malformed pages are not inconsistencies: -1 */
     sync_pages_init(&p, 10);
@@ -190,17 +187,6 @@ on_hup(int sig)
 
 
 static void
-write_pid(const char *path, const char *text)
-{
-    FILE  *f = fopen(path, "w");
-
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-
-static void
 test_reload(void **state)
 {
     long    pid;
@@ -223,13 +209,13 @@ test_reload(void **state)
 
     signal(SIGHUP, on_hup);
     snprintf(buf, sizeof(buf), "%ld\n", (long) getpid());
-    write_pid(path, buf);
+    unit_write_file(path, buf);
     assert_int_equal(sync_reload(path, &pid, err, sizeof(err)), 0);
     assert_int_equal(pid, (long) getpid());
     assert_int_equal(hups, 1);
 
     for (i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
-        write_pid(path, garbage[i]);
+        unit_write_file(path, garbage[i]);
         if (sync_reload(path, &pid, err, sizeof(err)) != SYNC_EXIT_IO) {
             fail_msg("accepted \"%s\"", garbage[i]);
         }
@@ -244,7 +230,7 @@ test_reload(void **state)
     }
     waitpid(child, &st, 0);
     snprintf(buf, sizeof(buf), "%ld", (long) child);
-    write_pid(path, buf);
+    unit_write_file(path, buf);
     assert_int_equal(sync_reload(path, &pid, err, sizeof(err)), SYNC_EXIT_IO);
     assert_non_null(strstr(err, "no such process"));
 

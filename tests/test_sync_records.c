@@ -543,6 +543,15 @@ typedef struct {
 } run_t;
 
 
+static void
+run_start(run_t *t)
+{
+    sync_report_init(&t->rep, "test", NULL, 1);
+    t->acc = sync_acc_new(INST, &t->rep);
+    assert_non_null(t->acc);
+}
+
+
 static sync_doc_rc_t
 run_file(run_t *t, const char *path)
 {
@@ -550,9 +559,7 @@ run_file(run_t *t, const char *path)
     sync_doc_rc_t  rc;
     char           err[BEIAN_SYNC_MSG_MAX];
 
-    sync_report_init(&t->rep, "test", NULL, 1);
-    t->acc = sync_acc_new(INST, &t->rep);
-    assert_non_null(t->acc);
+    run_start(t);
     rc = sync_doc_parse_file(path, sync_acc_add, t->acc, &doc, err,
                              sizeof(err));
     if (rc == SYNC_DOC_OK) {
@@ -569,9 +576,7 @@ run_text(run_t *t, const char *text)
     sync_doc_rc_t  rc;
     char           err[BEIAN_SYNC_MSG_MAX];
 
-    sync_report_init(&t->rep, "test", NULL, 1);
-    t->acc = sync_acc_new(INST, &t->rep);
-    assert_non_null(t->acc);
+    run_start(t);
     rc = sync_doc_parse(text, strlen(text), "mem", 0, sync_acc_add, t->acc,
                         &doc, err, sizeof(err));
     assert_int_equal(rc, SYNC_DOC_OK);
@@ -683,6 +688,14 @@ test_acc_duplicates_conflicts(void **state)
 }
 
 
+/* A filed and accessed record bound to one instance, without its closing
+ * brace: UpdatedAt may follow. */
+#define REC_FILED(domain, icp, website, instance)                            \
+    "{\"Domain\": \"" domain "\", \"IcpNumber\": \"" icp "\", "              \
+    "\"WebsiteId\": \"" website "\", \"FilingStatus\": \"FILED\", "           \
+    "\"AccessStatus\": \"ACCESSED\", \"InstanceIds\": [\"" instance "\"]"
+
+
 /* A record without UpdatedAt loses to one with it, whatever the order. */
 static void
 test_acc_missing_date_loses(void **state)
@@ -692,13 +705,9 @@ test_acc_missing_date_loses(void **state)
     (void) state;
 
     run_text(&t, "["
-        "{\"Domain\": \"a.com\", \"IcpNumber\": \"京ICP备11111111号\", "
-        "\"WebsiteId\": \"w1\", \"FilingStatus\": \"FILED\", "
-        "\"AccessStatus\": \"ACCESSED\", \"InstanceIds\": [\"" INST "\"]},"
-        "{\"Domain\": \"a.com\", \"IcpNumber\": \"沪ICP备22222222号\", "
-        "\"WebsiteId\": \"w2\", \"FilingStatus\": \"FILED\", "
-        "\"AccessStatus\": \"ACCESSED\", \"InstanceIds\": [\"" INST "\"], "
-        "\"UpdatedAt\": \"1999-01-01T00:00:00Z\"}]");
+        REC_FILED("a.com", "京ICP备11111111号", "w1", INST) "},"
+        REC_FILED("a.com", "沪ICP备22222222号", "w2", INST)
+        ", \"UpdatedAt\": \"1999-01-01T00:00:00Z\"}]");
     assert_int_equal(t.n, 1);
     assert_string_equal(t.e[0].icp, "沪ICP备22222222号");
     assert_int_equal(t.rep.conflicts, 1);
@@ -707,14 +716,10 @@ test_acc_missing_date_loses(void **state)
 
     /* fractions of a second count */
     run_text(&t, "["
-        "{\"Domain\": \"a.com\", \"IcpNumber\": \"京ICP备11111111号\", "
-        "\"WebsiteId\": \"w1\", \"FilingStatus\": \"FILED\", "
-        "\"AccessStatus\": \"ACCESSED\", \"InstanceIds\": [\"" INST "\"], "
-        "\"UpdatedAt\": \"2024-01-01T00:00:00.5Z\"},"
-        "{\"Domain\": \"a.com\", \"IcpNumber\": \"沪ICP备22222222号\", "
-        "\"WebsiteId\": \"w2\", \"FilingStatus\": \"FILED\", "
-        "\"AccessStatus\": \"ACCESSED\", \"InstanceIds\": [\"" INST "\"], "
-        "\"UpdatedAt\": \"2024-01-01T00:00:00.25Z\"}]");
+        REC_FILED("a.com", "京ICP备11111111号", "w1", INST)
+        ", \"UpdatedAt\": \"2024-01-01T00:00:00.5Z\"},"
+        REC_FILED("a.com", "沪ICP备22222222号", "w2", INST)
+        ", \"UpdatedAt\": \"2024-01-01T00:00:00.25Z\"}]");
     assert_string_equal(t.e[0].icp, "京ICP备11111111号");
     run_done(&t);
 }
@@ -737,27 +742,13 @@ test_acc_websites(void **state)
 
     /* five is the limit, not a warning; several domains per website */
     run_text(&t, "["
-        "{\"Domain\": \"a1.com\", \"IcpNumber\": \"京ICP备11111111号-1\", "
-        "\"WebsiteId\": \"w1\", \"FilingStatus\": \"FILED\", "
-        "\"AccessStatus\": \"ACCESSED\", \"InstanceIds\": [\"" INST "\"]},"
-        "{\"Domain\": \"a2.com\", \"IcpNumber\": \"京ICP备11111111号-1\", "
-        "\"WebsiteId\": \"w1\", \"FilingStatus\": \"FILED\", "
-        "\"AccessStatus\": \"ACCESSED\", \"InstanceIds\": [\"" INST "\"]},"
-        "{\"Domain\": \"b.com\", \"IcpNumber\": \"京ICP备11111111号-2\", "
-        "\"WebsiteId\": \"w2\", \"FilingStatus\": \"FILED\", "
-        "\"AccessStatus\": \"ACCESSED\", \"InstanceIds\": [\"" INST "\"]},"
-        "{\"Domain\": \"c.com\", \"IcpNumber\": \"京ICP备11111111号-3\", "
-        "\"WebsiteId\": \"w3\", \"FilingStatus\": \"FILED\", "
-        "\"AccessStatus\": \"ACCESSED\", \"InstanceIds\": [\"" INST "\"]},"
-        "{\"Domain\": \"d.com\", \"IcpNumber\": \"京ICP备11111111号-4\", "
-        "\"WebsiteId\": \"w4\", \"FilingStatus\": \"FILED\", "
-        "\"AccessStatus\": \"ACCESSED\", \"InstanceIds\": [\"" INST "\"]},"
-        "{\"Domain\": \"e.com\", \"IcpNumber\": \"京ICP备11111111号-5\", "
-        "\"WebsiteId\": \"w5\", \"FilingStatus\": \"FILED\", "
-        "\"AccessStatus\": \"ACCESSED\", \"InstanceIds\": [\"" INST "\"]},"
-        "{\"Domain\": \"f.com\", \"IcpNumber\": \"京ICP备11111111号-6\", "
-        "\"WebsiteId\": \"w6\", \"FilingStatus\": \"FILED\", "
-        "\"AccessStatus\": \"ACCESSED\", \"InstanceIds\": [\"lhins-x0000000\"]}"
+        REC_FILED("a1.com", "京ICP备11111111号-1", "w1", INST) "},"
+        REC_FILED("a2.com", "京ICP备11111111号-1", "w1", INST) "},"
+        REC_FILED("b.com", "京ICP备11111111号-2", "w2", INST) "},"
+        REC_FILED("c.com", "京ICP备11111111号-3", "w3", INST) "},"
+        REC_FILED("d.com", "京ICP备11111111号-4", "w4", INST) "},"
+        REC_FILED("e.com", "京ICP备11111111号-5", "w5", INST) "},"
+        REC_FILED("f.com", "京ICP备11111111号-6", "w6", "lhins-x0000000") "}"
         "]");
     assert_int_equal(t.n, 6);
     assert_int_equal(t.rep.websites, 5);

@@ -154,6 +154,18 @@ def free_port():
     return port
 
 
+def stop_process(proc, sig, timeout):
+    """Sends sig, waits up to timeout seconds, then kills; the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 # ---- the mock --------------------------------------------------------
 
 class Mock:
@@ -242,16 +254,10 @@ class Mock:
             return json.loads(r.read())
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        rc = stop_process(self.proc, signal.SIGTERM, 10)
         self.proc.stdout.close()
         self.stderr.close()
-        return self.proc.returncode
+        return rc
 
 
 # ---- running beian-sync ----------------------------------------------
@@ -453,15 +459,9 @@ class Nginx:
         return r.status, body
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        rc = stop_process(self.proc, signal.SIGQUIT, 15)
         self.out.close()
-        return self.proc.returncode
+        return rc
 
 
 class Hammer:

@@ -22,11 +22,9 @@ import time
 import unittest
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SYNC = os.environ.get("BEIAN_SYNC", os.path.join(ROOT, "build/beian-sync"))
-MODULE = os.environ.get("BEIAN_MODULE", os.path.join(ROOT, "build/ngx_http_beian_module.so"))
-NGINX = os.environ.get("NGINX_BIN", "/usr/sbin/nginx")
-INSTANCE = "lhins-test0001"
+from support import (BEIAN_MODULE as MODULE, BEIAN_SYNC as SYNC, INSTANCE,
+                     NGINX_BIN as NGINX, free_port)
+
 IS_ROOT = os.geteuid() == 0
 
 
@@ -51,10 +49,19 @@ def write_records(path, recs):
         json.dump(recs, f)
 
 
-def build(records_path, out, *extra, env=None, **kw):
-    return subprocess.run([SYNC, "build", "--quiet", "--records", records_path,
-                           "--instance-id", INSTANCE, "--out", out] + list(extra),
-                          capture_output=True, text=True, env=env, **kw)
+def build_argv(records_path, out, *extra):
+    return [SYNC, "build", "--quiet", "--records", records_path,
+            "--instance-id", INSTANCE, "--out", out] + list(extra)
+
+
+def build(records_path, out, *extra, **kw):
+    return subprocess.run(build_argv(records_path, out, *extra),
+                          capture_output=True, text=True, **kw)
+
+
+def tool(*args):
+    """beian-sync ARGS (info, check), output captured as text."""
+    return subprocess.run([SYNC] + list(args), capture_output=True, text=True)
 
 
 def snapshot_state(path):
@@ -111,8 +118,7 @@ class LocalFaults(unittest.TestCase):
         self.assertEqual(leftovers(fs.dir), [])
 
         # and the old one still answers
-        r = subprocess.run([SYNC, "check", "--snapshot", out, "www.always.example.com"],
-                           capture_output=True, text=True)
+        r = tool("check", "--snapshot", out, "www.always.example.com")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     @unittest.skipUnless(IS_ROOT, "tmpfs needs root")
@@ -145,8 +151,7 @@ class LocalFaults(unittest.TestCase):
     def test_lock_of_a_killed_run_is_recovered(self):
         out = os.path.join(self.tmp, "snapshot.mdb")
         self.assertEqual(build(self.small, out).returncode, 0)
-        p = subprocess.Popen([SYNC, "build", "--quiet", "--records", self.big,
-                              "--instance-id", INSTANCE, "--out", out, "--force"])
+        p = subprocess.Popen(build_argv(self.big, out, "--force"))
         time.sleep(0.05)
         p.send_signal(signal.SIGKILL)
         p.wait()
@@ -158,8 +163,7 @@ class LocalFaults(unittest.TestCase):
     def test_two_runs_at_once(self):
         out = os.path.join(self.tmp, "snapshot.mdb")
         self.assertEqual(build(self.small, out).returncode, 0)
-        procs = [subprocess.Popen([SYNC, "build", "--quiet", "--records", self.big,
-                                   "--instance-id", INSTANCE, "--out", out, "--force"],
+        procs = [subprocess.Popen(build_argv(self.big, out, "--force"),
                                   stderr=subprocess.PIPE, text=True) for _ in range(2)]
         results = [(p.wait(), p.stderr.read()) for p in procs]
         codes = sorted(rc for rc, _ in results)
@@ -169,7 +173,7 @@ class LocalFaults(unittest.TestCase):
         for rc, err in results:
             if rc == 3:
                 self.assertIn("locked", err)
-        r = subprocess.run([SYNC, "info", "--snapshot", out], capture_output=True, text=True)
+        r = tool("info", "--snapshot", out)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("digest_verified: yes", r.stdout)
 
@@ -179,7 +183,7 @@ class LocalFaults(unittest.TestCase):
         # keeps the file well-formed; info must catch it in either copy.
         out = os.path.join(self.tmp, "snapshot.mdb")
         self.assertEqual(build(self.small, out).returncode, 0)
-        r = subprocess.run([SYNC, "info", "--snapshot", out], capture_output=True, text=True)
+        r = tool("info", "--snapshot", out)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("index_verified: yes", r.stdout)
 
@@ -196,8 +200,7 @@ class LocalFaults(unittest.TestCase):
             path = os.path.join(self.tmp, "flipped-%d.mdb" % pos)
             with open(path, "wb") as f:
                 f.write(bad)
-            r = subprocess.run([SYNC, "info", "--snapshot", path],
-                               capture_output=True, text=True)
+            r = tool("info", "--snapshot", path)
             self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
             if "digest_verified: no" in r.stdout:
                 seen.add("tree")
@@ -205,14 +208,6 @@ class LocalFaults(unittest.TestCase):
                 self.assertIn("has another record for", r.stderr)
                 seen.add("index")
         self.assertEqual(seen, {"tree", "index"})
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @unittest.skipUnless(os.path.exists(MODULE) and os.path.exists(NGINX), "no nginx/module")
@@ -294,9 +289,8 @@ http {
             for i in range(50):
                 src = self.b if i % 2 == 0 else self.a
                 before = snapshot_state(self.out)
-                p = subprocess.Popen([SYNC, "build", "--quiet", "--records", src,
-                                      "--instance-id", INSTANCE, "--out", self.out,
-                                      "--force"], stderr=subprocess.DEVNULL)
+                p = subprocess.Popen(build_argv(src, self.out, "--force"),
+                                     stderr=subprocess.DEVNULL)
                 time.sleep(rnd.uniform(0.0, 0.6))
                 p.send_signal(signal.SIGKILL)
                 p.wait()
@@ -305,12 +299,10 @@ http {
                     kinds["old"] += 1
                 else:
                     kinds["new"] += 1
-                    r = subprocess.run([SYNC, "info", "--snapshot", self.out],
-                                       capture_output=True, text=True)
+                    r = tool("info", "--snapshot", self.out)
                     self.assertIn("digest_verified: yes", r.stdout, r.stderr)
                 # whatever is in place opens and answers
-                r = subprocess.run([SYNC, "check", "--snapshot", self.out,
-                                    "always.example.com"], capture_output=True, text=True)
+                r = tool("check", "--snapshot", self.out, "always.example.com")
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         finally:
             time.sleep(0.3)
