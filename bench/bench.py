@@ -8,8 +8,9 @@ allowlist, side by side in one run, alternating rounds, medians.
 
 Environment (all optional): BENCH_N, BENCH_QUICK, BENCH_ROUNDS,
 BENCH_DURATION (seconds per wrk run), BENCH_RELOADS (reloads per method),
-BENCH_WORK (work directory), BENCH_SECTIONS (comma list of: build, lookup,
-request, load, memory), BENCH_DEADLINE (seconds, default 3600),
+BENCH_MEM_TRAFFIC (seconds of traffic before the second memory reading,
+default 60), BENCH_WORK (work directory), BENCH_SECTIONS (comma list of:
+build, lookup, request, load, memory), BENCH_DEADLINE (seconds, default 3600),
 NGINX_BIN.  Prints progress, then a Markdown report, also written to
 WORK/report.md with the raw figures in WORK/results.json.
 
@@ -580,15 +581,19 @@ def mem_of(inst):
     def avg(key):
         return sum(w.get(key, 0) for w in ws) / max(1, len(ws)) / 1024.0
 
+    keys = ("Rss", "Pss", "Private", "Private_Dirty", "Anonymous", "SnapRss",
+            "PrivateExSnap")
     return {"master": {k: m.get(k, 0) / 1024.0 for k in (
         "Rss", "Pss", "Private", "Anonymous")},
-        "worker": {k: avg(k) for k in ("Rss", "Pss", "Private",
-                                       "Private_Dirty", "Anonymous",
-                                       "SnapRss", "PrivateExSnap")},
+        "worker": {k: avg(k) for k in keys},
+        "worker_max": {k: max([w.get(k, 0) for w in ws] or [0]) / 1024.0
+                       for k in keys},
+        "each_worker": [{k: w.get(k, 0) / 1024.0 for k in keys}
+                        for w in ws],
         "workers": len(ws)}
 
 
-def sec_memory(d, n, maptune, burst, dl):
+def sec_memory(d, n, maptune, traffic, dl):
     res = {}
     for nw in (1, 4):
         for k in ("off", "gate", "map"):
@@ -603,15 +608,18 @@ def sec_memory(d, n, maptune, burst, dl):
                 inst.start(port=port)
                 time.sleep(0.5)
                 start = mem_of(inst)
+                # half random subdomains, half random unfiled names
                 for hf in ("hosts-sub.txt", "hosts-unfiled.txt"):
-                    wrk(port, burst, hosts_file=os.path.join(d["data"], hf),
+                    wrk(port, traffic / 2,
+                        hosts_file=os.path.join(d["data"], hf),
                         cpu="0,1", conns=64)
                 time.sleep(0.3)
                 after = mem_of(inst)
             finally:
                 inst.stop()
                 RUNNING.remove(inst)
-            res["%s-%d" % (k, nw)] = {"start": start, "after": after}
+            res["%s-%d" % (k, nw)] = {"start": start, "after": after,
+                                      "traffic_s": traffic}
         for k in ("gate", "map"):
             a = res["%s-%d" % (k, nw)]["after"]["worker"]
             o = res["off-%d" % nw]["after"]["worker"]
@@ -768,15 +776,16 @@ def report(m, results, cmd, params, elapsed):
         L.append("")
 
     if any("memory" in results[n] for n in Ns):
-        L.append("### Memory (smaps_rollup, MiB; after a burst of random "
-                 "subdomain and unfiled traffic)")
+        L.append("### Memory (smaps_rollup, MiB; after load, and after "
+                 "random subdomain and unfiled traffic)")
         L.append("")
-        L.append("| N | workers | config | master RSS / PSS / private | "
-                 "worker RSS / PSS / private (avg) | of which snapshot "
+        L.append("| N | workers | config | when | master RSS / PSS / private "
+                 "| worker RSS / PSS / private (avg; max private) | of "
+                 "which snapshot "
                  "mapping RSS | worker anon | **added private per worker "
                  "vs off, excl. snapshot page cache** | added private incl. "
                  "it | added anon |")
-        L.append("|---|---|---|---|---|---|---|---|---|---|")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for n in Ns:
             mm = results[n].get("memory")
             if not mm:
@@ -784,28 +793,37 @@ def report(m, results, cmd, params, elapsed):
             for nw in (1, 4):
                 for k in ("off", "gate", "map"):
                     e = mm["%s-%d" % (k, nw)]
-                    a = e["after"]
-                    L.append("| %s | %d | %s | %s / %s / %s | %s / %s / %s | "
-                             "%s | %s | **%s** | %s | %s |" % (
-                                 n, nw, k, f(a["master"]["Rss"], "%.1f"),
-                                 f(a["master"]["Pss"], "%.1f"),
-                                 f(a["master"]["Private"], "%.1f"),
-                                 f(a["worker"]["Rss"], "%.1f"),
-                                 f(a["worker"]["Pss"], "%.1f"),
-                                 f(a["worker"]["Private"], "%.1f"),
-                                 f(a["worker"]["SnapRss"], "%.1f"),
-                                 f(a["worker"]["Anonymous"], "%.1f"),
-                                 f(e.get("added_worker_private_exsnap_mib"),
-                                   "%+.2f"),
-                                 f(e.get("added_worker_private_mib"),
-                                   "%+.2f"),
-                                 f(e.get("added_worker_anon_mib"), "%+.2f")))
+                    o = mm["off-%d" % nw]
+                    for when in ("start", "after"):
+                        a, b = e[when]["worker"], o[when]["worker"]
+                        added = [None] * 3 if k == "off" else [
+                            a["PrivateExSnap"] - b["PrivateExSnap"],
+                            a["Private"] - b["Private"],
+                            a["Anonymous"] - b["Anonymous"]]
+                        L.append(
+                            "| %s | %d | %s | %s | %s / %s / %s | "
+                            "%s / %s / %s; %s | %s | %s | **%s** | %s | %s |"
+                            % (
+                                n, nw, k, "after load" if when == "start"
+                                else "after %g s of traffic"
+                                % e.get("traffic_s", 0),
+                                f(e[when]["master"]["Rss"], "%.1f"),
+                                f(e[when]["master"]["Pss"], "%.1f"),
+                                f(e[when]["master"]["Private"], "%.1f"),
+                                f(a["Rss"], "%.1f"), f(a["Pss"], "%.1f"),
+                                f(a["Private"], "%.1f"),
+                                f(e[when].get("worker_max", {}).get(
+                                    "Private"), "%.1f"),
+                                f(a["SnapRss"], "%.1f"),
+                                f(a["Anonymous"], "%.1f"),
+                                f(added[0], "%+.2f"), f(added[1], "%+.2f"),
+                                f(added[2], "%+.2f")))
         L.append("")
         L.append("Private = Private_Clean + Private_Dirty.  Pages of the "
                  "snapshot file that only one process maps count as its "
                  "Private_Clean although they are page cache (shared with "
                  "any process mapping the file, reclaimable, never "
-                 "copied): with 1 worker the pages the burst touched show "
+                 "copied): with 1 worker the pages the traffic touched show "
                  "up as 'private', with 4 workers as shared.  The column in "
                  "bold leaves them out; the next one keeps them.  The map "
                  "lives in the master's heap, inherited copy-on-write: "
@@ -1017,8 +1035,8 @@ def main():
                 res["load"] = sec_load(d, n, maptune, 3, reloads,
                                        6 if quick else 10, dl)
             if "memory" in sections:
-                res["memory"] = sec_memory(d, n, maptune,
-                                           1.0 if quick else 2.0, dl)
+                res["memory"] = sec_memory(d, n, maptune, float(env(
+                    "BENCH_MEM_TRAFFIC", "2" if quick else "60")), dl)
             with open(os.path.join(work, "results.json"), "w") as fh:
                 json.dump({"machine": m, "results": results}, fh, indent=1)
     finally:
