@@ -145,7 +145,7 @@ fuzz_src      = $(CORE_SRC) $(CORE_W_SRC) fuzz/common.c \
                 $(if $(filter records,$1),$(SYNC_SRC))
 FUZZ_WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes
 
-.PHONY: fuzz fuzz-replay test-asan test-valgrind
+.PHONY: fuzz fuzz-replay test-asan test-valgrind test-pristine
 
 $(FUZZ_B)/fuzz-%: fuzz/fuzz_%.c $(FUZZ_DEPS)
 	@mkdir -p $(dir $@)
@@ -175,6 +175,11 @@ fuzz-replay: $(FUZZ_TARGETS:%=$(FUZZ_B)/replay-%)
 
 test-asan:
 	@sh .ci/asan.sh
+
+# make test and make run in a debootstrap minbase Debian 12 chroot, from a
+# clean clone of HEAD (needs root; several minutes)
+test-pristine:
+	@sh .ci/pristine.sh
 
 test-valgrind:
 	@sh .ci/valgrind.sh

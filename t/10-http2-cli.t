@@ -27,6 +27,19 @@ sub free_port {
     return $s->sockport;
 }
 
+# pids whose parent is $ppid, from /proc (no ps: minimal systems lack it)
+sub children {
+    my ($ppid) = @_;
+    my @kids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;    # the process may be gone
+        my $line = <$fh> // next;
+        # pid (comm) state ppid ...: comm may hold spaces and parens
+        push @kids, $1 if $line =~ /^(\d+) \(.*\) \S+ (\d+) / && $2 == $ppid;
+    }
+    return @kids;
+}
+
 my ($h1, $h2) = (free_port(), free_port());
 
 sub write_conf {
@@ -127,8 +140,7 @@ SKIP: {
 SKIP: {
     skip 'not root: workers run as the current user', 2 unless $root;
 
-    my @workers = map { /^\s*(\d+)/ ? $1 : () }
-                  `ps -o pid=,args= --ppid \$(cat $dir/logs/nginx.pid)`;
+    my @workers = children(slurp("$dir/logs/nginx.pid") =~ /(\d+)/);
     ok(@workers >= 2, 'two workers');
     my @uids = map { slurp("/proc/$_/status") =~ /^Uid:\s+(\d+)/m ? $1 : 0 }
                @workers;
