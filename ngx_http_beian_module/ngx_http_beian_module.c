@@ -40,7 +40,8 @@ typedef struct {
     ngx_flag_t                  metrics;
     ngx_flag_t                  enabled;          /* in some server */
     ngx_shm_zone_t             *zone;
-    struct stat                 validated;        /* by the master */
+    ngx_fd_t                    copy;             /* the master's sealed copy */
+    struct stat                 validated;        /* the file it came from */
 } ngx_http_beian_main_conf_t;
 
 
@@ -857,11 +858,19 @@ ngx_http_beian_load(ngx_cycle_t *cycle, ngx_http_beian_main_conf_t *bmcf)
         return;
     }
 
-    /* the file the master checked needs no second walk in every worker */
-    snap = beian_snap_open_known((char *) bmcf->snapshot.data,
-                                 bmcf->validated.st_ino ? &bmcf->validated
-                                                        : NULL,
-                                 err, sizeof(err));
+    /*
+     * The master's copy, while the file is still the one it copied: shared
+     * by all workers and already checked.  Otherwise our own copy.
+     */
+    if (bmcf->copy != NGX_INVALID_FILE
+        && beian_snap_same_file(&st, &bmcf->validated))
+    {
+        snap = beian_snap_open_copy(bmcf->copy, (char *) bmcf->snapshot.data,
+                                    &bmcf->validated, 1, err, sizeof(err));
+    } else {
+        snap = beian_snap_open((char *) bmcf->snapshot.data, err,
+                               sizeof(err));
+    }
 
     if (snap == NULL) {
         w->failed = st;
@@ -884,9 +893,7 @@ ngx_http_beian_load(ngx_cycle_t *cycle, ngx_http_beian_main_conf_t *bmcf)
     w->snap = snap;
     ngx_memzero(&w->failed, sizeof(struct stat));
 
-    if (beian_snap_fstat(snap, &w->loaded) != 0) {
-        w->loaded = st;
-    }
+    (void) beian_snap_fstat(snap, &w->loaded);
 
     meta = beian_snap_meta(snap);
 
@@ -1269,6 +1276,7 @@ ngx_http_beian_create_main_conf(ngx_conf_t *cf)
      */
 
     bmcf->check = NGX_CONF_UNSET_MSEC;
+    bmcf->copy = NGX_INVALID_FILE;
 
     return bmcf;
 }
@@ -1369,11 +1377,120 @@ ngx_http_beian_count_reload_failure(void)
 }
 
 
+/*
+ * The master's sealed copies, one per configuration cycle still alive.  A
+ * worker forked after a reload inherits the descriptors of older cycles
+ * too; it closes them (ngx_http_beian_drop_copies()), or their memory would
+ * live as long as it does.
+ */
+static ngx_fd_t    *ngx_http_beian_copies;
+static ngx_uint_t   ngx_http_beian_ncopies;
+
+
+static void
+ngx_http_beian_copy_cleanup(void *data)
+{
+    ngx_fd_t  *fd = data;
+
+    ngx_uint_t  i;
+
+    /* not in the list: a worker closed it already (drop_copies) */
+    for (i = 0; i < ngx_http_beian_ncopies; i++) {
+        if (ngx_http_beian_copies[i] == *fd) {
+            ngx_http_beian_copies[i] =
+                ngx_http_beian_copies[--ngx_http_beian_ncopies];
+            (void) close(*fd);
+            break;
+        }
+    }
+
+    *fd = NGX_INVALID_FILE;
+}
+
+
+/*
+ * Copies the snapshot into sealed memory and validates the copy, for this
+ * configuration: "nginx -t" and a reload with a bad file fail while the
+ * running workers keep theirs.  The env is closed again (it must not cross
+ * fork()); the copy is kept, closed with the cycle's pool.
+ */
+static ngx_int_t
+ngx_http_beian_copy(ngx_conf_t *cf, ngx_http_beian_main_conf_t *bmcf,
+    char *err, size_t err_len)
+{
+    ngx_fd_t            fd, *copies;
+    beian_snap_t       *snap;
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    copies = ngx_alloc((ngx_http_beian_ncopies + 1) * sizeof(ngx_fd_t),
+                       cf->log);
+    if (cln == NULL || copies == NULL) {
+        ngx_cpystrn((u_char *) err, (u_char *) "out of memory", err_len);
+        return NGX_ERROR;
+    }
+
+    fd = beian_snap_copy((char *) bmcf->snapshot.data, &bmcf->validated, err,
+                         err_len);
+    if (fd == -1) {
+        ngx_free(copies);
+        return NGX_ERROR;
+    }
+
+    snap = beian_snap_open_copy(fd, (char *) bmcf->snapshot.data,
+                                &bmcf->validated, 0, err, err_len);
+    if (snap == NULL) {
+        ngx_free(copies);
+        (void) close(fd);
+        return NGX_ERROR;
+    }
+
+    beian_snap_close(snap);
+
+    if (ngx_http_beian_ncopies) {
+        ngx_memcpy(copies, ngx_http_beian_copies,
+                   ngx_http_beian_ncopies * sizeof(ngx_fd_t));
+    }
+
+    ngx_free(ngx_http_beian_copies);
+    ngx_http_beian_copies = copies;
+    ngx_http_beian_copies[ngx_http_beian_ncopies++] = fd;
+
+    bmcf->copy = fd;
+    cln->handler = ngx_http_beian_copy_cleanup;
+    cln->data = &bmcf->copy;
+
+    return NGX_OK;
+}
+
+
+/* In a new worker: the copies of cycles other than its own go. */
+static void
+ngx_http_beian_drop_copies(ngx_http_beian_main_conf_t *bmcf)
+{
+    ngx_fd_t    fd;
+    ngx_uint_t  i, n;
+
+    n = 0;
+
+    for (i = 0; i < ngx_http_beian_ncopies; i++) {
+        fd = ngx_http_beian_copies[i];
+
+        if (bmcf && fd == bmcf->copy) {
+            ngx_http_beian_copies[n++] = fd;
+        } else {
+            (void) close(fd);
+        }
+    }
+
+    ngx_http_beian_ncopies = n;
+}
+
+
 static ngx_int_t
 ngx_http_beian_init(ngx_conf_t *cf)
 {
     ngx_uint_t                   i, enabled;
-    beian_snap_t                *snap;
     ngx_file_info_t              fi;
     ngx_http_handler_pt         *h;
     ngx_http_core_srv_conf_t   **cscfp;
@@ -1437,19 +1554,11 @@ ngx_http_beian_init(ngx_conf_t *cf)
                            "writes it (if_missing=block)", &bmcf->snapshot);
 
     } else {
-        snap = beian_snap_open((char *) bmcf->snapshot.data, err,
-                               sizeof(err));
-        if (snap == NULL) {
+        if (ngx_http_beian_copy(cf, bmcf, err, sizeof(err)) != NGX_OK) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "beian: %s", err);
             ngx_http_beian_count_reload_failure();
             return NGX_ERROR;
         }
-
-        if (beian_snap_fstat(snap, &bmcf->validated) != 0) {
-            ngx_memzero(&bmcf->validated, sizeof(struct stat));
-        }
-
-        beian_snap_close(snap);
     }
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
@@ -1470,6 +1579,8 @@ ngx_http_beian_init_process(ngx_cycle_t *cycle)
     ngx_http_beian_worker_t     *w = &ngx_http_beian_worker;
 
     bmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_beian_module);
+
+    ngx_http_beian_drop_copies(bmcf);
 
     if (bmcf == NULL || !bmcf->enabled) {
         return NGX_OK;
