@@ -60,8 +60,15 @@ typedef struct {
 } ngx_http_beian_srv_conf_t;
 
 
+/*
+ * The verdict on a main request, kept for its life: internal redirects
+ * clear module ctxs, so it is also found through a pool cleanup entry
+ * (ngx_http_beian_get_ctx()).
+ */
 typedef struct {
     beian_status_t              status;
+    ngx_str_t                   host;             /* the name refused, or
+                                                     the one nginx resolved */
     ngx_str_t                   domain;
     ngx_str_t                   icp;              /* read on first use */
     unsigned                    icp_read:1;
@@ -82,9 +89,13 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_beian_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_beian_late_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_beian_enforce(ngx_http_request_t *r,
+    ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
+static ngx_http_beian_ctx_t *ngx_http_beian_get_ctx(ngx_http_request_t *r);
 static ngx_http_beian_ctx_t *ngx_http_beian_verdict(ngx_http_request_t *r);
 static ngx_int_t ngx_http_beian_block(ngx_http_request_t *r,
-    ngx_http_beian_srv_conf_t *bscf);
+    ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
 static ngx_int_t ngx_http_beian_metrics_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_beian_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -309,13 +320,12 @@ static const char  ngx_http_beian_page_tail[] =
 "</html>\n";
 
 
+/* POST_READ: every request, before any rewrite, return or content. */
 static ngx_int_t
 ngx_http_beian_handler(ngx_http_request_t *r)
 {
-    ngx_http_beian_ctx_t        *ctx;
-    ngx_http_beian_shm_t        *shm;
-    ngx_http_beian_srv_conf_t   *bscf;
-    ngx_http_beian_main_conf_t  *bmcf;
+    ngx_http_beian_ctx_t       *ctx;
+    ngx_http_beian_srv_conf_t  *bscf;
 
     bscf = ngx_http_get_module_srv_conf(r, ngx_http_beian_module);
 
@@ -327,6 +337,56 @@ ngx_http_beian_handler(ngx_http_request_t *r)
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    return ngx_http_beian_enforce(r, bscf, ctx);
+}
+
+
+/*
+ * SERVER_REWRITE and REWRITE: a request nginx finalized itself before
+ * POST_READ (a bad request line or Host, headers too large, a timeout)
+ * and then sent through error_page to a URI or a named location never
+ * passed the check above.  It is judged here, once; requests judged
+ * already go on at the cost of a ctx lookup.  Its host may be unknown
+ * (nginx gave up before reading it): that is blocked, whatever
+ * beian_ip_host says, for no name can be shown to be filed.
+ */
+static ngx_int_t
+ngx_http_beian_late_handler(ngx_http_request_t *r)
+{
+    ngx_http_beian_ctx_t       *ctx;
+    ngx_http_beian_srv_conf_t  *bscf;
+
+    if (r != r->main || ngx_http_beian_get_ctx(r) != NULL) {
+        return NGX_DECLINED;
+    }
+
+    bscf = ngx_http_get_module_srv_conf(r, ngx_http_beian_module);
+
+    if (!bscf->enable) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_beian_verdict(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->status == BEIAN_NOHOST) {
+        ctx->status = BEIAN_UNFILED;
+    }
+
+    return ngx_http_beian_enforce(r, bscf, ctx);
+}
+
+
+/* Counts the verdict and blocks, logs or lets the request go on. */
+static ngx_int_t
+ngx_http_beian_enforce(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
+    ngx_http_beian_ctx_t *ctx)
+{
+    ngx_http_beian_shm_t        *shm;
+    ngx_http_beian_main_conf_t  *bmcf;
 
     bmcf = ngx_http_get_module_main_conf(r, ngx_http_beian_module);
     shm = bmcf->zone ? bmcf->zone->data : NULL;
@@ -342,8 +402,7 @@ ngx_http_beian_handler(ngx_http_request_t *r)
     if (bscf->mode == NGX_HTTP_BEIAN_REPORT) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "beian: would block %s host \"%V\" (report mode)",
-                      beian_status_names[ctx->status],
-                      &r->headers_in.server);
+                      beian_status_names[ctx->status], &ctx->host);
         if (shm) {
             ngx_atomic_fetch_add(&shm->would_block, 1);
         }
@@ -352,7 +411,7 @@ ngx_http_beian_handler(ngx_http_request_t *r)
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "beian: blocked %s host \"%V\"",
-                  beian_status_names[ctx->status], &r->headers_in.server);
+                  beian_status_names[ctx->status], &ctx->host);
 
     if (shm) {
         ngx_atomic_fetch_add(&shm->blocked, 1);
@@ -362,63 +421,60 @@ ngx_http_beian_handler(ngx_http_request_t *r)
      * We answer here and finish the request ourselves: returning the status
      * would run error_page, which could serve the site's own content.
      */
-    ngx_http_finalize_request(r, ngx_http_beian_block(r, bscf));
+    ngx_http_finalize_request(r, ngx_http_beian_block(r, bscf, ctx));
 
     return NGX_DONE;
 }
 
 
-/*
- * The verdict for the main request, computed once and kept in its ctx.
- * Internal redirects clear module ctxs; variables then recompute it.
- */
-static ngx_http_beian_ctx_t *
-ngx_http_beian_verdict(ngx_http_request_t *r)
+/* Marks the pool cleanup entry that carries a ctx; never called to clean. */
+static void
+ngx_http_beian_ctx_cleanup(void *data)
 {
-    size_t                      n;
-    ngx_str_t                   host, *name;
-    ngx_uint_t                  i;
-    beian_match_t               m;
-    beian_host_class_t          cls;
-    ngx_http_request_t         *mr;
-    ngx_http_beian_ctx_t       *ctx;
-    ngx_http_beian_srv_conf_t  *bscf;
-    char                        buf[BEIAN_HOST_MAX + 1];
+}
 
-    mr = r->main;
 
-    ctx = ngx_http_get_module_ctx(mr, ngx_http_beian_module);
+static ngx_http_beian_ctx_t *
+ngx_http_beian_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t    *cln;
+    ngx_http_beian_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_beian_module);
     if (ctx) {
         return ctx;
     }
 
-    ctx = ngx_pcalloc(mr->pool, sizeof(ngx_http_beian_ctx_t));
-    if (ctx == NULL) {
-        return NULL;
+    /* after an internal redirect */
+    for (cln = r->main->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_beian_ctx_cleanup) {
+            ctx = cln->data;
+            ngx_http_set_ctx(r->main, ctx, ngx_http_beian_module);
+            return ctx;
+        }
     }
 
-    ngx_http_set_ctx(mr, ctx, ngx_http_beian_module);
+    return NULL;
+}
 
-    bscf = ngx_http_get_module_srv_conf(mr, ngx_http_beian_module);
 
-    if (!bscf->enable) {
-        ctx->status = BEIAN_OFF;
-        return ctx;
-    }
-
-    /* nginx already took the absolute-URI host over Host, or :authority */
-    cls = beian_host_normalize((char *) mr->headers_in.server.data,
-                               mr->headers_in.server.len, buf, &n);
-
-    host.data = (u_char *) buf;
-    host.len = n;
+/*
+ * One host against the snapshot, as the server's settings say: exempt
+ * names and regexes first, then the match.  Returns the status; m is set
+ * for BEIAN_FILED.
+ */
+static beian_status_t
+ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf, char *buf, size_t n,
+    beian_host_class_t cls, beian_match_t *m)
+{
+    ngx_str_t    host, *name;
+    ngx_uint_t   i;
 
     if (bscf->exempt_names) {
         name = bscf->exempt_names->elts;
         for (i = 0; i < bscf->exempt_names->nelts; i++) {
             if (name[i].len == n && ngx_memcmp(name[i].data, buf, n) == 0) {
-                ctx->status = BEIAN_EXEMPT;
-                return ctx;
+                return BEIAN_EXEMPT;
             }
         }
     }
@@ -427,18 +483,98 @@ ngx_http_beian_verdict(ngx_http_request_t *r)
     if (bscf->exempt_regex) {
         ngx_regex_t  **re = bscf->exempt_regex->elts;
 
+        host.data = (u_char *) buf;
+        host.len = n;
+
         for (i = 0; i < bscf->exempt_regex->nelts; i++) {
             if (ngx_regex_exec(re[i], &host, NULL, 0) >= 0) {
-                ctx->status = BEIAN_EXEMPT;
-                return ctx;
+                return BEIAN_EXEMPT;
             }
         }
     }
 #endif
 
     /* the verdict only: the record is read if $beian_icp is ever asked */
-    ctx->status = beian_match(ngx_http_beian_snapshot(), cls, buf, n,
-                              bscf->flags | BEIAN_MATCH_NO_RECORD, &m);
+    return beian_match(ngx_http_beian_snapshot(), cls, buf, n,
+                       bscf->flags | BEIAN_MATCH_NO_RECORD, m);
+}
+
+
+/*
+ * The verdict for the main request, computed once.  Every name the request
+ * carries is judged: the host nginx resolved (the absolute-URI host wins
+ * over Host, :authority likewise) and, when it names something else, the
+ * Host header itself, which a "proxy_set_header Host $http_host" would
+ * pass on.  The first name not allowed decides.
+ */
+static ngx_http_beian_ctx_t *
+ngx_http_beian_verdict(ngx_http_request_t *r)
+{
+    size_t                      n, hn;
+    beian_match_t               m, hm;
+    beian_status_t              hs;
+    ngx_table_elt_t            *h;
+    beian_host_class_t          cls;
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_request_t         *mr;
+    ngx_http_beian_ctx_t       *ctx;
+    ngx_http_beian_srv_conf_t  *bscf;
+    char                        buf[BEIAN_HOST_MAX + 1];
+    char                        hbuf[BEIAN_HOST_MAX + 1];
+
+    mr = r->main;
+
+    ctx = ngx_http_beian_get_ctx(mr);
+    if (ctx) {
+        return ctx;
+    }
+
+    cln = ngx_pool_cleanup_add(mr->pool, sizeof(ngx_http_beian_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_http_beian_ctx_t));
+    cln->handler = ngx_http_beian_ctx_cleanup;
+
+    ngx_http_set_ctx(mr, ctx, ngx_http_beian_module);
+
+    bscf = ngx_http_get_module_srv_conf(mr, ngx_http_beian_module);
+
+    ctx->host = mr->headers_in.server;
+
+    if (!bscf->enable) {
+        ctx->status = BEIAN_OFF;
+        return ctx;
+    }
+
+    cls = beian_host_normalize((char *) mr->headers_in.server.data,
+                               mr->headers_in.server.len, buf, &n);
+
+    ctx->status = ngx_http_beian_judge(bscf, buf, n, cls, &m);
+
+    h = mr->headers_in.host;
+
+    if (h && beian_allowed(ctx->status, bscf->flags)
+        && (h->value.len != mr->headers_in.server.len
+            || ngx_memcmp(h->value.data, mr->headers_in.server.data,
+                          h->value.len) != 0))
+    {
+        /* by the same rule: "Example.COM:80" is the same name */
+        cls = beian_host_normalize((char *) h->value.data, h->value.len,
+                                   hbuf, &hn);
+
+        if (hn != n || ngx_memcmp(hbuf, buf, n) != 0) {
+            hs = ngx_http_beian_judge(bscf, hbuf, hn, cls, &hm);
+
+            if (!beian_allowed(hs, bscf->flags)) {
+                ctx->status = hs;
+                ctx->host = h->value;
+                return ctx;
+            }
+        }
+    }
 
     if (ctx->status != BEIAN_FILED) {
         return ctx;
@@ -548,12 +684,13 @@ ngx_http_beian_escape(u_char *dst, ngx_str_t *src)
 
 
 static ngx_int_t
-ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
+ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
+    ngx_http_beian_ctx_t *ctx)
 {
     off_t             len;
     u_char           *host, *part[5], *end[5];
     ngx_int_t         rc;
-    ngx_uint_t        i, n;
+    ngx_uint_t        i, k, n;
     ngx_buf_t        *b;
     ngx_chain_t      *cl;
     ngx_table_elt_t  *h;
@@ -579,7 +716,7 @@ ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
         /* the static parts are sent from where they are: only the escaped
          * host is made per request */
         host = ngx_pnalloc(r->pool,
-                           ngx_http_beian_escaped_len(&r->headers_in.server));
+                           ngx_http_beian_escaped_len(&ctx->host));
         if (host == NULL) {
             return NGX_ERROR;
         }
@@ -587,7 +724,7 @@ ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
         part[0] = (u_char *) ngx_http_beian_page_head;
         end[0] = part[0] + sizeof(ngx_http_beian_page_head) - 1;
         part[1] = host;
-        end[1] = ngx_http_beian_escape(host, &r->headers_in.server);
+        end[1] = ngx_http_beian_escape(host, &ctx->host);
         part[2] = (u_char *) ngx_http_beian_page_mid;
         end[2] = part[2] + sizeof(ngx_http_beian_page_mid) - 1;
         part[3] = host;
@@ -605,20 +742,32 @@ ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
     cl = (ngx_chain_t *) (b + n);
     len = 0;
 
-    for (i = 0; i < n; i++) {
-        b[i].pos = part[i];
-        b[i].last = end[i];
-        b[i].memory = 1;
-        cl[i].buf = &b[i];
-        cl[i].next = (i + 1 < n) ? &cl[i + 1] : NULL;
+    /* empty parts (no host) are left out: nginx refuses an empty buf */
+    for (i = 0, k = 0; i < n; i++) {
+        if (end[i] == part[i]) {
+            continue;
+        }
+
+        b[k].pos = part[i];
+        b[k].last = end[i];
+        b[k].memory = 1;
+        cl[k].buf = &b[k];
+        cl[k].next = NULL;
+        if (k) {
+            cl[k - 1].next = &cl[k];
+        }
         len += end[i] - part[i];
+        k++;
     }
 
-    b[n - 1].last_buf = (r == r->main) ? 1 : 0;
-    b[n - 1].last_in_chain = 1;
+    b[k - 1].last_buf = (r == r->main) ? 1 : 0;
+    b[k - 1].last_in_chain = 1;
 
     r->headers_out.status = bscf->status;
     r->headers_out.content_length_n = len;
+
+    /* an error_page after an early error set a status of its own */
+    r->err_status = 0;
 
     if (bscf->status == 451) {
         /* nginx has no reason phrase of its own for 451 */
@@ -1327,15 +1476,19 @@ ngx_http_beian_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_BEIAN_IP_ALLOW);
     ngx_conf_merge_str_value(conf->page, prev->page, "");
 
-    if (conf->exempt_names == NULL) {
-        conf->exempt_names = prev->exempt_names;
-    }
-
+    /* a server's own list, names and regexes together, replaces the
+     * inherited one */
+    if (conf->exempt_names == NULL
 #if (NGX_PCRE)
-    if (conf->exempt_regex == NULL) {
-        conf->exempt_regex = prev->exempt_regex;
-    }
+        && conf->exempt_regex == NULL
 #endif
+       )
+    {
+        conf->exempt_names = prev->exempt_names;
+#if (NGX_PCRE)
+        conf->exempt_regex = prev->exempt_regex;
+#endif
+    }
 
     conf->flags = (conf->subdomains ? BEIAN_MATCH_SUBDOMAINS : 0)
                   | (conf->ip_host == NGX_HTTP_BEIAN_IP_BLOCK
@@ -1567,6 +1720,22 @@ ngx_http_beian_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_beian_handler;
+
+    /* an internal redirect starts at SERVER_REWRITE, a named location at
+     * REWRITE: both after POST_READ */
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_SERVER_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_beian_late_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_beian_late_handler;
 
     return NGX_OK;
 }
