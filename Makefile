@@ -22,7 +22,7 @@ ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SAN) -fstack-protector-strong \
 LIBS_CORE  := -llmdb
 LIBS_SYNC  := -ljansson -lpcre2-8 -lidn2 -lcrypto -lcurl
 
-CORE_SRC   := core/host.c core/snapshot.c
+CORE_SRC   := core/host.c core/snapshot.c core/topk.c
 CORE_W_SRC := core/snapshot_write.c
 SYNC_SRC   := $(filter-out sync-tool/main.c,$(wildcard sync-tool/*.c))
 CORE_OBJ   := $(CORE_SRC:%.c=$(B)/obj/%.o)
@@ -30,8 +30,8 @@ CORE_W_OBJ := $(CORE_W_SRC:%.c=$(B)/obj/%.o)
 SYNC_OBJ   := $(SYNC_SRC:%.c=$(B)/obj/%.o)
 UNIT_SRC   := $(wildcard tests/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/%.c=$(B)/tests/%)
-MODULE_SRC := ngx_http_beian_module/ngx_http_beian_module.c $(CORE_SRC) \
-              core/beian.h config
+MODULE_SRC := $(wildcard ngx_http_beian_module/*.[ch]) $(CORE_SRC) \
+              $(wildcard core/*.h) config
 
 .PHONY: all deps module tool run test unit test-nginx test-sync static clean \
         install
@@ -44,7 +44,7 @@ deps:
 tool: $(B)/beian-sync
 module: $(B)/ngx_http_beian_module.so
 
-$(B)/obj/%.o: %.c core/beian.h $(wildcard sync-tool/*.h)
+$(B)/obj/%.o: %.c $(wildcard core/*.h) $(wildcard sync-tool/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
