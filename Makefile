@@ -145,7 +145,8 @@ fuzz_src      = $(CORE_SRC) $(CORE_W_SRC) fuzz/common.c \
                 $(if $(filter records,$1),$(SYNC_SRC))
 FUZZ_WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes
 
-.PHONY: fuzz fuzz-deps fuzz-replay test-asan test-valgrind test-pristine
+.PHONY: fuzz fuzz-deps fuzz-replay test-asan test-valgrind test-pristine \
+        screenshots
 
 $(FUZZ_B)/fuzz-%: fuzz/fuzz_%.c $(FUZZ_DEPS) | fuzz-deps
 	@mkdir -p $(dir $@)
@@ -178,6 +179,10 @@ fuzz-replay: $(FUZZ_TARGETS:%=$(FUZZ_B)/replay-%)
 
 test-asan:
 	@sh .ci/asan.sh
+
+# What a blocked visitor sees: headless Chromium, into docs/screenshots/
+screenshots: module tool
+	@sh .ci/screenshots.sh
 
 # make test and make run in a debootstrap minbase Debian 12 chroot, from a
 # clean clone of HEAD (needs root; several minutes)
