@@ -136,7 +136,8 @@ DEB_PROFILES := $(if $(shell grep -s -l ngx_stream_beian_module config),\
                   pkg.beian-gate.stream)
 
 deb:
-	@BEIAN_EXTRA_PKGS="debhelper lintian" sh .ci/deps.sh
+	@BEIAN_EXTRA_PKGS="debhelper lintian $(if $(strip $(DEB_PROFILES)),libnginx-mod-stream)" \
+	    sh .ci/deps.sh
 	rm -rf $(DEB_B) && mkdir -p $(DEB_B)/src
 	tar -c --exclude-vcs --exclude=./build --exclude='./t/servroot*' \
 	    --exclude=./bench/out --exclude=__pycache__ . | tar -x -C $(DEB_B)/src

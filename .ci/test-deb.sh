@@ -14,11 +14,14 @@ set -euo pipefail
 
 dir=$(cd "${1:?usage: test-deb.sh DIR}" && pwd)
 cd "$(dirname "$0")/.."
+ls "$dir"/*.deb >/dev/null 2>&1 || { echo "test-deb: no packages in $dir (make deb)" >&2; exit 1; }
 
-pkgs="libnginx-mod-http-beian beian-sync"
+# every package built: libnginx-mod-http-beian, beian-sync, and
+# libnginx-mod-stream-beian once the stream module exists
+debs=("$dir"/*.deb)
+pkgs=$(for d in "${debs[@]}"; do dpkg-deb -f "$d" Package; done)
+modpkgs=$(printf '%s\n' $pkgs | grep '^libnginx-mod-' || true)
 mod=/usr/lib/nginx/modules/ngx_http_beian_module.so
-avail=/usr/share/nginx/modules-available/mod-http-beian.conf
-link=/etc/nginx/modules-enabled/50-mod-http-beian.conf
 version=$(sed -n 's/^#define BEIAN_VERSION *"\(.*\)"$/\1/p' core/version.h)
 apt_opts=(-y -q -o DPkg::Lock::Timeout=300 -o Dpkg::Use-Pty=0)
 export DEBIAN_FRONTEND=noninteractive
@@ -34,7 +37,6 @@ check() {   # check "what" command...
 }
 
 [ "$(id -u)" = 0 ] || { echo "test-deb: needs root (it installs packages)" >&2; exit 1; }
-ls "$dir"/*.deb >/dev/null 2>&1 || { echo "test-deb: no packages in $dir (make deb)" >&2; exit 1; }
 
 installed() {   # installed PKG: any dpkg state but "not installed"
     local s
@@ -98,7 +100,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-debs=("$dir"/*.deb)
 echo "# installing: ${debs[*]##*/}"
 if ! apt-get install "${apt_opts[@]}" --no-install-recommends "${debs[@]}" \
         >"$tmp/apt.log" 2>&1; then
@@ -113,13 +114,25 @@ check "install triggered nginx-reload" \
 
 # ---- libnginx-mod-http-beian -------------------------------------------
 abi=$(dpkg-query -W -f='${Provides}' nginx | grep -o 'nginx-abi-[^ ,]*')
-check "module depends on $abi, which the installed nginx provides" \
-    grep -qw -- "$abi" <(dpkg-query -W -f='${Depends}' libnginx-mod-http-beian)
-check "module in /usr/lib/nginx/modules" test -f "$mod"
-check "$avail loads it" \
-    grep -qx 'load_module modules/ngx_http_beian_module.so;' "$avail"
-check "postinst enabled it: $link -> $avail" \
-    test "$(readlink "$link")" = "$avail"
+for p in $modpkgs; do
+    check "$p depends on $abi, which the installed nginx provides" \
+        grep -qw -- "$abi" <(dpkg-query -W -f='${Depends}' "$p")
+done
+# as dh_nginx names them: libnginx-mod-NAME ships ngx_NAME_module.so and
+# mod-NAME.conf, enabled at priority 50 (http) or 70 (after Debian's own
+# 50-mod-stream.conf)
+for p in $modpkgs; do
+    name=${p#libnginx-mod-}
+    so=ngx_${name//-/_}_module.so
+    avail=/usr/share/nginx/modules-available/mod-$name.conf
+    prio=70
+    case $name in http-*) prio=50 ;; esac
+    check "$p: $so in /usr/lib/nginx/modules" test -f "/usr/lib/nginx/modules/$so"
+    check "$p: $avail loads it" \
+        grep -qx "load_module modules/$so;" "$avail"
+    check "$p: postinst enabled it as $prio-mod-$name.conf" \
+        test "$(readlink "/etc/nginx/modules-enabled/$prio-mod-$name.conf")" = "$avail"
+done
 check "nginx -t with Debian's nginx.conf and the module enabled" \
     /usr/sbin/nginx -t -q
 
@@ -225,8 +238,11 @@ dpkg -L $pkgs | grep -vx '/\.' | sort -u >"$tmp/files"
 apt-get remove "${apt_opts[@]}" $pkgs >"$tmp/apt.log" 2>&1
 check "remove triggered nginx-reload" \
     grep -q '^Processing triggers for nginx ' "$tmp/apt.log"
-check "remove: module link parked as $link.removed" \
-    test ! -e "$link" -a -L "$link.removed"
+for p in $modpkgs; do
+    l=$(echo /etc/nginx/modules-enabled/*-mod-"${p#libnginx-mod-}".conf*)
+    check "remove: $p's link parked as .removed ($l)" \
+        test "${l%.removed}.removed" = "$l" -a -L "$l"
+done
 check "remove: nginx -t still passes without the module" /usr/sbin/nginx -t -q
 check "remove: conffile kept" test -f /etc/beian/beian-sync.conf
 check "remove: snapshot kept" test -f /var/lib/beian/snapshot.mdb
@@ -247,7 +263,11 @@ while read -r f; do
     left="$left $f"
 done <"$tmp/files"
 check "purge: no file of the packages left${left:+:$left}" test -z "$left"
-check "purge: no $link or $link.removed" test ! -e "$link" -a ! -L "$link.removed"
+for p in $modpkgs; do
+    l=$(echo /etc/nginx/modules-enabled/*-mod-"${p#libnginx-mod-}".conf*)
+    check "purge: no modules-enabled link of $p left" \
+        test "$l" = "/etc/nginx/modules-enabled/*-mod-${p#libnginx-mod-}.conf*"
+done
 check "purge: /etc/beian and /var/lib/beian gone" \
     test ! -e /etc/beian -a ! -e /var/lib/beian
 etc_state >"$tmp/etc.after"
