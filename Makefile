@@ -141,7 +141,7 @@ deb:
 	rm -rf $(DEB_B) && mkdir -p $(DEB_B)/src
 	tar -c --exclude-vcs --exclude=./build --exclude='./t/servroot*' \
 	    --exclude=./bench/out --exclude=__pycache__ . | tar -x -C $(DEB_B)/src
-	cd $(DEB_B)/src && DEB_BUILD_OPTIONS=noautodbgsym dpkg-buildpackage \
+	cd $(DEB_B)/src && DEB_BUILD_OPTIONS="noautodbgsym $(DEB_BUILD_OPTIONS)" dpkg-buildpackage \
 	    -b --no-sign $(if $(strip $(DEB_PROFILES)),-P$(strip $(DEB_PROFILES))) \
 	    >../build.log 2>&1 || { tail -40 ../build.log; exit 1; }
 	lintian --fail-on error $(DEB_B)/*.changes
