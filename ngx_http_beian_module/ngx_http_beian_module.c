@@ -11,6 +11,7 @@
 #include "beian.h"
 #include "topk.h"
 #include "ngx_http_beian_page.h"
+#include "version.h"
 
 
 #define NGX_HTTP_BEIAN_ENFORCE    0
@@ -1118,7 +1119,8 @@ ngx_http_beian_load(ngx_cycle_t *cycle, ngx_http_beian_main_conf_t *bmcf)
 
     ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                   "beian: loaded snapshot \"%V\": %uL domains, instance %s, "
-                  "generated at %L", &bmcf->snapshot,
+                  "generated at %L (beian gate " BEIAN_VERSION ")",
+                  &bmcf->snapshot,
                   (uint64_t) meta->record_count, meta->instance_id,
                   (int64_t) meta->generated_at);
 
