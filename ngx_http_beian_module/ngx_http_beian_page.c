@@ -34,6 +34,7 @@ typedef struct {
 
 struct ngx_http_beian_page_s {
     ngx_array_t                 segs;           /* ngx_http_beian_seg_t */
+    ngx_uint_t                  used;           /* 1 << type, for values */
     ngx_int_t                   request_id;     /* variable index, or -1 */
 };
 
@@ -217,6 +218,8 @@ ngx_http_beian_page_compile(ngx_conf_t *cf, ngx_str_t *text)
             return NULL;
         }
 
+        page->used |= 1 << t;
+
         if (t == NGX_HTTP_BEIAN_SEG_REQUEST_ID && page->request_id == -1) {
             page->request_id = ngx_http_get_variable_index(cf, &request_id);
             if (page->request_id == NGX_ERROR) {
@@ -394,105 +397,93 @@ ngx_int_t
 ngx_http_beian_page_send(ngx_http_request_t *r, ngx_http_beian_page_t *page,
     ngx_uint_t status, ngx_str_t *host, beian_status_t verdict)
 {
-    off_t                       len;
+    u_char                     *p;
+    size_t                      len;
     ngx_int_t                   rc;
-    ngx_str_t                   val[NGX_HTTP_BEIAN_SEG_N], s, id;
-    ngx_uint_t                  i, k, done[NGX_HTTP_BEIAN_SEG_N];
+    ngx_str_t                   val[NGX_HTTP_BEIAN_SEG_N], id;
+    ngx_uint_t                  i, t;
     ngx_buf_t                  *b;
-    ngx_chain_t                *cl;
+    ngx_chain_t                 out;
     ngx_table_elt_t            *h;
     ngx_http_beian_seg_t       *seg;
     ngx_http_variable_value_t  *vv;
 
     seg = page->segs.elts;
 
-    b = ngx_pcalloc(r->pool, page->segs.nelts
-                             * (sizeof(ngx_buf_t) + sizeof(ngx_chain_t)));
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    cl = (ngx_chain_t *) (b + page->segs.nelts);
-
-    ngx_memzero(done, sizeof(done));
-    len = 0;
-
-    for (i = 0, k = 0; i < page->segs.nelts; i++) {
-
-        if (seg[i].type == NGX_HTTP_BEIAN_SEG_TEXT) {
-            s = seg[i].text;
-
-        } else {
-            /* each value is made once, however often the page shows it */
-            if (!done[seg[i].type]) {
-                done[seg[i].type] = 1;
-                ngx_str_null(&s);
-
-                switch (seg[i].type) {
-
-                case NGX_HTTP_BEIAN_SEG_HOST:
-                    rc = ngx_http_beian_escaped(r->pool, host, 0, &s);
-                    break;
-
-                case NGX_HTTP_BEIAN_SEG_HOST_DISPLAY:
-                    rc = ngx_http_beian_host_display(r, host, &s);
-                    break;
-
-                case NGX_HTTP_BEIAN_SEG_STATUS:
-                    s.data = (u_char *) beian_status_names[verdict];
-                    s.len = ngx_strlen(s.data);
-                    rc = NGX_OK;
-                    break;
-
-                case NGX_HTTP_BEIAN_SEG_REQUEST_ID:
-                    vv = ngx_http_get_indexed_variable(r, page->request_id);
-                    rc = NGX_OK;
-                    if (vv && !vv->not_found) {
-                        id.data = vv->data;
-                        id.len = vv->len;
-                        rc = ngx_http_beian_escaped(r->pool, &id, 0, &s);
-                    }
-                    break;
-
-                default: /* NGX_HTTP_BEIAN_SEG_TIME */
-                    s = ngx_cached_http_log_iso8601;
-                    rc = NGX_OK;
-                    break;
-                }
-
-                if (rc != NGX_OK) {
-                    return NGX_ERROR;
-                }
-
-                val[seg[i].type] = s;
-            }
-
-            s = val[seg[i].type];
-        }
-
-        /* nginx refuses an empty buffer: an empty value is left out */
-        if (s.len == 0) {
+    /* each value is made once, however often the page shows it */
+    for (t = NGX_HTTP_BEIAN_SEG_HOST; t < NGX_HTTP_BEIAN_SEG_N; t++) {
+        if (!(page->used & (1 << t))) {
             continue;
         }
 
-        b[k].pos = s.data;
-        b[k].last = s.data + s.len;
-        b[k].memory = 1;
-        cl[k].buf = &b[k];
-        cl[k].next = NULL;
-        if (k) {
-            cl[k - 1].next = &cl[k];
+        ngx_str_null(&val[t]);
+        rc = NGX_OK;
+
+        switch (t) {
+
+        case NGX_HTTP_BEIAN_SEG_HOST:
+            rc = ngx_http_beian_escaped(r->pool, host, 0, &val[t]);
+            break;
+
+        case NGX_HTTP_BEIAN_SEG_HOST_DISPLAY:
+            rc = ngx_http_beian_host_display(r, host, &val[t]);
+            break;
+
+        case NGX_HTTP_BEIAN_SEG_STATUS:
+            val[t].data = (u_char *) beian_status_names[verdict];
+            val[t].len = ngx_strlen(val[t].data);
+            break;
+
+        case NGX_HTTP_BEIAN_SEG_REQUEST_ID:
+            vv = ngx_http_get_indexed_variable(r, page->request_id);
+            if (vv && !vv->not_found) {
+                id.data = vv->data;
+                id.len = vv->len;
+                rc = ngx_http_beian_escaped(r->pool, &id, 0, &val[t]);
+            }
+            break;
+
+        default: /* NGX_HTTP_BEIAN_SEG_TIME */
+            val[t] = ngx_cached_http_log_iso8601;
+            break;
         }
 
-        len += s.len;
-        k++;
+        if (rc != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
-    if (k == 0) {
+    /* one buffer: one copy of a few KB costs less than a long chain */
+    len = 0;
+
+    for (i = 0; i < page->segs.nelts; i++) {
+        len += (seg[i].type == NGX_HTTP_BEIAN_SEG_TEXT) ? seg[i].text.len
+                                                      : val[seg[i].type].len;
+    }
+
+    if (len == 0) {
+        /* nginx refuses an empty buffer */
         r->header_only = 1;
+        b = NULL;
+
     } else {
-        b[k - 1].last_buf = (r == r->main) ? 1 : 0;
-        b[k - 1].last_in_chain = 1;
+        b = ngx_create_temp_buf(r->pool, len);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = b->last;
+
+        for (i = 0; i < page->segs.nelts; i++) {
+            p = (seg[i].type == NGX_HTTP_BEIAN_SEG_TEXT)
+                ? ngx_cpymem(p, seg[i].text.data, seg[i].text.len)
+                : ngx_cpymem(p, val[seg[i].type].data,
+                             val[seg[i].type].len);
+        }
+
+        b->last = p;
+        b->last_buf = (r == r->main) ? 1 : 0;
+        b->last_in_chain = 1;
     }
 
     r->headers_out.status = status;
@@ -523,7 +514,10 @@ ngx_http_beian_page_send(ngx_http_request_t *r, ngx_http_beian_page_t *page,
         return rc;
     }
 
-    return ngx_http_output_filter(r, cl);
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
 }
 
 
