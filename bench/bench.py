@@ -678,7 +678,7 @@ def report(m, results, cmd, params, elapsed):
                  "lookup without the block page); `153-byte page` = gate on "
                  "with a `beian_block_page` as long as the 403 page nginx "
                  "sends for the map's `return 403` (the built-in page is "
-                 "about 4 KB); `top-K off` = gate on with "
+                 "about 3.3 KB); `top-K off` = gate on with "
                  "`beian_top_blocked 0` (the gate runs with the default 64), "
                  "and `top-K on/off` the per-round ratio of the two.")
         L.append("")
