@@ -291,6 +291,9 @@ static ngx_http_variable_t  ngx_http_beian_vars[] = {
     { ngx_string("beian_blocked"), NULL, ngx_http_beian_variable,
       3, 0, 0 },
 
+    { ngx_string("beian_host_arg"), NULL, ngx_http_beian_variable,
+      4, 0, 0 },
+
       ngx_http_null_variable
 };
 
@@ -701,6 +704,7 @@ static ngx_int_t
 ngx_http_beian_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     uintptr_t data)
 {
+    uintptr_t                   n;
     ngx_str_t                  *s;
     ngx_http_beian_ctx_t       *ctx;
     ngx_http_beian_srv_conf_t  *bscf;
@@ -725,6 +729,20 @@ ngx_http_beian_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         bscf = ngx_http_get_module_srv_conf(r->main, ngx_http_beian_module);
         v->len = !beian_allowed(ctx->status, bscf->flags);
         v->data = (u_char *) "1";
+        return NGX_OK;
+    }
+
+    if (data == 4) {
+        /* the name judged, safe in a URL argument (redirects) */
+        n = ngx_escape_uri(NULL, ctx->host.data, ctx->host.len,
+                           NGX_ESCAPE_ARGS);
+        v->len = ctx->host.len + 2 * n;
+        v->data = ngx_pnalloc(r->pool, v->len + 1);
+        if (v->data == NULL) {
+            return NGX_ERROR;
+        }
+        (void) ngx_escape_uri(v->data, ctx->host.data, ctx->host.len,
+                              NGX_ESCAPE_ARGS);
         return NGX_OK;
     }
 

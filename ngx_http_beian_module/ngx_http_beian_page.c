@@ -82,7 +82,7 @@ static ngx_str_t  ngx_http_beian_builtin = ngx_string(
 "p,ul{margin:.5rem 0}ul{padding-left:1.3rem}\n"
 ".host{font-family:ui-monospace,\"SFMono-Regular\",Menlo,Consolas,"
 "monospace;background:var(--code);border-radius:4px;padding:0 .3em;"
-"overflow-wrap:anywhere;word-break:break-all}\n"
+"overflow-wrap:anywhere;word-break:break-all;unicode-bidi:isolate}\n"
 ".meta{color:var(--muted);font-size:.85rem;overflow-wrap:anywhere}\n"
 "a{color:var(--link);overflow-wrap:anywhere}\n"
 "</style>\n"
@@ -187,7 +187,9 @@ ngx_http_beian_page_compile(ngx_conf_t *cf, ngx_str_t *text)
         name = p + 1 + braced;
 
         for (len = 0; name + len < end; len++) {
+            /* a name as nginx reads one: $beian_statusX is not ours */
             if (!((name[len] >= 'a' && name[len] <= 'z')
+                  || (name[len] >= 'A' && name[len] <= 'Z')
                   || (name[len] >= '0' && name[len] <= '9')
                   || name[len] == '_'))
             {
@@ -333,6 +335,12 @@ ngx_http_beian_host_display(ngx_http_request_t *r, ngx_str_t *host,
     char       *u;
     size_t      n;
     ngx_str_t   uni, a, ae, ue;
+
+    if (host->len == 0) {
+        /* a request without a host */
+        ngx_str_set(out, "\xe2\x80\x94");        /* an em dash */
+        return NGX_OK;
+    }
 
     if (host->len < 4 || host->len > BEIAN_DOMAIN_MAX
         || ngx_strlcasestrn(host->data, host->data + host->len,

@@ -206,3 +206,34 @@ Host: unfiled.example.net
 --- error_code: 403
 --- response_body
 page
+
+
+
+=== TEST 13: $beian_host_arg puts the refused name safely into a query
+--- config
+    beian on;
+    beian_block_redirect https://notice.example.com/?d=$beian_host_arg;
+    location / { return 200 "site\n"; }
+--- raw_request eval
+"GET / HTTP/1.1\r\nHost: a.com?x=1&y=<b>\r\nConnection: close\r\n\r\n"
+--- error_code: 302
+--- response_headers
+Location: https://notice.example.com/?d=a.com%3Fx=1%26y=%3Cb%3E
+
+
+
+=== TEST 14: a variable name runs as far as nginx's would: $beian_statusX
+is not $beian_status
+--- config
+    beian on;
+    beian_block_page ../html/page.html;
+--- user_files
+>>> page.html
+[$beian_statusX] [${beian_status}X] [$HOST]
+--- request
+GET /
+--- more_headers
+Host: unfiled.example.net
+--- error_code: 403
+--- response_body
+[$beian_statusX] [unfiledX] [$HOST]
