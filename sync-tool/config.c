@@ -56,6 +56,7 @@ static const key_t_  keys[SYNC_KEY_N] = {
     STR("reload-pid", reload_pid, 0),
     NUM("max-shrink", max_shrink, 0, 100),
     BOOL("force", force),
+    BOOL("allow-shared-dir", allow_shared_dir),
     NUM("timeout", timeout, 1, 3600),
     NUM("retries", retries, 0, 20),
     NUM("page-size", page_size, 1, 100),

@@ -41,6 +41,7 @@ typedef enum {
     SYNC_KEY_RELOAD_PID,
     SYNC_KEY_MAX_SHRINK,
     SYNC_KEY_FORCE,
+    SYNC_KEY_ALLOW_SHARED_DIR,
     SYNC_KEY_TIMEOUT,
     SYNC_KEY_RETRIES,
     SYNC_KEY_PAGE_SIZE,
@@ -66,6 +67,8 @@ typedef struct {
     char          *reload_pid;
     unsigned       max_shrink;
     unsigned       force;
+    unsigned       allow_shared_dir;    /* publish into a directory others
+                                           may write */
     unsigned       timeout;
     unsigned       retries;
     unsigned       page_size;

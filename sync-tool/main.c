@@ -36,8 +36,8 @@ static const char  usage_main[] =
 
 static const char  usage_build[] =
     "usage: beian-sync build --records FILE --instance-id ID --out SNAPSHOT "
-    "[--strict] [--force] [--max-shrink PCT] [--source TEXT] [--json] "
-    "[--quiet]";
+    "[--strict] [--force] [--max-shrink PCT] [--source TEXT] "
+    "[--allow-shared-dir] [--json] [--quiet]";
 
 static const char  usage_pull[] =
     "usage: beian-sync pull [--config FILE] [--instance-id ID|auto] "
@@ -47,7 +47,7 @@ static const char  usage_pull[] =
     "                       [--secret-id ID] [--secret-key KEY] "
     "[--session-token T]\n"
     "                       [--reload-pid PIDFILE] [--max-shrink PCT] "
-    "[--force]\n"
+    "[--force] [--allow-shared-dir]\n"
     "                       [--timeout SEC] [--retries N] [--page-size N] "
     "[--ca-file FILE]\n"
     "                       [--metadata-url URL] [--json] [--quiet]";
@@ -216,6 +216,7 @@ cmd_build(int argc, char **argv)
         { "max-shrink",  required_argument, NULL, 'm' },
         { "strict",      no_argument,       NULL, 'S' },
         { "force",       no_argument,       NULL, 'f' },
+        { "allow-shared-dir", no_argument,  NULL, 'A' },
         { "json",        no_argument,       NULL, 'j' },
         { "quiet",       no_argument,       NULL, 'q' },
         { "help",        no_argument,       NULL, 'h' },
@@ -233,6 +234,7 @@ cmd_build(int argc, char **argv)
         case 'o': p.snapshot = optarg; break;
         case 'S': strict = 1; break;
         case 'f': p.force = 1; break;
+        case 'A': p.allow_shared_dir = 1; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
 
@@ -297,7 +299,7 @@ cmd_build(int argc, char **argv)
     rep.snapshot = p.snapshot;
     rep.source = source;
 
-    rc = sync_lock(p.snapshot, &lock_fd, &rep);
+    rc = sync_lock(p.snapshot, p.allow_shared_dir, &lock_fd, &rep);
     if (rc != SYNC_EXIT_OK) {
         goto done;
     }
@@ -404,6 +406,7 @@ cmd_pull(int argc, char **argv)
         { "reload-pid",    required_argument, NULL, 'k' },
         { "max-shrink",    required_argument, NULL, 'k' },
         { "force",         no_argument,       NULL, 'k' },
+        { "allow-shared-dir", no_argument,    NULL, 'k' },
         { "timeout",       required_argument, NULL, 'k' },
         { "retries",       required_argument, NULL, 'k' },
         { "page-size",     required_argument, NULL, 'k' },
@@ -670,45 +673,166 @@ collect(const char *domain, size_t len, const beian_rec_t *rec, void *data)
 }
 
 
+/* The tree's entry for a domain, by binary search, or NULL. */
+static const beian_entry_t *
+collect_find(const collect_t *col, const char *domain, size_t len)
+{
+    int     c;
+    size_t  lo = 0, hi = col->n, mid;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        c = beian_domain_cmp(col->e[mid].domain, col->e[mid].domain_len,
+                             domain, len);
+        if (c == 0) {
+            return &col->e[mid];
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+
+    return NULL;
+}
+
+
+static int
+rec_equal(const beian_rec_t *rec, const beian_entry_t *e)
+{
+    return rec->icp_len == strlen(e->icp)
+           && memcmp(rec->icp, e->icp, rec->icp_len) == 0
+           && rec->website_id_len == strlen(e->website_id)
+           && memcmp(rec->website_id, e->website_id, rec->website_id_len)
+              == 0;
+}
+
+
+/* The index held against the tree, entry by entry. */
+typedef struct {
+    const collect_t  *col;
+    unsigned char    *hit;              /* per tree entry: seen in the index */
+    size_t            entries;
+    char              diff[BEIAN_SYNC_MSG_MAX];
+} index_walk_t;
+
+
+static int
+index_visit(const char *domain, size_t len, const beian_rec_t *rec,
+    void *data)
+{
+    index_walk_t         *w = data;
+    const beian_entry_t  *e;
+    char                  d[BEIAN_DOMAIN_MAX + 4];
+
+    w->entries++;
+    e = collect_find(w->col, domain, len);
+
+    if (e == NULL || !rec_equal(rec, e) || w->hit[e - w->col->e]) {
+        snprintf(w->diff, sizeof(w->diff), "the hash index holds \"%s\", %s",
+                 sync_display(d, sizeof(d), domain, len),
+                 e == NULL ? "which the tree does not (a lookup of it would "
+                             "answer filed)"
+                 : w->hit[e - w->col->e] ? "twice"
+                 : "with another record than the tree's");
+        return 1;
+    }
+
+    w->hit[e - w->col->e] = 1;
+    return 0;
+}
+
+
 /*
- * Whether the hash index, which nginx reads, says what the tree says: every
- * domain found, with the same record.  0, or -1 with the first difference
- * reported.
+ * Whether the hash index, which nginx reads, says exactly what the tree
+ * says, both ways: every domain of the tree found through it with the same
+ * record; every entry it holds a domain of the tree with that record, as
+ * many entries as records; and byte for byte the index the writer derives
+ * from those records.  0, or -1 with the first difference reported.
  */
 static int
 index_check(const beian_snap_t *snap, const char *path, const collect_t *col)
 {
-    int             rc;
-    size_t          i;
-    beian_rec_t     rec;
-    beian_entry_t  *e;
+    int                   rc;
+    size_t                i, ilen, clen;
+    beian_rec_t           rec;
+    index_walk_t          w;
+    unsigned char        *canon = NULL;
+    const unsigned char  *ix;
+    char                  err[BEIAN_ERR_MAX];
 
-    if (!beian_snap_has_index(snap)) {
+    if (beian_snap_index_raw(snap, &ix, &ilen) != 0) {
         printf("index: none\n");
         return 0;
     }
 
-    for (i = 0; i < col->n; i++) {
-        e = &col->e[i];
-        rc = beian_snap_get(snap, e->domain, e->domain_len, &rec);
+    memset(&w, 0, sizeof(w));
+    w.col = col;
 
-        if (rc != 1 || rec.icp_len != strlen(e->icp)
-            || memcmp(rec.icp, e->icp, rec.icp_len) != 0
-            || rec.website_id_len != strlen(e->website_id)
-            || memcmp(rec.website_id, e->website_id, rec.website_id_len)
-               != 0)
-        {
-            printf("index_verified: no\n");
-            fprintf(stderr, "beian-sync: %s: the hash index %s \"%s\"\n",
-                    path, rc == 1 ? "has another record for"
-                          : rc == 0 ? "does not find" : "is corrupt at",
-                    e->domain);
-            return -1;
+    /* tree to index */
+    for (i = 0; i < col->n; i++) {
+        rc = beian_snap_get(snap, col->e[i].domain, col->e[i].domain_len,
+                            &rec);
+        if (rc != 1 || !rec_equal(&rec, &col->e[i])) {
+            snprintf(w.diff, sizeof(w.diff), "the hash index %s \"%s\"",
+                     rc == 1 ? "has another record for"
+                     : rc == 0 ? "does not find" : "is corrupt at",
+                     col->e[i].domain);
+            goto differs;
         }
     }
 
+    /* index to tree */
+    w.hit = calloc(col->n ? col->n : 1, 1);
+    if (w.hit == NULL) {
+        fprintf(stderr, "beian-sync: out of memory\n");
+        return -1;
+    }
+    if (beian_snap_index_foreach(snap, index_visit, &w, err, sizeof(err))
+        != 0)
+    {
+        snprintf(w.diff, sizeof(w.diff), "the hash index is corrupt: %s",
+                 err);
+        goto differs;
+    }
+    if (w.diff[0] != '\0') {
+        goto differs;
+    }
+    if (w.entries != col->n) {
+        snprintf(w.diff, sizeof(w.diff), "the hash index holds %zu entries, "
+                 "the tree %zu records", w.entries, col->n);
+        goto differs;
+    }
+
+    /* and nothing else: the bytes the records determine */
+    if (beian_index_build(col->e, col->n, &canon, &clen) != 0) {
+        free(w.hit);
+        fprintf(stderr, "beian-sync: out of memory\n");
+        return -1;
+    }
+    if (clen != ilen || memcmp(canon, ix, ilen) != 0) {
+        for (i = 0; i < ilen && i < clen && canon[i] == ix[i]; i++) {
+            /* void */
+        }
+        snprintf(w.diff, sizeof(w.diff), "the hash index is not the one its "
+                 "records determine (%zu bytes, expected %zu; first "
+                 "difference at byte %zu)", ilen, clen, i);
+        goto differs;
+    }
+
+    free(canon);
+    free(w.hit);
     printf("index_verified: yes\n");
     return 0;
+
+differs:
+
+    free(canon);
+    free(w.hit);
+    printf("index_verified: no\n");
+    fprintf(stderr, "beian-sync: %s: %s\n", path, w.diff);
+    return -1;
 }
 
 
@@ -751,10 +875,13 @@ cmd_info(int argc, char **argv)
         fprintf(stderr, "beian-sync: out of memory\n");
         rc = SYNC_EXIT_IO;
     } else {
-        beian_entries_digest(m->instance_id, col.e, col.n, digest);
+        rc = beian_snap_digest(snap, digest, err, sizeof(err));
         printf("digest_verified: %s\n",
-               strcmp(digest, m->digest) == 0 ? "yes" : "no");
-        if (strcmp(digest, m->digest) != 0) {
+               rc == 0 && strcmp(digest, m->digest) == 0 ? "yes" : "no");
+        if (rc != 0) {
+            fprintf(stderr, "beian-sync: %s: %s\n", path, err);
+            rc = SYNC_EXIT_REFUSED;
+        } else if (strcmp(digest, m->digest) != 0) {
             fprintf(stderr, "beian-sync: %s: the content's digest is %s, "
                     "not the recorded one\n", path, digest);
             rc = SYNC_EXIT_REFUSED;

@@ -791,7 +791,7 @@ sync_pull(sync_pull_conf_t *c, sync_report_t *rep)
     memset(&pass_rep, 0, sizeof(pass_rep));
 
     /* two runs never interleave; the second one fails at once */
-    rc = sync_lock(c->out, &lock_fd, rep);
+    rc = sync_lock(c->out, (int) c->allow_shared_dir, &lock_fd, rep);
     if (rc != SYNC_EXIT_OK) {
         /* 3: another run holds the lock (a guard); 4: the lock file */
         rep->exit_code = rc;
@@ -904,6 +904,7 @@ sync_pull(sync_pull_conf_t *c, sync_report_t *rep)
     p.source = c->source;
     p.max_shrink = c->max_shrink;
     p.force = c->force;
+    p.allow_shared_dir = (int) c->allow_shared_dir;
 
     rc = sync_publish(&p, entries, n, rep);
     if (rc != SYNC_EXIT_OK) {
