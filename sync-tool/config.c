@@ -26,7 +26,8 @@
 typedef enum {
     T_STR = 0,
     T_UINT,
-    T_BOOL
+    T_BOOL,
+    T_LIST
 } key_type_t;
 
 typedef struct {
@@ -46,9 +47,10 @@ typedef struct {
 
 /* In sync_key_t order. */
 static const key_t_  keys[SYNC_KEY_N] = {
+    STR("source", source, 0),
     STR("endpoint", endpoint, 0),
     STR("action", action, 1),
-    STR("version", version, 1),
+    STR("api-version", api_version, 1),
     STR("service", service, 1),
     STR("region", region, 1),
     STR("instance-id", instance_id, 0),
@@ -67,6 +69,11 @@ static const key_t_  keys[SYNC_KEY_N] = {
     SECRET("session-token", session_token),
     BOOL("json", json),
     BOOL("quiet", quiet),
+    { "domain", T_LIST, offsetof(sync_pull_conf_t, domains), 0, 0, 0, 0 },
+    STR("domains-from", domains_from, 0),
+    STR("nginx", nginx, 0),
+    STR("nginx-conf", nginx_conf, 0),
+    NUM("concurrency", concurrency, 1, 64),
 };
 
 
@@ -85,6 +92,7 @@ sync_pull_conf_init(sync_pull_conf_t *c)
     c->timeout = 30;
     c->retries = 4;
     c->page_size = 100;
+    c->concurrency = 8;
 }
 
 
@@ -116,6 +124,54 @@ sync_pull_conf_free(sync_pull_conf_t *c)
             free_str(str_field(c, &keys[i]));
         }
     }
+
+    for (i = 0; i < c->ndomains; i++) {
+        free(c->domains[i]);
+    }
+    free(c->domains);
+    c->domains = NULL;
+    c->ndomains = 0;
+}
+
+
+/* "NAME" or "NAME ICP-NUMBER", added to the list. */
+static int
+add_domain(sync_pull_conf_t *c, const char *value, char *err,
+    size_t err_len)
+{
+    char   **l, shown[96], *v;
+    size_t   i, words = 0;
+
+    sync_display(shown, sizeof(shown), value, strlen(value));
+
+    for (i = 0; value[i]; i++) {
+        if (value[i] != ' ' && value[i] != '\t'
+            && (i == 0 || value[i - 1] == ' ' || value[i - 1] == '\t'))
+        {
+            words++;
+        }
+    }
+    if (words < 1 || words > 2 || sync_has_control(value)) {
+        snprintf(err, err_len, "domain \"%s\": expected a name and, "
+                 "optionally, its ICP number (domain = example.com "
+                 "京ICP备12345678号-1)", shown);
+        return -1;
+    }
+
+    l = realloc(c->domains, (c->ndomains + 1) * sizeof(char *));
+    if (l == NULL) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    c->domains = l;
+
+    v = strdup(value);
+    if (v == NULL) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    c->domains[c->ndomains++] = v;
+    return 0;
 }
 
 
@@ -169,6 +225,19 @@ sync_pull_conf_set(sync_pull_conf_t *c, const char *key, const char *value,
     sync_display(shown, sizeof(shown), value, strlen(value));
 
     switch (k->type) {
+
+    case T_LIST:
+        /* a higher source replaces the list; the same one adds to it */
+        if (from > c->from[i]) {
+            for (v = 0; v < c->ndomains; v++) {
+                free(c->domains[v]);
+            }
+            c->ndomains = 0;
+        }
+        if (add_domain(c, value, err, err_len) != 0) {
+            return -1;
+        }
+        break;
 
     case T_UINT:
         if (sync_parse_uint(value, k->min, k->max, &v) != 0) {
@@ -347,7 +416,9 @@ sync_pull_conf_load(sync_pull_conf_t *c, const char *path, char *err,
             goto done;
         }
         for (j = 0; j < i; j++) {
-            if (strcmp(e[i].key, e[j].key) == 0) {
+            if (strcmp(e[i].key, e[j].key) == 0
+                && strcmp(e[i].key, "domain") != 0)
+            {
                 snprintf(err, err_len, "%s:%zu: %s is set twice (first on "
                          "line %zu)", path, e[i].line, e[i].key, e[j].line);
                 goto done;
@@ -632,19 +703,74 @@ set_default(sync_pull_conf_t *c, sync_key_t k, const char *value)
 
 
 int
-sync_pull_conf_finish(sync_pull_conf_t *c, char *err, size_t err_len)
+sync_pull_conf_finish(sync_pull_conf_t *c, int status, char *err,
+    size_t err_len)
 {
+    int          tencent;
     const char  *msg;
     char         shown[96];
 
-    if (set_default(c, SYNC_KEY_ENDPOINT, SYNC_DEFAULT_ENDPOINT) != 0
-        || set_default(c, SYNC_KEY_ACTION, SYNC_DEFAULT_ACTION) != 0
-        || set_default(c, SYNC_KEY_VERSION, SYNC_DEFAULT_VERSION) != 0
-        || set_default(c, SYNC_KEY_SERVICE, SYNC_DEFAULT_SERVICE) != 0
-        || set_default(c, SYNC_KEY_METADATA_URL, SYNC_DEFAULT_METADATA) != 0)
+    if (status && c->source != NULL && strcmp(c->source, "tencent") != 0) {
+        snprintf(err, err_len, "status asks the tencent source; the config "
+                 "says source = %s", c->source);
+        return -1;
+    }
+    if (set_default(c, SYNC_KEY_SOURCE, status ? "tencent" : "records")
+        != 0)
     {
         snprintf(err, err_len, "out of memory");
         return -1;
+    }
+    if (strcmp(c->source, "tencent") != 0
+        && strcmp(c->source, "records") != 0)
+    {
+        snprintf(err, err_len, "source \"%s\": expected tencent or records",
+                 sync_display(shown, sizeof(shown), c->source,
+                              strlen(c->source)));
+        return -1;
+    }
+    tencent = strcmp(c->source, "tencent") == 0;
+
+    if (set_default(c, SYNC_KEY_ENDPOINT, tencent ? SYNC_TENCENT_ENDPOINT
+                                                  : SYNC_RECORDS_ENDPOINT)
+        != 0
+        || set_default(c, SYNC_KEY_ACTION, tencent ? SYNC_TENCENT_ACTION
+                                                   : SYNC_RECORDS_ACTION)
+           != 0
+        || set_default(c, SYNC_KEY_API_VERSION,
+                       tencent ? SYNC_TENCENT_VERSION : SYNC_RECORDS_VERSION)
+           != 0
+        || set_default(c, SYNC_KEY_SERVICE, tencent ? SYNC_TENCENT_SERVICE
+                                                    : SYNC_RECORDS_SERVICE)
+           != 0
+        || set_default(c, SYNC_KEY_METADATA_URL, SYNC_DEFAULT_METADATA) != 0
+        || set_default(c, SYNC_KEY_NGINX, SYNC_DEFAULT_NGINX) != 0)
+    {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+
+    if (c->domains_from != NULL && strcmp(c->domains_from, "nginx") != 0) {
+        snprintf(err, err_len, "domains-from \"%s\": expected nginx",
+                 sync_display(shown, sizeof(shown), c->domains_from,
+                              strlen(c->domains_from)));
+        return -1;
+    }
+    if (!tencent && (c->ndomains > 0 || c->domains_from != NULL)) {
+        snprintf(err, err_len, "domain and domains-from are for source = "
+                 "tencent; the records source asks for the instance's "
+                 "records");
+        return -1;
+    }
+    if (tencent && !status && c->ndomains == 0 && c->domains_from == NULL) {
+        snprintf(err, err_len, "source = tencent needs the names to ask "
+                 "about: domain = NAME [ICP] lines and/or domains-from = "
+                 "nginx");
+        return -1;
+    }
+
+    if (status) {
+        goto optional;
     }
 
     if (c->instance_id == NULL) {
@@ -666,6 +792,8 @@ sync_pull_conf_finish(sync_pull_conf_t *c, char *err, size_t err_len)
         snprintf(err, err_len, "out is required (the snapshot path)");
         return -1;
     }
+
+optional:
 
     /* a half-given pair is a mistake, not a reason to look elsewhere */
     if ((c->secret_id == NULL) != (c->secret_key == NULL)) {
@@ -693,12 +821,12 @@ sync_pull_conf_finish(sync_pull_conf_t *c, char *err, size_t err_len)
     }
 
     /* what `info` shows as the snapshot's origin; a long one is cut */
-    if ((size_t) snprintf(c->source, sizeof(c->source), "pull:%s %s %s",
-                          c->url, c->action, c->version)
-        >= sizeof(c->source))
+    if ((size_t) snprintf(c->meta_source, sizeof(c->meta_source),
+                          "pull:%s %s %s", c->url, c->action, c->api_version)
+        >= sizeof(c->meta_source))
     {
-        c->source[sizeof(c->source) - 4] = '\0';
-        strcat(c->source, "...");
+        c->meta_source[sizeof(c->meta_source) - 4] = '\0';
+        strcat(c->meta_source, "...");
     }
 
     return 0;

@@ -46,6 +46,10 @@ typedef enum {
     SYNC_SKIP_ACCESS_PENDING,
     SYNC_SKIP_ACCESS_CANCELLED,
     SYNC_SKIP_NOT_BOUND_HERE,
+    /* the tencent source: DescribeDomainIcpStatus says */
+    SYNC_SKIP_NOT_FILED,                /* GovStatus false */
+    SYNC_SKIP_NOT_LANDED,               /* LandedStatus false */
+    SYNC_SKIP_BANNED,                   /* Ban true */
     SYNC_SKIP_N
 } sync_skip_t;
 
@@ -98,6 +102,9 @@ typedef struct {
     const char   *credentials;      /* where they came from, never values */
     int           reloaded;
     long          reload_pid;       /* 0: none read */
+    json_t       *detail;           /* the source's own part of the JSON
+                                       report, under key "source_detail";
+                                       owned, may be NULL */
 
     /* diagnostics */
     size_t        nwarnings;        /* all of them; the first KEEP kept */

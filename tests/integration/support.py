@@ -240,6 +240,18 @@ class Mock:
     def reset(self):
         return self._call("/__mock/reset", {})
 
+    def ba(self, domains, replace=False):
+        """The ba statuses: {name: {"GovStatus": True, ...}}."""
+        return self._call("/__mock/ba", {"domains": domains,
+                                         "replace": replace})
+
+    def ba_state(self):
+        return self._call("/__mock/ba", None)
+
+    def settings(self, **kw):
+        """page_cap=N, ba_delay=SECONDS."""
+        return self._call("/__mock/settings", kw)
+
     def clock(self, offset):
         """The API side's clock runs offset seconds ahead of ours."""
         return self._call("/__mock/clock", {"offset": offset})

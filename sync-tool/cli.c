@@ -1,0 +1,143 @@
+/*
+ * beian-sync: what the subcommands share.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+
+
+int
+sync_usage_error(const char *usage, const char *fmt, ...)
+{
+    va_list  ap;
+
+    fputs("beian-sync: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n%s\n", usage);
+    return SYNC_EXIT_USAGE;
+}
+
+
+int
+sync_bad_option(const char *usage, int c, char **argv)
+{
+    const char  *opt = argv[optind - 1];
+
+    if (c == ':') {
+        return sync_usage_error(usage, "option %s needs an argument", opt);
+    }
+    if (optopt != 0) {
+        return sync_usage_error(usage, "unknown option -%c", optopt);
+    }
+    return sync_usage_error(usage, "unknown option %s", opt);
+}
+
+
+int
+sync_version(void)
+{
+    printf("beian-sync %s\n", BEIAN_SYNC_VERSION);
+    return sync_flush_stdout();
+}
+
+
+int
+sync_flush_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "beian-sync: writing standard output: %s\n",
+                strerror(errno ? errno : EIO));
+        return SYNC_EXIT_IO;
+    }
+    return SYNC_EXIT_OK;
+}
+
+
+beian_snap_t *
+sync_open_snapshot(const char *path)
+{
+    beian_snap_t  *snap;
+    char           err[BEIAN_ERR_MAX];
+
+    snap = beian_snap_open(path, err, sizeof(err));
+    if (snap == NULL) {
+        fprintf(stderr, "beian-sync: %s\n", err);
+    }
+    return snap;
+}
+
+
+beian_snap_t *
+sync_snapshot_only(int argc, char **argv, const char *usage, const char **path,
+    int *rc)
+{
+    int  c;
+
+    static const struct option  opts[] = {
+        { "snapshot", required_argument, NULL, 's' },
+        { "help",     no_argument,       NULL, 'h' },
+        { "version",  no_argument,       NULL, 'V' },
+        { NULL, 0, NULL, 0 }
+    };
+
+    *path = NULL;
+
+    while ((c = getopt_long(argc, argv, ":s:hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': *path = optarg; break;
+        case 'h':
+            printf("%s\n", usage);
+            *rc = sync_flush_stdout();
+            return NULL;
+        case 'V':
+            *rc = sync_version();
+            return NULL;
+        default:
+            *rc = sync_bad_option(usage, c, argv);
+            return NULL;
+        }
+    }
+
+    if (*path == NULL) {
+        *rc = sync_usage_error(usage, "--snapshot is required");
+        return NULL;
+    }
+    if (optind < argc) {
+        *rc = sync_usage_error(usage, "unexpected argument \"%s\"",
+                               argv[optind]);
+        return NULL;
+    }
+
+    *rc = SYNC_EXIT_IO;
+    return sync_open_snapshot(*path);
+}
+
+
+int
+sync_finish_report(sync_report_t *rep, int rc, int json)
+{
+    if (rc == SYNC_EXIT_OK || rep->seen > 0) {
+        sync_report_text(rep);
+    }
+
+    if (json && sync_report_json(rep, stdout) != 0) {
+        fprintf(stderr, "beian-sync: cannot write the JSON report\n");
+        if (rc == SYNC_EXIT_OK) {
+            rc = SYNC_EXIT_IO;
+        }
+    }
+
+    if (sync_flush_stdout() != SYNC_EXIT_OK && rc == SYNC_EXIT_OK) {
+        rc = SYNC_EXIT_IO;
+    }
+
+    return rc;
+}
