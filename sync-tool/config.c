@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "config.h"
+#include "kv.h"
 #include "records.h"
 #include "util.h"
 
@@ -296,80 +297,35 @@ sync_pull_conf_set(sync_pull_conf_t *c, const char *key, const char *value,
 }
 
 
-/* Cuts a comment: '#' at the start or after a blank; quotes protect it. */
-static void
-cut_comment(char *s)
-{
-    int    quoted = 0;
-    char  *p;
-
-    for (p = s; *p; p++) {
-        if (*p == '"') {
-            quoted = !quoted;
-        } else if (*p == '#' && !quoted
-                   && (p == s || p[-1] == ' ' || p[-1] == '\t'))
-        {
-            *p = '\0';
-            return;
-        }
-    }
-}
-
-
 typedef struct {
     size_t       line;
     const char  *key;
     const char  *value;
 } entry_t;
 
+typedef struct {
+    entry_t  *e;
+    size_t    n;
+    size_t    size;
+} entries_t;
 
-/* Splits buf into entries in place; 0, or -1 with err. */
+
 static int
-conf_parse(const char *path, char *buf, size_t len, entry_t *e, size_t *n,
-    char *err, size_t err_len)
+conf_entry(const sync_kv_t *kv, void *data, char *err, size_t err_len)
 {
-    char    *line, *next, *eq, *key, *val;
-    size_t   lineno = 0, vlen;
+    entries_t  *l = data;
 
-    *n = 0;
+    (void) err;
+    (void) err_len;
 
-    for (line = buf; line < buf + len; line = next) {
-        next = memchr(line, '\n', (size_t) (buf + len - line));
-        if (next) {
-            *next++ = '\0';
-        } else {
-            next = buf + len;
-        }
-        lineno++;
-
-        cut_comment(line);
-        key = sync_trim(line);
-        if (*key == '\0') {
-            continue;
-        }
-
-        eq = strchr(key, '=');
-        if (eq == NULL) {
-            snprintf(err, err_len, "%s:%zu: expected \"key = value\"", path,
-                     lineno);
-            return -1;
-        }
-        *eq = '\0';
-        key = sync_trim(key);
-        val = sync_trim(eq + 1);
-
-        vlen = strlen(val);
-        if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"') {
-            val[vlen - 1] = '\0';
-            val++;
-        }
-
-        e[*n].line = lineno;
-        e[*n].key = key;
-        e[*n].value = val;
-        (*n)++;
+    /* one entry per line at most: sized for them all */
+    if (l->n == l->size) {
+        return -1;
     }
-
+    l->e[l->n].line = kv->line;
+    l->e[l->n].key = kv->key;
+    l->e[l->n].value = kv->value;
+    l->n++;
     return 0;
 }
 
@@ -383,7 +339,10 @@ sync_pull_conf_load(sync_pull_conf_t *c, const char *path, char *err,
     char          msg[BEIAN_SYNC_MSG_MAX];
     size_t        len = 0, i, j, n, lines;
     entry_t      *e = NULL;
+    entries_t     l;
     struct stat   st;
+
+    memset(&l, 0, sizeof(l));
 
     rc = sync_read_private("config", path, S_IWGRP | S_IWOTH, CONFIG_MAX,
                            &buf, &len, &st, err, err_len);
@@ -399,15 +358,21 @@ sync_pull_conf_load(sync_pull_conf_t *c, const char *path, char *err,
     for (i = 0, lines = 1; i < len; i++) {
         lines += buf[i] == '\n';
     }
-    e = calloc(lines, sizeof(*e));
-    if (e == NULL) {
+    l.e = calloc(lines, sizeof(entry_t));
+    l.n = 0;
+    l.size = lines;
+    if (l.e == NULL) {
         snprintf(err, err_len, "out of memory");
         goto done;
     }
 
-    if (conf_parse(path, buf, len, e, &n, err, err_len) != 0) {
+    if (sync_kv_parse("config", path, buf, len, 0, conf_entry, &l, err,
+                      err_len) != 0)
+    {
         goto done;
     }
+    e = l.e;
+    n = l.n;
 
     for (i = 0; i < n; i++) {
         if (strcmp(e[i].key, "config") == 0) {
@@ -452,7 +417,7 @@ sync_pull_conf_load(sync_pull_conf_t *c, const char *path, char *err,
 
 done:
 
-    free(e);
+    free(l.e);
     if (buf) {
         OPENSSL_cleanse(buf, CONFIG_MAX + 1);
         free(buf);

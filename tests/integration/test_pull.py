@@ -923,7 +923,7 @@ class TestCredentials(PullCase):
 
 
 # ======================================================================
-# Filing lifecycle events (DESIGN.md §1), each a change between two pulls
+# Filing lifecycle events (README, "Why"), each a change between two pulls
 # ======================================================================
 
 class TestLifecycle(PullCase):

@@ -264,6 +264,7 @@ class TestConcurrency(TencentCase):
         self.assertEqual(r.rc, 0, r)
         # 500 answers of 20 ms each: 10 s one at a time
         self.assertLess(r.elapsed, 6, r)
+        print("\n500 domains, 20 ms each, 8 in flight: %.2f s" % r.elapsed)
         self.assertEqual(len(self.mock.log()), 500)
         self.assertEqual(len(dump(self.out)),
                          sum(1 for i in range(500) if i % 7 != 0))
