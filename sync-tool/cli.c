@@ -50,6 +50,26 @@ sync_version(void)
 
 
 int
+sync_conf_flag(sync_pull_conf_t *c, const struct option *opts, int ch,
+    int idx, const char *arg, char *err, size_t err_len)
+{
+    int          rc;
+    const char  *name, *value;
+    char         msg[BEIAN_SYNC_MSG_MAX];
+
+    /* -q has no long index */
+    name = ch == 'q' ? "quiet" : opts[idx].name;
+    value = (ch == 'k' && opts[idx].has_arg) ? arg : "true";
+
+    rc = sync_pull_conf_set(c, name, value, SYNC_FROM_FLAG, msg, sizeof(msg));
+    if (rc != 0) {
+        snprintf(err, err_len, "--%.1000s", msg);
+    }
+    return rc;
+}
+
+
+int
 sync_flush_stdout(void)
 {
     if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -7,7 +7,10 @@
 #ifndef SYNC_CLI_H
 #define SYNC_CLI_H
 
+#include <getopt.h>
+
 #include "beian.h"
+#include "config.h"
 #include "report.h"
 
 
@@ -29,6 +32,14 @@ int sync_bad_option(const char *usage, int c, char **argv);
 
 /* -V, --version, wherever they appear: the program's version. */
 int sync_version(void);
+
+/*
+ * A flag that is a key of the config file (getopt_long() returned 'k',
+ * opts[idx] naming it, or 'q' for -q): set in c from the flag.  0, or -1
+ * with err ("--KEY ...: problem").
+ */
+int sync_conf_flag(sync_pull_conf_t *c, const struct option *opts, int ch,
+    int idx, const char *arg, char *err, size_t err_len);
 
 /* Output written to a pipe or a full disk: said, exit 4. */
 int sync_flush_stdout(void);

@@ -37,7 +37,7 @@ int
 sync_cmd_pull(int argc, char **argv)
 {
     int                c, idx, rc, json;
-    const char        *config = NULL, *name, *value, *opt;
+    const char        *config = NULL, *opt;
     sync_report_t      rep;
     sync_pull_conf_t   conf;
     char               err[BEIAN_SYNC_MSG_MAX], usage[BEIAN_SYNC_MSG_MAX];
@@ -92,14 +92,11 @@ sync_cmd_pull(int argc, char **argv)
 
         case 'q':
         case 'k':
-            /* -q has no long index */
-            name = c == 'q' ? "quiet" : opts[idx].name;
-            value = (c == 'k' && opts[idx].has_arg) ? optarg : "true";
-            if (sync_pull_conf_set(&conf, name, value, SYNC_FROM_FLAG,
-                                   flag_err, sizeof(flag_err)) != 0
+            if (sync_conf_flag(&conf, opts, c, idx, optarg, flag_err,
+                               sizeof(flag_err)) != 0
                 && usage[0] == '\0')
             {
-                snprintf(usage, sizeof(usage), "--%s", flag_err);
+                snprintf(usage, sizeof(usage), "%s", flag_err);
             }
             break;
 

@@ -79,8 +79,7 @@ sync_cmd_status(int argc, char **argv)
     char                    **asked = NULL;
     size_t                    i, n = 0;
     json_t                   *out = NULL;
-    const char               *config = NULL, *snapshot = NULL, *name;
-    const char               *value, *why;
+    const char               *config = NULL, *snapshot = NULL, *why;
     beian_snap_t             *snap = NULL;
     sync_api_t                api;
     sync_names_t              names;
@@ -126,12 +125,10 @@ sync_cmd_status(int argc, char **argv)
 
         case 'q':
         case 'k':
-            name = c == 'q' ? "quiet" : opts[idx].name;
-            value = (c == 'k' && opts[idx].has_arg) ? optarg : "true";
-            if (sync_pull_conf_set(&conf, name, value, SYNC_FROM_FLAG, err,
-                                   sizeof(err)) != 0)
+            if (sync_conf_flag(&conf, opts, c, idx, optarg, err, sizeof(err))
+                != 0)
             {
-                rc = sync_usage_error(usage_status, "--%s", err);
+                rc = sync_usage_error(usage_status, "%s", err);
                 goto done;
             }
             break;

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -16,31 +15,12 @@
 
 
 /*
- * Local safety refusals (exit 3, a safety guard: nothing is wrong with the
- * disk, the place is not safe to publish in): whoever may write the
- * directory may plant a lock, a symlink or a snapshot of their own there.
+ * The directory the snapshot is published in: root's or ours, and no one
+ * else's to write, unless allowed explicitly.  Local safety refusals here
+ * and below are exit 3, a safety guard: nothing is wrong with the disk,
+ * the place is not safe to publish in (whoever may write the directory may
+ * plant a lock, a symlink or a snapshot of their own there).
  */
-static int
-refuse(sync_report_t *rep, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-refuse(sync_report_t *rep, const char *fmt, ...)
-{
-    va_list  ap;
-    char     msg[BEIAN_SYNC_MSG_MAX];
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-
-    sync_report_error(rep, SYNC_EXIT_REFUSED, "%s", msg);
-    return SYNC_EXIT_REFUSED;
-}
-
-
-/* The directory the snapshot is published in: root's or ours, and no one
- * else's to write, unless allowed explicitly. */
 static int
 check_dir(const char *snapshot, int allow_shared, sync_report_t *rep)
 {
@@ -78,21 +58,24 @@ check_dir(const char *snapshot, int allow_shared, sync_report_t *rep)
     }
 
     if (st.st_uid != 0 && st.st_uid != geteuid()) {
-        return refuse(rep, "snapshot directory %s is owned by uid %ld, "
-                      "neither root nor the user running beian-sync (uid "
-                      "%ld): that user could replace the snapshot; publish "
-                      "into a directory of root's or your own, or pass "
-                      "--allow-shared-dir", dir, (long) st.st_uid,
-                      (long) geteuid());
+        sync_report_error(rep, SYNC_EXIT_REFUSED, "snapshot directory %s is "
+                          "owned by uid %ld, neither root nor the user "
+                          "running beian-sync (uid %ld): that user could "
+                          "replace the snapshot; publish into a directory "
+                          "of root's or your own, or pass "
+                          "--allow-shared-dir", dir, (long) st.st_uid,
+                          (long) geteuid());
+        return SYNC_EXIT_REFUSED;
     }
 
     if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        return refuse(rep, "snapshot directory %s is %s-writable (mode "
-                      "%04o): other users could plant a lock, a symlink or "
-                      "a snapshot of their own there; chmod go-w it, or "
-                      "pass --allow-shared-dir", dir,
-                      (st.st_mode & S_IWOTH) ? "world" : "group",
-                      (unsigned) (st.st_mode & 07777));
+        sync_report_error(rep, SYNC_EXIT_REFUSED, "snapshot directory %s is "
+                          "%s-writable (mode %04o): other users could plant "
+                          "a lock, a symlink or a snapshot of their own "
+                          "there; chmod go-w it, or pass --allow-shared-dir",
+                          dir, (st.st_mode & S_IWOTH) ? "world" : "group",
+                          (unsigned) (st.st_mode & 07777));
+        return SYNC_EXIT_REFUSED;
     }
 
     return SYNC_EXIT_OK;
@@ -111,15 +94,17 @@ check_own_file(int fd, const char *what, const char *path, sync_report_t *rep)
         return SYNC_EXIT_IO;
     }
     if (!S_ISREG(st.st_mode)) {
-        return refuse(rep, "%s %s is not a regular file: refusing to use "
-                      "it; remove it", what, path);
+        sync_report_error(rep, SYNC_EXIT_REFUSED, "%s %s is not a regular "
+                          "file: refusing to use it; remove it", what, path);
+        return SYNC_EXIT_REFUSED;
     }
     if (st.st_uid != geteuid()) {
-        return refuse(rep, "%s %s is owned by uid %ld, not by the user "
-                      "running beian-sync (uid %ld): refusing to use "
-                      "another user's file; check who put it there, then "
-                      "remove it", what, path, (long) st.st_uid,
-                      (long) geteuid());
+        sync_report_error(rep, SYNC_EXIT_REFUSED, "%s %s is owned by uid %ld, "
+                          "not by the user running beian-sync (uid %ld): "
+                          "refusing to use another user's file; check who "
+                          "put it there, then remove it", what, path,
+                          (long) st.st_uid, (long) geteuid());
+        return SYNC_EXIT_REFUSED;
     }
     return SYNC_EXIT_OK;
 }
@@ -151,8 +136,10 @@ sync_lock(const char *snapshot, int allow_shared, int *fd,
     *fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (*fd == -1) {
         if (errno == ELOOP) {
-            return refuse(rep, "lock file %s is a symbolic link: refusing "
-                          "to follow it; remove it", path);
+            sync_report_error(rep, SYNC_EXIT_REFUSED, "lock file %s is a "
+                              "symbolic link: refusing to follow it; remove "
+                              "it", path);
+            return SYNC_EXIT_REFUSED;
         }
         sync_report_error(rep, SYNC_EXIT_IO, "lock file %s: %s", path,
                           strerror(errno));
@@ -176,8 +163,9 @@ sync_lock(const char *snapshot, int allow_shared, int *fd,
     if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK) {
             /* one run at a time is a safety guard: 3 */
-            rc = refuse(rep, "another beian-sync is updating %s (%s is "
-                        "locked)", snapshot, path);
+            sync_report_error(rep, rc = SYNC_EXIT_REFUSED, "another "
+                              "beian-sync is updating %s (%s is locked)",
+                              snapshot, path);
             goto failed;
         }
         sync_report_error(rep, rc = SYNC_EXIT_IO, "lock %s: %s", path,
@@ -217,8 +205,10 @@ open_old(const char *path, beian_snap_t **snap, sync_report_t *rep)
             return 0;
         }
         if (errno == ELOOP) {
-            return -refuse(rep, "snapshot %s is a symbolic link: refusing to "
-                           "replace it; publish to the real path", path);
+            sync_report_error(rep, SYNC_EXIT_REFUSED, "snapshot %s is a "
+                              "symbolic link: refusing to replace it; publish "
+                              "to the real path", path);
+            return -SYNC_EXIT_REFUSED;
         }
         sync_report_error(rep, SYNC_EXIT_IO, "%s: %s", path, strerror(errno));
         return -SYNC_EXIT_IO;

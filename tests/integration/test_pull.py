@@ -16,7 +16,6 @@ import os
 import shutil
 import stat
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -42,14 +41,7 @@ class PullCase(unittest.TestCase):
                                  % support.BEIAN_SYNC)
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="beian-pull-")
-        os.chmod(self.tmp, 0o755)
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.home = os.path.join(self.tmp, "home")
-        os.mkdir(self.home, 0o700)
-        self.snapdir = os.path.join(self.tmp, "snap")
-        os.mkdir(self.snapdir, 0o755)
-        self.out = os.path.join(self.snapdir, "snapshot.mdb")
+        support.workdir(self, "beian-pull-")
         # sync-tool/README.md: key, token "and the SecretId too"
         self.secrets = [SECRET_KEY, SECRET_ID]
         self.records = base_records()

@@ -7,9 +7,6 @@ snapshot byte-identical, requests in flight at once, and nginx end to end.
 
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 import time
 import unittest
 
@@ -45,14 +42,7 @@ class TencentCase(unittest.TestCase):
     maxDiff = 4000
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="beian-tc-")
-        os.chmod(self.tmp, 0o755)
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.home = os.path.join(self.tmp, "home")
-        os.mkdir(self.home, 0o700)
-        self.snapdir = os.path.join(self.tmp, "snap")
-        os.mkdir(self.snapdir, 0o755)
-        self.out = os.path.join(self.snapdir, "snapshot.mdb")
+        support.workdir(self, "beian-tc-")
         self.mock = Mock(self.tmp)
         self.addCleanup(self.mock.stop)
         self.mock.ba(STATUSES)

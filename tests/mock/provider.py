@@ -450,6 +450,21 @@ class State:
         self.ba_inflight = 0
         self.ba_inflight_max = 0
 
+    def take_fault(self, offset, limit, total, domain=None):
+        """The fault for this request, if one is armed for it (the lock is
+        held), counted down."""
+        fault = None
+        for f in self.faults:
+            if f.times > 0 and f.applies(offset, limit, total, domain):
+                if f.after > 0:
+                    f.after -= 1
+                    continue
+                f.times -= 1
+                fault = f
+                break
+        self.faults = [f for f in self.faults if f.times > 0]
+        return fault
+
     # temporary credentials, issued by the metadata service
     def temporary(self):
         with self.lock:
@@ -786,16 +801,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with st.lock:
             records = st.records
             total = len(records)
-            fault = None
-            for f in st.faults:
-                if f.times > 0 and f.applies(off, lim, total):
-                    if f.after > 0:
-                        f.after -= 1
-                        continue
-                    f.times -= 1
-                    fault = f
-                    break
-            st.faults = [f for f in st.faults if f.times > 0]
+            fault = st.take_fault(off, lim, total)
         cap = st.page_cap
         page = records[off:off + (min(lim, cap) if cap else lim)]
         return self._answer(entry, fault, records, page, total, off, lim)
@@ -817,16 +823,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                    'the body must be {"Domain": "NAME"}')
         domain = req["Domain"]
         with st.lock:
-            fault = None
-            for f in st.faults:
-                if f.times > 0 and f.applies(None, None, None, domain):
-                    if f.after > 0:
-                        f.after -= 1
-                        continue
-                    f.times -= 1
-                    fault = f
-                    break
-            st.faults = [f for f in st.faults if f.times > 0]
+            fault = st.take_fault(None, None, None, domain)
             flags = dict(st.ba.get(domain, {k: False for k in BA_FLAGS}))
             st.ba_inflight += 1
             st.ba_inflight_max = max(st.ba_inflight_max, st.ba_inflight)
