@@ -26,18 +26,32 @@ sync_usage_error(const char *usage, const char *fmt, ...)
 }
 
 
-int
-sync_bad_option(const char *usage, int c, char **argv)
+void
+sync_option_problem(int c, char **argv, char *out, size_t size)
 {
     const char  *opt = argv[optind - 1];
 
     if (c == ':') {
-        return sync_usage_error(usage, "option %s needs an argument", opt);
+        snprintf(out, size, "option %s needs an argument", opt);
+    } else if (optopt != 0 && strncmp(opt, "--", 2) == 0) {
+        /* getopt_long() sets optopt to a long option's value when it was
+         * given an argument it does not take */
+        snprintf(out, size, "option %s takes no argument", opt);
+    } else if (optopt != 0) {
+        snprintf(out, size, "unknown option -%c", optopt);
+    } else {
+        snprintf(out, size, "unknown option %s", opt);
     }
-    if (optopt != 0) {
-        return sync_usage_error(usage, "unknown option -%c", optopt);
-    }
-    return sync_usage_error(usage, "unknown option %s", opt);
+}
+
+
+int
+sync_bad_option(const char *usage, int c, char **argv)
+{
+    char  msg[BEIAN_SYNC_MSG_MAX];
+
+    sync_option_problem(c, argv, msg, sizeof(msg));
+    return sync_usage_error(usage, "%s", msg);
 }
 
 

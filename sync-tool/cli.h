@@ -27,7 +27,9 @@ int sync_cmd_dump(int argc, char **argv);
 int sync_usage_error(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* After getopt_long() with ':' first: which option was wrong. */
+/* After getopt_long() with ':' first: which option was wrong, as a
+ * message, and as a usage error (exit 1). */
+void sync_option_problem(int c, char **argv, char *out, size_t size);
 int sync_bad_option(const char *usage, int c, char **argv);
 
 /* -V, --version, wherever they appear: the program's version. */

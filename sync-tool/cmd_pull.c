@@ -37,7 +37,7 @@ int
 sync_cmd_pull(int argc, char **argv)
 {
     int                c, idx, rc, json;
-    const char        *config = NULL, *opt;
+    const char        *config = NULL;
     sync_report_t      rep;
     sync_pull_conf_t   conf;
     char               err[BEIAN_SYNC_MSG_MAX], usage[BEIAN_SYNC_MSG_MAX];
@@ -113,15 +113,7 @@ sync_cmd_pull(int argc, char **argv)
             if (usage[0] != '\0') {
                 break;
             }
-            opt = argv[optind - 1];
-            if (c == ':') {
-                snprintf(usage, sizeof(usage), "option %s needs an argument",
-                         opt);
-            } else if (optopt != 0) {
-                snprintf(usage, sizeof(usage), "unknown option -%c", optopt);
-            } else {
-                snprintf(usage, sizeof(usage), "unknown option %s", opt);
-            }
+            sync_option_problem(c, argv, usage, sizeof(usage));
             break;
         }
     }

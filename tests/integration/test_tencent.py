@@ -54,18 +54,20 @@ class TencentCase(unittest.TestCase):
         os.chmod(path, 0o600)
         return path
 
-    def env(self):
+    def env(self, creds=True):
         return support.clean_env(self.home, {
             "TENCENTCLOUD_SECRET_ID": SECRET_ID,
-            "TENCENTCLOUD_SECRET_KEY": SECRET_KEY})
+            "TENCENTCLOUD_SECRET_KEY": SECRET_KEY} if creds else {})
 
-    def pull(self, lines, *extra, timeout=2, retries=2):
+    def pull(self, lines, *extra, timeout=2, retries=2, creds=True):
+        """creds False: none in the environment, the metadata service's."""
         conf = self.config(lines)
         argv = [support.BEIAN_SYNC, "pull", "--config", conf,
                 "--endpoint", self.mock.url, "--instance-id", INSTANCE,
                 "--out", self.out, "--timeout", str(timeout),
-                "--retries", str(retries), "--json"] + list(extra)
-        r = support.run(argv, self.env(), 120)
+                "--retries", str(retries), "--metadata-url", self.mock.url,
+                "--json"] + list(extra)
+        r = support.run(argv, self.env(creds), 120)
         for s in (SECRET_KEY, SECRET_ID):
             self.assertNotIn(s, r.stdout + r.stderr)
         self.assertIsNotNone(r.report, r)
@@ -133,6 +135,22 @@ class TestAdmission(TencentCase):
         self.assertEqual(got, {"www.sub.example.org": "filed",
                                "img.shop.com.cn": "filed",
                                "other.com.cn": "unfiled"})
+
+    def test_cam_role_credentials(self):
+        # the instance's role through the metadata service: temporary
+        # credentials, sent with their token, accepted by the ba side
+        r = self.pull(["domain = allowed.com", "domain = example.org"],
+                      "--instance-id", "auto", creds=False)
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(r.report["credentials"], "metadata")
+        self.assertEqual(r.report["instance_id"], INSTANCE)
+        log = self.mock.log()
+        self.assertEqual(len(log), 2)
+        for e in log:
+            self.assertTrue(e["token_sent"] and e["signature_ok"], e)
+        for c in self.mock._call("/__mock/issued"):
+            self.assertNotIn(c["key"], r.stdout + r.stderr)
+            self.assertNotIn(c["token"], r.stdout + r.stderr)
 
     def test_more_than_five_registrable_domains_warn(self):
         names = ["site%d.com" % i for i in range(6)]
@@ -343,8 +361,8 @@ class TestDomainsFromNginx(TencentCase):
 
     def test_with_domain_lines(self):
         conf = self.nginx_conf()
-        r = self.pull(["domains-from = nginx", "nginx-conf = %s" % conf,
-                       "domain = allowed.com", "domain = example.org %s"
+        r = self.pull(["domains-from = nginx", "nginx = %s" % NGINX_BIN,
+                       "nginx-conf = %s" % conf, "domain = allowed.com", "domain = example.org %s"
                        % ICP_A])
         self.assertEqual(r.rc, 0, r)
         self.assertEqual(dump(self.out)["example.org"], ICP_A)
@@ -355,14 +373,16 @@ class TestDomainsFromNginx(TencentCase):
         with open(conf, "w") as f:
             f.write("events {}\nhttp { server { listen 127.0.0.1:1; "
                     "server_name _ localhost; } }\n")
-        r = self.pull(["domains-from = nginx", "nginx-conf = %s" % conf])
+        r = self.pull(["domains-from = nginx", "nginx = %s" % NGINX_BIN,
+                       "nginx-conf = %s" % conf])
         self.assertEqual(r.rc, 1, r)
         self.assertIn("no domain to ask about", r.stderr)
         self.assertEqual(self.mock.log(), [])
 
     def test_nginx_failing_is_a_configuration_error(self):
         conf = self.nginx_conf(site="server { server_name x.com }\n")
-        r = self.pull(["domains-from = nginx", "nginx-conf = %s" % conf])
+        r = self.pull(["domains-from = nginx", "nginx = %s" % NGINX_BIN,
+                       "nginx-conf = %s" % conf])
         self.assertEqual(r.rc, 1, r)
         self.assertRegex(r.stderr, r"nginx -T -c .* failed \(exit 1\).*"
                          r"emerg")
@@ -457,7 +477,8 @@ class TestNginxEndToEnd(TencentCase):
         self.assertEqual(n.get("www.notlanded.com")[0], 403)
 
         self.mock.ba({"notlanded.com": flags(T, T)})
-        nginx_lines = ["domains-from = nginx",
+        # the nginx that runs it (under ASan, a wrapper that preloads it)
+        nginx_lines = ["domains-from = nginx", "nginx = %s" % NGINX_BIN,
                        "nginx-conf = %s" % os.path.join(ngx, "nginx.conf")]
         r = self.pull(nginx_lines, "--reload-pid", n.pidfile)
         self.assertEqual(r.rc, 0, r)
