@@ -384,7 +384,7 @@ class TestDomainsFromNginx(TencentCase):
         r = self.pull(["domains-from = nginx", "nginx = %s" % NGINX_BIN,
                        "nginx-conf = %s" % conf])
         self.assertEqual(r.rc, 1, r)
-        self.assertRegex(r.stderr, r"nginx -T -c .* failed \(exit 1\).*"
+        self.assertRegex(r.stderr, r"nginx\S* -T -c .* failed \(exit 1\).*"
                          r"emerg")
         r = self.pull(["domains-from = nginx", "nginx = /nonexistent/nginx"])
         self.assertEqual(r.rc, 1, r)
