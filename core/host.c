@@ -1,5 +1,5 @@
 /*
- * Host normalization and the match rule (DESIGN.md §4).
+ * Host normalization and the match rule (docs/matching.md).
  */
 
 #include <arpa/inet.h>

@@ -1,5 +1,5 @@
 /*
- * Snapshot reader (DESIGN.md §3).
+ * Snapshot reader (docs/snapshot-format.md).
  *
  * The file is never modified in place (writers rename a new one over it),
  * so it is opened with MDB_NOLOCK and one read transaction is kept for the

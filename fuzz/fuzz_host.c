@@ -2,7 +2,7 @@
  * Fuzz target "host": request host normalization and the match rule
  * (core/host.c) against a small real snapshot, checked against a
  * reference model written independently here: the verdict, the class, the
- * normalized host and the matched domain must all be what DESIGN.md §4
+ * normalized host and the matched domain must all be what docs/matching.md
  * says, for any input bytes.
  *
  * The input is the raw host as a client could send it (Host header,
@@ -163,7 +163,7 @@ lower(unsigned char c)
 }
 
 
-/* The class and the normalized form DESIGN.md §4 asks for. */
+/* The class and the normalized form docs/matching.md asks for. */
 static beian_host_class_t
 ref_normalize(const unsigned char *h, size_t len, unsigned char *out,
     size_t *out_len)

@@ -1,5 +1,5 @@
 /*
- * beian-sync: streaming reader of provider documents (DESIGN.md §6).
+ * beian-sync: streaming reader of provider documents (docs/providers.md).
  *
  * A document is {"Response": {"TotalCount": N, "DomainSet": [RECORD...],
  * "RequestId": "..."}}, an Error envelope {"Response": {"Error": {"Code",

@@ -1,5 +1,5 @@
 /*
- * beian-sync: the command line (DESIGN.md §7).
+ * beian-sync: the command line (sync-tool/README.md).
  *
  *   pull   provider -> snapshot (+ reload nginx)
  *   build  provider-shaped JSON -> snapshot, offline

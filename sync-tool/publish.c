@@ -36,7 +36,7 @@ sync_lock(const char *snapshot, int *fd, sync_report_t *rep)
 
     if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK) {
-            /* one run at a time is a safety guard (DESIGN.md §7): 3 */
+            /* one run at a time is a safety guard (sync-tool/README.md): 3 */
             sync_report_error(rep, SYNC_EXIT_REFUSED, "another beian-sync "
                               "is updating %s (%s is locked)", snapshot,
                               path);

@@ -1,6 +1,6 @@
 /*
  * beian-sync: turning merged entries into the snapshot, behind the safety
- * guards of DESIGN.md §7.  Shared by `build` and `pull`.
+ * guards of sync-tool/README.md.  Shared by `build` and `pull`.
  */
 
 #ifndef SYNC_PUBLISH_H

@@ -1,5 +1,5 @@
 /*
- * beian-sync pull: provider -> snapshot (DESIGN.md §6, §7;
+ * beian-sync pull: provider -> snapshot (docs/providers.md;
  * sync-tool/README.md, "pull").
  *
  * Pages are fetched and checked here; their records go through exactly

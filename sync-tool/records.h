@@ -1,5 +1,5 @@
 /*
- * beian-sync: RECORD validation and admission (DESIGN.md §6).
+ * beian-sync: RECORD validation and admission (docs/providers.md).
  *
  * The accumulator is what a sync builds: sync_acc_add() is the callback
  * sync_doc_parse() calls per record, so `build` feeds it one file and

@@ -13,7 +13,7 @@
 #include "util.h"
 
 
-/* Exit codes (DESIGN.md §7, contract). */
+/* Exit codes (contract: sync-tool/README.md). */
 #define SYNC_EXIT_OK        0
 #define SYNC_EXIT_USAGE     1
 #define SYNC_EXIT_PROVIDER  2       /* provider or network failure */
@@ -39,7 +39,7 @@ typedef enum {
     SYNC_REJ_N
 } sync_reject_t;
 
-/* Why a valid record does not allow its domain here (DESIGN.md §6). */
+/* Why a valid record does not allow its domain here (docs/providers.md). */
 typedef enum {
     SYNC_SKIP_FILING_PENDING = 0,
     SYNC_SKIP_FILING_CANCELLED,

@@ -1,6 +1,6 @@
 /*
  * beian-sync: Tencent Cloud API signature v3 (TC3-HMAC-SHA256), for the
- * requests of DESIGN.md §6.  Only what that contract needs: POST to "/",
+ * requests of docs/providers.md.  Only what that contract needs: POST to "/",
  * no query string, signed headers content-type and host.
  */
 

@@ -1,4 +1,4 @@
-# The match rule as nginx applies it (DESIGN.md §4): filed main domains
+# The match rule as nginx applies it (docs/matching.md): filed main domains
 # cover their subdomains on label boundaries only; hosts are compared after
 # lowercasing and dropping the port and one trailing dot.
 

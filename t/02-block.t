@@ -1,4 +1,4 @@
-# The block response (DESIGN.md §5): status, headers, the bilingual page
+# The block response (README.md): status, headers, the bilingual page
 # with the host escaped, every method, keepalive, custom pages.
 
 use lib 't/lib';

@@ -898,7 +898,7 @@ class TestCredentials(PullCase):
 
 
 # ======================================================================
-# Filing lifecycle events (DESIGN.md §1), each a change between two pulls
+# Filing lifecycle events (README.md, "Why"), each a change between two pulls
 # ======================================================================
 
 class TestLifecycle(PullCase):

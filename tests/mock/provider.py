@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """
-Mock filing-record provider for beian-sync pull (DESIGN.md §6), Python 3
+Mock filing-record provider for beian-sync pull (docs/providers.md), Python 3
 standard library only.
 
 One loopback HTTP server answers three things:
