@@ -60,6 +60,10 @@ $(B)/tests/%: tests/%.c $(SYNC_OBJ) $(CORE_OBJ) $(CORE_W_OBJ) tests/unit.h
 # nginx-dev tree configured with Debian's flags, so its binary signature
 # matches /usr/sbin/nginx.
 $(B)/nginx/objs/Makefile: config
+	@test -f $(NGINX_SRC)/src/core/nginx.h || { echo "no nginx source tree" \
+	    "at $(NGINX_SRC): install Debian's nginx-dev (apt-get install" \
+	    "nginx-dev, or make deps), or give one with NGINX_SRC=DIR" >&2; \
+	    exit 1; }
 	rm -rf $(B)/nginx && mkdir -p $(B) && cp -r $(NGINX_SRC) $(B)/nginx
 	cd $(B)/nginx && bash $(CURDIR)/.ci/configure-nginx.sh \
 	    --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \

@@ -552,7 +552,7 @@ ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
     off_t             len;
     u_char           *host, *part[5], *end[5];
     ngx_int_t         rc;
-    ngx_uint_t        i, n;
+    ngx_uint_t        i, k, n;
     ngx_buf_t        *b;
     ngx_chain_t      *cl;
     ngx_table_elt_t  *h;
@@ -604,17 +604,26 @@ ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
     cl = (ngx_chain_t *) (b + n);
     len = 0;
 
-    for (i = 0; i < n; i++) {
-        b[i].pos = part[i];
-        b[i].last = end[i];
-        b[i].memory = 1;
-        cl[i].buf = &b[i];
-        cl[i].next = (i + 1 < n) ? &cl[i + 1] : NULL;
+    /* no host: its parts are empty, and nginx refuses a zero size buf */
+    for (i = 0, k = 0; i < n; i++) {
+        if (end[i] == part[i]) {
+            continue;
+        }
+
+        b[k].pos = part[i];
+        b[k].last = end[i];
+        b[k].memory = 1;
+        cl[k].buf = &b[k];
+        cl[k].next = NULL;
+        if (k > 0) {
+            cl[k - 1].next = &cl[k];
+        }
         len += end[i] - part[i];
+        k++;
     }
 
-    b[n - 1].last_buf = (r == r->main) ? 1 : 0;
-    b[n - 1].last_in_chain = 1;
+    b[k - 1].last_buf = (r == r->main) ? 1 : 0;
+    b[k - 1].last_in_chain = 1;
 
     r->headers_out.status = bscf->status;
     r->headers_out.content_length_n = len;

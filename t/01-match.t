@@ -213,6 +213,9 @@ nohost
 --- raw_request eval
 "GET /t HTTP/1.0\r\n\r\n"
 --- error_code: 403
+--- no_error_log
+[alert]
+[crit]
 
 
 
