@@ -7,6 +7,8 @@ use Test::Nginx::Socket 'no_plan';
 use BeianTest;
 
 add_block_preprocessor(\&BeianTest::preprocess);
+# every block twice on a fresh connection: nothing may carry over
+repeat_each(2);
 no_shuffle();
 run_tests();
 

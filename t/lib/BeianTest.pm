@@ -7,6 +7,11 @@ package BeianTest;
 #                        snapshot ($TEST_NGINX_LIVE), atomically (rename)
 #   --- settle: SECS     then wait, e.g. for beian_snapshot_check to notice
 # A block without --- http_config gets one that loads the live snapshot.
+# A block without --- no_error_log (and not --- must_die) checks that the
+# log has no [alert] or [crit], and no [error] unless it expects errors
+# (--- error_log, --- grep_error_log) or its suite called
+# BeianTest::errors_in_log() (workers log refusals from a timer, at any
+# time, into a log the blocks share).
 
 use strict;
 use warnings;
@@ -29,6 +34,26 @@ sub install_snapshot {
     rename($tmp, $ENV{TEST_NGINX_LIVE}) or die "rename: $!\n";
 }
 
+# Suites with --- reload_fails (a HUP reload that nginx is to refuse, the
+# old workers serving on) need the bundled harness: the real Test::Nginx
+# waits for the new configuration after each HUP and fails the run when it
+# never answers.  Called in a BEGIN block before Test::Nginx::Socket is
+# imported; skips the whole suite under the real one, saying why.
+sub needs_bundled_harness {
+    my ($why) = @_;
+
+    require Test::Nginx::Socket;
+    return if $INC{'Test/Nginx/Socket.pm'} =~ m{(?:^|/)t/harness/lib/};
+
+    require Test::More;
+    Test::More::plan(skip_all => "needs the bundled harness (t/harness): "
+                                 . $why);
+}
+
+my $errors_in_log = 0;
+
+sub errors_in_log { $errors_in_log = 1 }
+
 sub preprocess {
     my ($block) = @_;
 
@@ -36,6 +61,14 @@ sub preprocess {
         (my $name = $block->snapshot) =~ s/\s+//g;
         install_snapshot($name);
         sleep($block->settle) if defined $block->settle;
+    }
+
+    if (!defined $block->no_error_log && !defined $block->must_die) {
+        my $errors = $errors_in_log || defined $block->error_log
+                     || defined $block->grep_error_log;
+
+        $block->set_value('no_error_log',
+                          ($errors ? '' : "[error]\n") . "[alert]\n[crit]\n");
     }
 
     if (defined $block->config && !defined $block->http_config) {
