@@ -126,7 +126,8 @@ filed xn--fsqu00a.xn--fiqs8s 沪ICP备2021000001号-3
     }
 --- raw_request eval
 "GET /t HTTP/1.1\r\nHost: \xe4\xbe\x8b\xe5\xad\x90.\xe4\xb8\xad\xe5\x9b\xbd\r\nConnection: close\r\n\r\n"
---- error_code: 403
+--- error_code eval
+BeianTest::host_400(403)
 
 
 
@@ -188,7 +189,7 @@ filed xn--fsqu00a.xn--fiqs8s 沪ICP备2021000001号-3
 --- more_headers eval
 ["Host: 127.1", "Host: 999.0.0.1", "Host: [fe80::1%25eth0]"]
 --- error_code eval
-[403, 403, 403]
+[403, 403, BeianTest::host_400(403)]
 
 
 
