@@ -190,10 +190,16 @@ test-valgrind:
 #   BENCH_QUICK=1 make bench   smoke run: N = 10, 100000, short rounds
 #   make soak                  nginx -s reload and beian_snapshot_check swaps
 #                              under load; fails on any wrong response
-.PHONY: bench soak bench-deps
+#   make bench-insn            instructions per request under callgrind, gate
+#                              vs gate off, N = 1000000 (INSN_N=...)
+.PHONY: bench soak bench-deps bench-insn
 
 bench-deps:
 	@BEIAN_EXTRA_PKGS="wrk time util-linux" sh .ci/deps.sh
+
+bench-insn: module tool
+	@BEIAN_EXTRA_PKGS=valgrind sh .ci/deps.sh
+	python3 bench/insn.py --bin $(B)
 
 $(B)/bench-lookup: bench/lookup.c $(CORE_SRC) core/beian.h
 	@mkdir -p $(dir $@)

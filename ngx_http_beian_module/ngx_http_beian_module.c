@@ -61,10 +61,25 @@ typedef struct {
 
 typedef struct {
     beian_status_t              status;
-    ngx_str_t                   domain;
-    ngx_str_t                   icp;              /* read on first use */
-    unsigned                    icp_read:1;
+    ngx_str_t                   domain;           /* filed: read on first */
+    ngx_str_t                   icp;              /* use of a variable */
 } ngx_http_beian_ctx_t;
+
+
+/*
+ * A verdict's ctx while it holds nothing but the status: one per status,
+ * shared and never written, so that a verdict allocates nothing.  A filed
+ * one gives way to a ctx of its own (ngx_http_beian_matched()) only when
+ * a variable asks for the domain or the ICP number.
+ */
+static ngx_http_beian_ctx_t  ngx_http_beian_verdicts[BEIAN_NSTATUS] = {
+    { BEIAN_FILED, ngx_null_string, ngx_null_string },
+    { BEIAN_UNFILED, ngx_null_string, ngx_null_string },
+    { BEIAN_EXEMPT, ngx_null_string, ngx_null_string },
+    { BEIAN_IP, ngx_null_string, ngx_null_string },
+    { BEIAN_NOHOST, ngx_null_string, ngx_null_string },
+    { BEIAN_OFF, ngx_null_string, ngx_null_string }
+};
 
 
 /*
@@ -82,6 +97,7 @@ typedef struct {
 
 static ngx_int_t ngx_http_beian_handler(ngx_http_request_t *r);
 static ngx_http_beian_ctx_t *ngx_http_beian_verdict(ngx_http_request_t *r);
+static ngx_http_beian_ctx_t *ngx_http_beian_matched(ngx_http_request_t *r);
 static ngx_int_t ngx_http_beian_block(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf);
 static ngx_int_t ngx_http_beian_metrics_handler(ngx_http_request_t *r);
@@ -374,10 +390,11 @@ ngx_http_beian_handler(ngx_http_request_t *r)
 static ngx_http_beian_ctx_t *
 ngx_http_beian_verdict(ngx_http_request_t *r)
 {
-    size_t                      n;
     ngx_str_t                   host, *name;
     ngx_uint_t                  i;
+    beian_host_t                h;
     beian_match_t               m;
+    beian_status_t              status;
     beian_host_class_t          cls;
     ngx_http_request_t         *mr;
     ngx_http_beian_ctx_t       *ctx;
@@ -391,33 +408,31 @@ ngx_http_beian_verdict(ngx_http_request_t *r)
         return ctx;
     }
 
-    ctx = ngx_pcalloc(mr->pool, sizeof(ngx_http_beian_ctx_t));
-    if (ctx == NULL) {
-        return NULL;
-    }
-
-    ngx_http_set_ctx(mr, ctx, ngx_http_beian_module);
-
     bscf = ngx_http_get_module_srv_conf(mr, ngx_http_beian_module);
 
     if (!bscf->enable) {
-        ctx->status = BEIAN_OFF;
-        return ctx;
+        ctx = &ngx_http_beian_verdicts[BEIAN_OFF];
+        goto done;
     }
 
-    /* nginx already took the absolute-URI host over Host, or :authority */
-    cls = beian_host_normalize((char *) mr->headers_in.server.data,
-                               mr->headers_in.server.len, buf, &n);
+    /*
+     * nginx already took the absolute-URI host over Host, or :authority,
+     * and normalized it: then h.name is that very string, not a copy
+     */
+    cls = beian_host_parse((char *) mr->headers_in.server.data,
+                           mr->headers_in.server.len, buf, &h);
 
-    host.data = (u_char *) buf;
-    host.len = n;
+    host.data = (u_char *) h.name;
+    host.len = h.len;
 
     if (bscf->exempt_names) {
         name = bscf->exempt_names->elts;
         for (i = 0; i < bscf->exempt_names->nelts; i++) {
-            if (name[i].len == n && ngx_memcmp(name[i].data, buf, n) == 0) {
-                ctx->status = BEIAN_EXEMPT;
-                return ctx;
+            if (name[i].len == host.len
+                && ngx_memcmp(name[i].data, host.data, host.len) == 0)
+            {
+                ctx = &ngx_http_beian_verdicts[BEIAN_EXEMPT];
+                goto done;
             }
         }
     }
@@ -428,65 +443,80 @@ ngx_http_beian_verdict(ngx_http_request_t *r)
 
         for (i = 0; i < bscf->exempt_regex->nelts; i++) {
             if (ngx_regex_exec(re[i], &host, NULL, 0) >= 0) {
-                ctx->status = BEIAN_EXEMPT;
-                return ctx;
+                ctx = &ngx_http_beian_verdicts[BEIAN_EXEMPT];
+                goto done;
             }
         }
     }
 #endif
 
-    /* the verdict only: the record is read if $beian_icp is ever asked */
-    ctx->status = beian_match(ngx_http_beian_snapshot(), cls, buf, n,
+    /*
+     * The verdict only, and nothing allocated: the matched domain and its
+     * record are looked up again if a variable ever asks for them.
+     */
+    status = beian_match_host(ngx_http_beian_snapshot(), cls, &h,
                               bscf->flags | BEIAN_MATCH_NO_RECORD, &m);
+    ctx = &ngx_http_beian_verdicts[status];
 
-    if (ctx->status != BEIAN_FILED) {
-        return ctx;
-    }
+done:
 
-    /* a copy: buf is gone when we return */
-    ctx->domain.data = ngx_pnalloc(mr->pool, m.domain_len);
-    if (ctx->domain.data == NULL) {
-        return NULL;
-    }
-
-    ctx->domain.len = m.domain_len;
-    ngx_memcpy(ctx->domain.data, m.domain, m.domain_len);
+    ngx_http_set_ctx(mr, ctx, ngx_http_beian_module);
 
     return ctx;
 }
 
 
 /*
- * The ICP number of the matched domain, looked up again by that domain
- * (its key is in cache by now).  Copied: a snapshot swap may unmap the
- * record before the request ends.  Should a swap land between the check
- * and this, the number is the new snapshot's, or none.
+ * A filed verdict's own ctx, with the matched domain and its ICP number,
+ * for $beian_domain and $beian_icp: the match again, now with the record.
+ * Copied: a snapshot swap may unmap them before the request ends.  Should
+ * a swap land between the check and this, they are the new snapshot's, or
+ * none; the verdict stays.
  */
-static ngx_int_t
-ngx_http_beian_icp(ngx_http_request_t *r, ngx_http_beian_ctx_t *ctx)
+static ngx_http_beian_ctx_t *
+ngx_http_beian_matched(ngx_http_request_t *r)
 {
-    beian_rec_t    rec;
-    beian_snap_t  *snap;
+    beian_host_t                h;
+    beian_match_t               m;
+    beian_host_class_t          cls;
+    ngx_http_request_t         *mr;
+    ngx_http_beian_ctx_t       *ctx;
+    ngx_http_beian_srv_conf_t  *bscf;
+    char                        buf[BEIAN_HOST_MAX + 1];
 
-    ctx->icp_read = 1;
+    mr = r->main;
+    bscf = ngx_http_get_module_srv_conf(mr, ngx_http_beian_module);
 
-    snap = ngx_http_beian_snapshot();
-    if (snap == NULL
-        || beian_snap_get(snap, (char *) ctx->domain.data, ctx->domain.len,
-                          &rec) != 1)
+    ctx = ngx_pcalloc(mr->pool, sizeof(ngx_http_beian_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ctx->status = BEIAN_FILED;
+
+    cls = beian_host_parse((char *) mr->headers_in.server.data,
+                           mr->headers_in.server.len, buf, &h);
+
+    if (beian_match_host(ngx_http_beian_snapshot(), cls, &h, bscf->flags, &m)
+        == BEIAN_FILED)
     {
-        return NGX_OK;
+        ctx->domain.data = ngx_pnalloc(mr->pool,
+                                       m.domain_len + m.rec.icp_len);
+        if (ctx->domain.data == NULL) {
+            return NULL;
+        }
+
+        ctx->domain.len = m.domain_len;
+        ngx_memcpy(ctx->domain.data, m.domain, m.domain_len);
+
+        ctx->icp.data = ctx->domain.data + m.domain_len;
+        ctx->icp.len = m.rec.icp_len;
+        ngx_memcpy(ctx->icp.data, m.rec.icp, m.rec.icp_len);
     }
 
-    ctx->icp.data = ngx_pnalloc(r->main->pool, rec.icp_len);
-    if (ctx->icp.data == NULL) {
-        return NGX_ERROR;
-    }
+    ngx_http_set_ctx(mr, ctx, ngx_http_beian_module);
 
-    ctx->icp.len = rec.icp_len;
-    ngx_memcpy(ctx->icp.data, rec.icp, rec.icp_len);
-
-    return NGX_OK;
+    return ctx;
 }
 
 
@@ -678,10 +708,11 @@ ngx_http_beian_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         return NGX_OK;
     }
 
-    if (data == 1 && ctx->status == BEIAN_FILED && !ctx->icp_read
-        && ngx_http_beian_icp(r, ctx) != NGX_OK)
-    {
-        return NGX_ERROR;
+    if (ctx == &ngx_http_beian_verdicts[BEIAN_FILED]) {
+        ctx = ngx_http_beian_matched(r);
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     s = (data == 1) ? &ctx->icp : &ctx->domain;

@@ -528,12 +528,12 @@ cmd_check(int argc, char **argv)
 {
     int                  c, rc, allowed, all = 1;
     char                *a;
-    size_t               len;
     unsigned             flags = BEIAN_MATCH_SUBDOMAINS;
     const char          *path = NULL;
     beian_snap_t        *snap;
     beian_match_t        m;
     beian_status_t       st;
+    beian_host_t         parsed;
     beian_host_class_t   cls;
     char                 host[BEIAN_HOST_MAX + 1], shown[BEIAN_HOST_MAX + 4];
     char                 icp[BEIAN_ICP_MAX + 4];
@@ -587,8 +587,8 @@ cmd_check(int argc, char **argv)
         const char  *h = argv[optind];
 
         /* the verdict is the core's alone, exactly as nginx computes it */
-        cls = beian_host_normalize(h, strlen(h), host, &len);
-        st = beian_match(snap, cls, host, len, flags, &m);
+        cls = beian_host_parse(h, strlen(h), host, &parsed);
+        st = beian_match_host(snap, cls, &parsed, flags, &m);
         allowed = beian_allowed(st, flags);
         all &= allowed;
 
