@@ -275,7 +275,21 @@ beian_status_t beian_match_host(const beian_snap_t *snap,
     beian_match_t *m);
 
 /* Whether a verdict lets the request through, in one place. */
-int beian_allowed(beian_status_t status, unsigned flags);
+static inline int
+beian_allowed(beian_status_t status, unsigned flags)
+{
+    switch (status) {
+    case BEIAN_FILED:
+    case BEIAN_EXEMPT:
+    case BEIAN_OFF:
+        return 1;
+    case BEIAN_IP:
+    case BEIAN_NOHOST:
+        return !(flags & BEIAN_MATCH_IP_BLOCK);
+    default:
+        return 0;
+    }
+}
 
 
 /* Writer (beian-sync only). */

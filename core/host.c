@@ -521,20 +521,3 @@ beian_match_host(const beian_snap_t *snap, beian_host_class_t cls,
     m->domain_len = h->len - h->label[i];
     return m->status;
 }
-
-
-int
-beian_allowed(beian_status_t status, unsigned flags)
-{
-    switch (status) {
-    case BEIAN_FILED:
-    case BEIAN_EXEMPT:
-    case BEIAN_OFF:
-        return 1;
-    case BEIAN_IP:
-    case BEIAN_NOHOST:
-        return !(flags & BEIAN_MATCH_IP_BLOCK);
-    default:
-        return 0;
-    }
-}

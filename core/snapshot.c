@@ -1159,20 +1159,30 @@ key_eq(const unsigned char *a, const unsigned char *b, size_t n)
 }
 
 
-/* Lookup of key, of hash h, in the index: 1 found, 0 absent, -1 corrupt. */
+/* The filter block of hash h. */
+static inline const unsigned char *
+index_block(const beian_snap_t *snap, uint64_t h)
+{
+    return snap->ix_filter
+           + (size_t) beian_index_block(h, snap->ix_blocks) * BEIAN_INDEX_LINE;
+}
+
+
+/*
+ * Lookup of key, of hash h, filter block f and home line home, in the
+ * index: 1 found, 0 absent, -1 corrupt.
+ */
 static inline __attribute__((always_inline)) int
-index_get(const beian_snap_t *snap, uint64_t h, const char *key, size_t len,
-    beian_rec_t *rec)
+index_get(const beian_snap_t *snap, uint64_t h, const unsigned char *f,
+    uint32_t home, const char *key, size_t len, beian_rec_t *rec)
 {
     size_t                p, klen, end;
     unsigned              i, bit;
-    uint32_t              home, line, last, koff, roff;
+    uint32_t              line, last, koff, roff;
     MDB_val               v;
-    const unsigned char  *f, *l, *r;
+    const unsigned char  *l, *r;
 
     /* most misses end here, in a block that stays in cache */
-    f = snap->ix_filter
-        + (size_t) beian_index_block(h, snap->ix_blocks) * BEIAN_INDEX_LINE;
 
     for (i = 0; i < BEIAN_INDEX_FILTER_BITS; i++) {
         bit = beian_index_bit(h, i);
@@ -1181,7 +1191,6 @@ index_get(const beian_snap_t *snap, uint64_t h, const char *key, size_t len,
         }
     }
 
-    home = beian_index_home(h, snap->ix_homes);
     l = snap->ix_lines + (size_t) home * BEIAN_INDEX_LINE;
     last = home + l[0];
     if (last >= snap->ix_nlines) {
@@ -1277,12 +1286,14 @@ beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
     beian_rec_t *rec)
 {
     int          rc;
+    uint64_t     h;
     MDB_val      k, v;
     beian_rec_t  unused;
 
     if (snap->ix_filter != NULL) {
-        return index_get(snap, key_hash(snap->ix_seed, key, len), key, len,
-                         rec);
+        h = key_hash(snap->ix_seed, key, len);
+        return index_get(snap, h, index_block(snap, h),
+                         beian_index_home(h, snap->ix_homes), key, len, rec);
     }
 
     k.mv_data = (void *) key;
@@ -1306,8 +1317,10 @@ int
 beian_snap_get_suffix(const beian_snap_t *snap, const char *name,
     size_t len, const uint8_t *start, size_t n, beian_rec_t *rec)
 {
-    size_t    i;
-    uint64_t  h[BEIAN_LABELS_MAX];
+    size_t                i;
+    uint32_t              home[BEIAN_LABELS_MAX];
+    uint64_t              h[BEIAN_LABELS_MAX];
+    const unsigned char  *f[BEIAN_LABELS_MAX];
 
     if (n > BEIAN_LABELS_MAX) {
         return -1;
@@ -1331,16 +1344,18 @@ beian_snap_get_suffix(const beian_snap_t *snap, const char *name,
      */
     for (i = 0; i < n; i++) {
         h[i] = key_hash(snap->ix_seed, name + start[i], len - start[i]);
-        __builtin_prefetch(snap->ix_filter
-                           + (size_t) beian_index_block(h[i], snap->ix_blocks)
-                             * BEIAN_INDEX_LINE);
+        f[i] = index_block(snap, h[i]);
+        home[i] = beian_index_home(h[i], snap->ix_homes);
+        __builtin_prefetch(f[i]);
         __builtin_prefetch(snap->ix_lines
-                           + (size_t) beian_index_home(h[i], snap->ix_homes)
-                             * BEIAN_INDEX_LINE);
+                           + (size_t) home[i] * BEIAN_INDEX_LINE);
     }
 
     for (i = 0; i < n; i++) {
-        if (index_get(snap, h[i], name + start[i], len - start[i], rec) == 1) {
+        if (index_get(snap, h[i], f[i], home[i], name + start[i],
+                      len - start[i], rec)
+            == 1)
+        {
             return (int) i;
         }
     }
