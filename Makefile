@@ -71,7 +71,9 @@ $(B)/nginx/objs/Makefile: config
 
 $(B)/ngx_http_beian_module.so: $(B)/nginx/objs/Makefile $(MODULE_SRC)
 	$(MAKE) -C $(B)/nginx -f objs/Makefile modules >/dev/null
-	cp $(B)/nginx/objs/ngx_http_beian_module.so $@
+	@# a new file, renamed into place: an nginx that has the old one
+	@# mapped must not see its code change under it
+	cp $(B)/nginx/objs/ngx_http_beian_module.so $@.tmp && mv -f $@.tmp $@
 
 # A static nginx with the module compiled in, to prove --add-module works.
 # nginx-dev has headers only, so this needs a full source tree: NGINX_SRC if
