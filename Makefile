@@ -62,6 +62,10 @@ $(B)/tests/%: tests/%.c $(SYNC_OBJ) $(CORE_OBJ) $(CORE_W_OBJ) tests/unit.h
 # nginx-dev tree configured with Debian's flags, so its binary signature
 # matches /usr/sbin/nginx.
 $(B)/nginx/objs/Makefile: config
+	@test -f $(NGINX_SRC)/src/core/nginx.h || { echo "no nginx source tree" \
+	    "at $(NGINX_SRC): install Debian's nginx-dev (apt-get install" \
+	    "nginx-dev, or make deps), or give one with NGINX_SRC=DIR" >&2; \
+	    exit 1; }
 	rm -rf $(B)/nginx && mkdir -p $(B) && cp -r $(NGINX_SRC) $(B)/nginx
 	cd $(B)/nginx && bash $(CURDIR)/.ci/configure-nginx.sh \
 	    --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
@@ -69,7 +73,9 @@ $(B)/nginx/objs/Makefile: config
 
 $(B)/ngx_http_beian_module.so: $(B)/nginx/objs/Makefile $(MODULE_SRC)
 	$(MAKE) -C $(B)/nginx -f objs/Makefile modules >/dev/null
-	cp $(B)/nginx/objs/ngx_http_beian_module.so $@
+	@# a new file, renamed into place: an nginx that has the old one
+	@# mapped must not see its code change under it
+	cp $(B)/nginx/objs/ngx_http_beian_module.so $@.tmp && mv -f $@.tmp $@
 
 # A static nginx with the module compiled in, to prove --add-module works.
 # nginx-dev has headers only, so this needs a full source tree: NGINX_SRC if
@@ -232,10 +238,16 @@ test-valgrind:
 #   BENCH_QUICK=1 make bench   smoke run: N = 10, 100000, short rounds
 #   make soak                  nginx -s reload and beian_snapshot_check swaps
 #                              under load; fails on any wrong response
-.PHONY: bench soak bench-deps
+#   make bench-insn            instructions per request under callgrind, gate
+#                              vs gate off, N = 1000000 (INSN_N=...)
+.PHONY: bench soak bench-deps bench-insn
 
 bench-deps:
 	@BEIAN_EXTRA_PKGS="wrk time util-linux" sh .ci/deps.sh
+
+bench-insn: module tool
+	@BEIAN_EXTRA_PKGS=valgrind sh .ci/deps.sh
+	python3 bench/insn.py --bin $(B)
 
 $(B)/bench-lookup: bench/lookup.c $(CORE_SRC) core/beian.h
 	@mkdir -p $(dir $@)

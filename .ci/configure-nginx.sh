@@ -8,7 +8,11 @@ if [ -f conf_flags ]; then
     . ./conf_flags
     flags=("${NGX_CONF_FLAGS[@]}")
 fi
-exec ./configure "${flags[@]}" \
+# a release tarball has ./configure; a tree from the nginx repository has
+# only auto/configure (run from the top of the tree, like ./configure)
+configure=./configure
+[ -f ./configure ] || configure=auto/configure
+exec "$configure" "${flags[@]}" \
     --with-cc-opt="-g -O2 -fstack-protector-strong -Wformat -Werror=format-security -fPIC -D_FORTIFY_SOURCE=2 ${EXTRA_CC_OPT:-}" \
     --with-ld-opt="-Wl,-z,relro -Wl,-z,now -fPIC ${EXTRA_LD_OPT:-}" \
     "$@"

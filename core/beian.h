@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 #include <sys/stat.h>
 
@@ -55,6 +56,28 @@ typedef enum {
  */
 beian_host_class_t beian_host_normalize(const char *host, size_t len,
     char *out, size_t *out_len);
+
+/* Most labels a domain can have: "a.b.c...", 253 bytes. */
+#define BEIAN_LABELS_MAX        (BEIAN_DOMAIN_MAX / 2 + 1)
+
+/* A host as beian_host_parse() leaves it for beian_match_host(). */
+typedef struct {
+    const char  *name;              /* normalized: the input itself when it
+                                       already was (no copy), else buf */
+    size_t       len;               /* not NUL-terminated */
+    unsigned     nlabels;           /* domains only: */
+    uint8_t      label[BEIAN_LABELS_MAX];  /* where each label starts */
+} beian_host_t;
+
+/*
+ * The same normalization and class as beian_host_normalize(), in one pass
+ * over the bytes, without a copy for a host that is already normalized
+ * (what nginx hands over: lowercase, no port, no trailing dot), and with
+ * the label starts the match needs.  buf (BEIAN_HOST_MAX + 1 bytes) is
+ * used only when the host must be rewritten; h->name may point into host.
+ */
+beian_host_class_t beian_host_parse(const char *host, size_t len,
+    char *buf, beian_host_t *h);
 
 /*
  * Checks an already lowercased ASCII domain: 2+ labels of [a-z0-9-],
@@ -159,6 +182,42 @@ typedef struct {
 /* Seeded 64-bit hash of a key, 8 bytes per step. */
 uint64_t beian_key_hash(uint64_t seed, const char *key, size_t len);
 
+/*
+ * n < 8 bytes at p as a number, byte i in bits 8i..8i+7 (little-endian),
+ * read without touching a byte outside them: the hash's tail, and the host
+ * scanner's last word.
+ */
+static inline uint64_t
+beian_load_tail(const unsigned char *p, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t  a, b;
+
+    /* overlapping reads: the bytes both hold are the same */
+    if (n >= 4) {
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        return a | (uint64_t) b << (8 * (n - 4));
+    }
+
+    if (n == 0) {
+        return 0;
+    }
+
+    return p[0] | (uint64_t) p[n / 2] << (8 * (n / 2))
+           | (uint64_t) p[n - 1] << (8 * (n - 1));
+#else
+    size_t    i;
+    uint64_t  w;
+
+    for (w = 0, i = 0; i < n; i++) {
+        w |= (uint64_t) p[i] << (8 * i);
+    }
+
+    return w;
+#endif
+}
+
 /* x scaled onto [0, n): the high half of a 32 x 32 bit product. */
 static inline uint32_t
 beian_index_range(uint32_t x, uint32_t n)
@@ -189,15 +248,13 @@ int beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
     beian_rec_t *rec);
 
 /*
- * Looks up keys in turn, the first found ending it: its index, rec filled
- * as by beian_snap_get(), or -1 if none is.  A corrupt value counts as
- * absent.  With the hash index the keys' cache misses overlap.  At most
- * BEIAN_SNAP_GET_MAX keys (more: -1): a domain's suffixes fit.
+ * Looks up suffixes of name in turn, name + start[i] for i = 0 .. n - 1,
+ * the first found ending it: its i, rec filled as by beian_snap_get(), or
+ * -1 if none is.  A corrupt value counts as absent.  With the hash index
+ * the keys' cache misses overlap.  At most BEIAN_LABELS_MAX (more: -1).
  */
-#define BEIAN_SNAP_GET_MAX  (BEIAN_DOMAIN_MAX / 2 + 1)
-
-int beian_snap_get_first(const beian_snap_t *snap, const char *const *key,
-    const size_t *len, size_t n, beian_rec_t *rec);
+int beian_snap_get_suffix(const beian_snap_t *snap, const char *name,
+    size_t len, const uint8_t *start, size_t n, beian_rec_t *rec);
 
 /* Calls fn for every domain in key order; stops early if fn returns != 0. */
 typedef int (*beian_snap_iter_pt)(const char *domain, size_t len,
@@ -239,8 +296,28 @@ beian_status_t beian_match(const beian_snap_t *snap,
     beian_host_class_t cls, const char *host, size_t len, unsigned flags,
     beian_match_t *m);
 
+/* The same for a host from beian_host_parse(): m->domain points into
+ * h->name.  What nginx and `beian-sync check` call. */
+beian_status_t beian_match_host(const beian_snap_t *snap,
+    beian_host_class_t cls, const beian_host_t *h, unsigned flags,
+    beian_match_t *m);
+
 /* Whether a verdict lets the request through, in one place. */
-int beian_allowed(beian_status_t status, unsigned flags);
+static inline int
+beian_allowed(beian_status_t status, unsigned flags)
+{
+    switch (status) {
+    case BEIAN_FILED:
+    case BEIAN_EXEMPT:
+    case BEIAN_OFF:
+        return 1;
+    case BEIAN_IP:
+    case BEIAN_NOHOST:
+        return !(flags & BEIAN_MATCH_IP_BLOCK);
+    default:
+        return 0;
+    }
+}
 
 
 /* Writer (beian-sync only). */

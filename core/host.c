@@ -1,5 +1,5 @@
 /*
- * Host normalization and the match rule (DESIGN.md §4).
+ * Host normalization and the match rule (docs/matching.md).
  */
 
 #include <arpa/inet.h>
@@ -54,8 +54,9 @@ beian_ipv6_literal(const char *h, size_t len, char *out, size_t *out_len)
 }
 
 
-beian_host_class_t
-beian_host_normalize(const char *host, size_t len, char *out, size_t *out_len)
+/* The rule in full, for any bytes: into out, a copy. */
+static beian_host_class_t
+normalize_slow(const char *host, size_t len, char *out, size_t *out_len)
 {
     size_t          i, n;
     const char     *colon;
@@ -112,6 +113,273 @@ beian_host_normalize(const char *host, size_t len, char *out, size_t *out_len)
 
     return beian_domain_check(out, n) ? BEIAN_HOST_INVALID
                                       : BEIAN_HOST_DOMAIN;
+}
+
+
+/*
+ * The common case, in one pass over the bytes: a host of at most 64 bytes
+ * of [a-z0-9.-] only, so already lowercase and without a port (what nginx
+ * hands over).  scan() checks every byte against the allowed ranges 16
+ * (SSE2) or 8 (portable) at a time and returns the dots and hyphens as
+ * bitmaps, one bit per byte, from which parse_fast() gets the domain rules
+ * without another pass.  Anything else goes to normalize_slow().
+ */
+
+#if defined(__SSE2__) && !defined(BEIAN_NO_SIMD)
+
+#include <emmintrin.h>
+
+/* 0 with the bitmaps, -1 if a byte is not allowed.  len 1..64. */
+static inline int
+scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
+{
+    size_t    i, n;
+    uint64_t  lo, hi;
+    unsigned  valid;
+    __m128i   v, ok;
+
+    *dots = 0;
+    *dashes = 0;
+
+    for (i = 0; i < len; i += 16) {
+        n = len - i;
+
+        if (n >= 16) {
+            v = _mm_loadu_si128((const __m128i *) (p + i));
+            valid = 0xffff;
+
+        } else {
+            /* never a byte outside the host: two overlapping 8-byte
+             * reads, or fewer; zeros above */
+            if (n > 8) {
+                memcpy(&lo, p + i, 8);
+                memcpy(&hi, p + i + n - 8, 8);
+                hi >>= 8 * (16 - n);
+
+            } else if (n == 8) {
+                memcpy(&lo, p + i, 8);
+                hi = 0;
+
+            } else {
+                lo = beian_load_tail(p + i, n);
+                hi = 0;
+            }
+
+            v = _mm_set_epi64x((long long) hi, (long long) lo);
+            valid = (1u << n) - 1;
+        }
+
+        /* signed compares: bytes over 0x7f are negative, never allowed */
+        ok = _mm_or_si128(
+                 _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('/')),
+                     _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('-' - 1)),
+                                   _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v))),
+                 _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
+                               _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), v)));
+
+        if (((unsigned) _mm_movemask_epi8(ok) & valid) != valid) {
+            return -1;
+        }
+
+        *dots |= (uint64_t) ((unsigned) _mm_movemask_epi8(
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('.'))) & valid) << i;
+        *dashes |= (uint64_t) ((unsigned) _mm_movemask_epi8(
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('-'))) & valid) << i;
+    }
+
+    return 0;
+}
+
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+
+#define ONES        0x0101010101010101ULL
+#define HIGH        0x8080808080808080ULL
+#define AT_LEAST(w, c)  ((w) + ONES * (0x80 - (c)))     /* high bit: >= c */
+#define ABOVE(w, c)     ((w) + ONES * (0x7f - (c)))     /* high bit: > c */
+
+/* The high bits of m (bits 7, 15, ... 63) as 8 bits, byte i at bit i. */
+#define GATHER(m)   (((((m) & HIGH) >> 7) * 0x0102040810204080ULL) >> 56)
+
+/*
+ * The same, 8 bytes at a time in a uint64_t: once no byte has its high
+ * bit, adding at most 0x53 to each cannot carry into the next, so one
+ * addition per bound tells every byte whether it is at or above it.
+ */
+static inline int
+scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
+{
+    size_t    i, n;
+    uint64_t  w, valid, ok, dash, dot;
+
+    *dots = 0;
+    *dashes = 0;
+
+    for (i = 0; i < len; i += 8) {
+        n = len - i;
+        if (n >= 8) {
+            memcpy(&w, p + i, 8);
+            valid = HIGH;
+
+        } else {
+            /* the last bytes: the top of the last 8 when there are 8 */
+            if (len >= 8) {
+                memcpy(&w, p + len - 8, 8);
+                w >>= 8 * (8 - n);
+            } else {
+                w = beian_load_tail(p + i, n);
+            }
+            valid = HIGH >> (8 * (8 - n));
+        }
+
+        if (w & HIGH) {
+            return -1;
+        }
+
+        dash = AT_LEAST(w, '-') & ~AT_LEAST(w, '.');
+        dot = AT_LEAST(w, '.') & ~ABOVE(w, '.');
+        ok = dash | dot | (AT_LEAST(w, '0') & ~ABOVE(w, '9'))
+             | (AT_LEAST(w, 'a') & ~ABOVE(w, 'z'));
+
+        if ((ok & valid) != valid) {
+            return -1;
+        }
+
+        *dots |= GATHER(dot & valid) << i;
+        if (dash & valid) {
+            *dashes |= GATHER(dash & valid) << i;
+        }
+    }
+
+    return 0;
+}
+
+#else
+
+static inline int
+scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
+{
+    (void) p;
+    (void) len;
+    (void) dots;
+    (void) dashes;
+    return -1;
+}
+
+#endif
+
+
+/* -1: for normalize_slow(); else the class, h->name the input itself. */
+static int
+parse_fast(const unsigned char *p, size_t len, beian_host_t *h)
+{
+    size_t    i, n, t;
+    uint64_t  dots, dashes, bit;
+
+    if (len == 0 || len > 64 || scan(p, len, &dots, &dashes) != 0) {
+        return -1;
+    }
+
+    /* one trailing dot goes */
+    n = len;
+    bit = (uint64_t) 1 << (n - 1);
+    if (dots & bit) {
+        dots &= ~bit;
+        n--;
+    }
+
+    h->name = (const char *) p;
+    h->len = n;
+    h->nlabels = 0;
+
+    /*
+     * Invalid: nothing left, one label, an empty label (a dot first, last
+     * or next to another), a hyphen at either end of a label.  A label
+     * over 63 bytes needs 64 without a dot: one label.
+     */
+    if (n == 0 || dots == 0 || (dots & 1) || (dots & (dots >> 1))
+        || (dots >> (n - 1))
+        || (dashes & ((dots << 1) | 1 | (dots >> 1)
+                      | ((uint64_t) 1 << (n - 1)))))
+    {
+        return BEIAN_HOST_INVALID;
+    }
+
+    /* an all-digit last label: an IPv4 address or nothing, for the slow
+     * path, which knows */
+    t = 63 - (size_t) __builtin_clzll(dots);
+    for (i = t + 1; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            break;
+        }
+    }
+    if (i == n) {
+        return -1;
+    }
+
+    h->label[h->nlabels++] = 0;
+    for ( ; dots; dots &= dots - 1) {
+        h->label[h->nlabels++] = (uint8_t) (__builtin_ctzll(dots) + 1);
+    }
+
+    return BEIAN_HOST_DOMAIN;
+}
+
+
+/* Where the labels of a domain of at most 253 bytes start. */
+static void
+labels_of(beian_host_t *h)
+{
+    size_t  i;
+
+    h->nlabels = 1;
+    h->label[0] = 0;
+
+    for (i = 0; i < h->len && i < BEIAN_DOMAIN_MAX; i++) {
+        if (h->name[i] == '.') {
+            h->label[h->nlabels++] = (uint8_t) (i + 1);
+        }
+    }
+}
+
+
+beian_host_class_t
+beian_host_parse(const char *host, size_t len, char *buf, beian_host_t *h)
+{
+    int                  rc;
+    beian_host_class_t   cls;
+
+    rc = parse_fast((const unsigned char *) host, len, h);
+    if (rc >= 0) {
+        return (beian_host_class_t) rc;
+    }
+
+    cls = normalize_slow(host, len, buf, &h->len);
+    h->name = buf;
+    h->nlabels = 0;
+
+    if (cls == BEIAN_HOST_DOMAIN) {
+        labels_of(h);
+    }
+
+    return cls;
+}
+
+
+beian_host_class_t
+beian_host_normalize(const char *host, size_t len, char *out, size_t *out_len)
+{
+    beian_host_t        h;
+    beian_host_class_t  cls;
+
+    cls = beian_host_parse(host, len, out, &h);
+
+    if (h.name != out) {
+        memcpy(out, h.name, h.len);
+    }
+    out[h.len] = '\0';
+    *out_len = h.len;
+
+    return cls;
 }
 
 
@@ -186,11 +454,33 @@ beian_status_t
 beian_match(const beian_snap_t *snap, beian_host_class_t cls,
     const char *host, size_t len, unsigned flags, beian_match_t *m)
 {
-    int          i;
-    size_t       nc, klen[BEIAN_SNAP_GET_MAX];
-    const char  *p, *dot, *key[BEIAN_SNAP_GET_MAX];
+    beian_host_t  h;
 
-    memset(m, 0, sizeof(*m));
+    h.name = host;
+    h.len = len;
+    h.nlabels = 0;
+
+    if (cls == BEIAN_HOST_DOMAIN && len <= BEIAN_DOMAIN_MAX) {
+        labels_of(&h);
+    }
+
+    return beian_match_host(snap, cls, &h, flags, m);
+}
+
+
+beian_status_t
+beian_match_host(const beian_snap_t *snap, beian_host_class_t cls,
+    const beian_host_t *h, unsigned flags, beian_match_t *m)
+{
+    int     i;
+    size_t  nc;
+
+    m->domain = NULL;
+    m->domain_len = 0;
+    m->rec.icp = NULL;
+    m->rec.icp_len = 0;
+    m->rec.website_id = NULL;
+    m->rec.website_id_len = 0;
 
     switch (cls) {
     case BEIAN_HOST_NONE:
@@ -205,58 +495,29 @@ beian_match(const beian_snap_t *snap, beian_host_class_t cls,
 
     m->status = BEIAN_UNFILED;
 
-    /* a checked domain is never longer: that bounds key[] */
-    if (snap == NULL || len > BEIAN_DOMAIN_MAX) {
+    /* a checked domain is never longer, nor has more labels */
+    if (snap == NULL || h->len > BEIAN_DOMAIN_MAX || h->nlabels < 2) {
         return m->status;
     }
 
     /* the candidates: the host, then with subdomains each parent suffix
      * on a label boundary, down to two labels */
-    nc = 0;
-    key[nc] = host;
-    klen[nc++] = len;
-
-    if (flags & BEIAN_MATCH_SUBDOMAINS) {
-        for (p = host; (dot = memchr(p, '.', len - (size_t) (p - host)));
-             p = dot + 1)
-        {
-            if (memchr(dot + 1, '.', len - (size_t) (dot + 1 - host))
-                == NULL)
-            {
-                break;
-            }
-            key[nc] = dot + 1;
-            klen[nc++] = len - (size_t) (dot + 1 - host);
-        }
-    }
+    nc = (flags & BEIAN_MATCH_SUBDOMAINS) ? h->nlabels - 1 : 1;
 
     /* a corrupt value never allows: treated as absent */
-    i = beian_snap_get_first(snap, key, klen, nc,
-                             (flags & BEIAN_MATCH_NO_RECORD) ? NULL : &m->rec);
+    i = beian_snap_get_suffix(snap, h->name, h->len, h->label, nc,
+                              (flags & BEIAN_MATCH_NO_RECORD) ? NULL
+                                                              : &m->rec);
     if (i < 0) {
-        memset(&m->rec, 0, sizeof(m->rec));
+        m->rec.icp = NULL;
+        m->rec.icp_len = 0;
+        m->rec.website_id = NULL;
+        m->rec.website_id_len = 0;
         return m->status;
     }
 
     m->status = BEIAN_FILED;
-    m->domain = key[i];
-    m->domain_len = klen[i];
+    m->domain = h->name + h->label[i];
+    m->domain_len = h->len - h->label[i];
     return m->status;
-}
-
-
-int
-beian_allowed(beian_status_t status, unsigned flags)
-{
-    switch (status) {
-    case BEIAN_FILED:
-    case BEIAN_EXEMPT:
-    case BEIAN_OFF:
-        return 1;
-    case BEIAN_IP:
-    case BEIAN_NOHOST:
-        return !(flags & BEIAN_MATCH_IP_BLOCK);
-    default:
-        return 0;
-    }
 }

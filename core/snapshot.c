@@ -1,5 +1,5 @@
 /*
- * Snapshot reader (DESIGN.md §3).
+ * Snapshot reader (docs/snapshot-format.md).
  *
  * The file is never modified in place (writers rename a new one over it),
  * so it is opened with MDB_NOLOCK and one read transaction is kept for the
@@ -101,10 +101,10 @@ fail(char *err, size_t err_len, const char *path, const char *fmt, ...)
 }
 
 
-uint64_t
-beian_key_hash(uint64_t seed, const char *key, size_t len)
+/* The hash, inlined where a lookup needs it (beian_key_hash() for others). */
+static inline __attribute__((always_inline)) uint64_t
+key_hash(uint64_t seed, const char *key, size_t len)
 {
-    size_t                i;
     uint64_t              h, w;
     const unsigned char  *p = (const unsigned char *) key;
 
@@ -117,10 +117,21 @@ beian_key_hash(uint64_t seed, const char *key, size_t len)
         h ^= h >> 31;
     }
 
-    /* the tail, 0 to 7 bytes; the length is already in h */
-    for (w = 0, i = 0; i < len; i++) {
-        w |= (uint64_t) p[i] << (8 * i);
+    /*
+     * The tail, 0 to 7 bytes, byte i in bits 8i..; the length is already
+     * in h.  A key of 8 bytes or more has them as the top of its last 8.
+     */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (len != 0 && p != (const unsigned char *) key) {
+        memcpy(&w, p + len - 8, 8);
+        w >>= 8 * (8 - len);
+
+    } else
+#endif
+    {
+        w = beian_load_tail(p, len);
     }
+
     h = (h ^ w) * 0x94d049bb133111ebULL;
 
     /* the murmur3 finalizer: every output bit depends on every input bit */
@@ -131,6 +142,13 @@ beian_key_hash(uint64_t seed, const char *key, size_t len)
     h ^= h >> 33;
 
     return h;
+}
+
+
+uint64_t
+beian_key_hash(uint64_t seed, const char *key, size_t len)
+{
+    return key_hash(seed, key, len);
 }
 
 
@@ -1253,20 +1271,48 @@ decode_rec(const MDB_val *v, beian_rec_t *rec)
 }
 
 
-/* Lookup of key, of hash h, in the index: 1 found, 0 absent, -1 corrupt. */
-static int
-index_get(const beian_snap_t *snap, uint64_t h, const char *key, size_t len,
-    beian_rec_t *rec)
+/* Whether n bytes at a and b are equal: memcmp() without the call. */
+static inline int
+key_eq(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    uint64_t  x, y;
+
+    for ( ; n >= 8; a += 8, b += 8, n -= 8) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) {
+            return 0;
+        }
+    }
+
+    return beian_load_tail(a, n) == beian_load_tail(b, n);
+}
+
+
+/* The filter block of hash h. */
+static inline const unsigned char *
+index_block(const beian_snap_t *snap, uint64_t h)
+{
+    return snap->ix_filter
+           + (size_t) beian_index_block(h, snap->ix_blocks) * BEIAN_INDEX_LINE;
+}
+
+
+/*
+ * Lookup of key, of hash h, filter block f and home line home, in the
+ * index: 1 found, 0 absent, -1 corrupt.
+ */
+static inline __attribute__((always_inline)) int
+index_get(const beian_snap_t *snap, uint64_t h, const unsigned char *f,
+    uint32_t home, const char *key, size_t len, beian_rec_t *rec)
 {
     size_t                p, klen, end;
     unsigned              i, bit;
-    uint32_t              home, line, last, koff, roff;
+    uint32_t              line, last, koff, roff;
     MDB_val               v;
-    const unsigned char  *f, *l, *k, *r;
+    const unsigned char  *l, *r;
 
     /* most misses end here, in a block that stays in cache */
-    f = snap->ix_filter
-        + (size_t) beian_index_block(h, snap->ix_blocks) * BEIAN_INDEX_LINE;
 
     for (i = 0; i < BEIAN_INDEX_FILTER_BITS; i++) {
         bit = beian_index_bit(h, i);
@@ -1275,7 +1321,6 @@ index_get(const beian_snap_t *snap, uint64_t h, const char *key, size_t len,
         }
     }
 
-    home = beian_index_home(h, snap->ix_homes);
     l = snap->ix_lines + (size_t) home * BEIAN_INDEX_LINE;
     last = home + l[0];
     if (last >= snap->ix_nlines) {
@@ -1285,41 +1330,57 @@ index_get(const beian_snap_t *snap, uint64_t h, const char *key, size_t len,
     for (line = home; line <= last; line++) {
         l = snap->ix_lines + (size_t) line * BEIAN_INDEX_LINE;
 
-        for (p = 1; p < BEIAN_INDEX_LINE && l[p] != 0; p = end) {
-            if (l[p] == 0xff) {
-                end = p + 10;
-                if (end > BEIAN_INDEX_LINE) {
-                    return -1;
-                }
-                klen = l[p + 1];
-                memcpy(&koff, l + p + 2, 4);
-                memcpy(&roff, l + p + 6, 4);
-                if (klen != len) {
-                    continue;
-                }
-                if (koff > snap->ix_long_len
-                    || klen > snap->ix_long_len - koff)
-                {
-                    return -1;
-                }
-                k = snap->ix_long + koff;
+        /*
+         * Entries until a 0 byte or the end of the line: a short one
+         * (1 + klen + 4 bytes) of the key's length is compared first, the
+         * rest stepped over; one that runs past the line is corrupt.
+         */
+        for (p = 1; p < BEIAN_INDEX_LINE; p = end) {
+            klen = l[p];
 
-            } else {
-                klen = l[p];
+            if (klen == len) {
                 end = p + 5 + klen;
                 if (end > BEIAN_INDEX_LINE) {
                     return -1;
                 }
-                if (klen != len) {
-                    continue;
+                if (key_eq(l + p + 1, (const unsigned char *) key, len)) {
+                    memcpy(&roff, l + p + 1 + klen, 4);
+                    goto found;
                 }
-                k = l + p + 1;
-                memcpy(&roff, l + p + 1 + klen, 4);
+                continue;
             }
 
-            if (memcmp(k, key, len) == 0) {
+            if (klen == 0) {
+                break;
+            }
+
+            if (klen != 0xff) {
+                end = p + 5 + klen;
+                continue;
+            }
+
+            /* a long key: 0xff, u8 length, u32 offset, u32 record offset */
+            end = p + 10;
+            if (end > BEIAN_INDEX_LINE) {
+                return -1;
+            }
+            if (l[p + 1] != len) {
+                continue;
+            }
+            memcpy(&koff, l + p + 2, 4);
+            memcpy(&roff, l + p + 6, 4);
+            if (koff > snap->ix_long_len || len > snap->ix_long_len - koff) {
+                return -1;
+            }
+            if (key_eq(snap->ix_long + koff, (const unsigned char *) key,
+                       len))
+            {
                 goto found;
             }
+        }
+
+        if (p > BEIAN_INDEX_LINE) {
+            return -1;
         }
     }
 
@@ -1355,12 +1416,14 @@ beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
     beian_rec_t *rec)
 {
     int          rc;
+    uint64_t     h;
     MDB_val      k, v;
     beian_rec_t  unused;
 
     if (snap->ix_filter != NULL) {
-        return index_get(snap, beian_key_hash(snap->ix_seed, key, len), key,
-                         len, rec);
+        h = key_hash(snap->ix_seed, key, len);
+        return index_get(snap, h, index_block(snap, h),
+                         beian_index_home(h, snap->ix_homes), key, len, rec);
     }
 
     k.mv_data = (void *) key;
@@ -1381,19 +1444,23 @@ beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
 
 
 int
-beian_snap_get_first(const beian_snap_t *snap, const char *const *key,
-    const size_t *len, size_t n, beian_rec_t *rec)
+beian_snap_get_suffix(const beian_snap_t *snap, const char *name,
+    size_t len, const uint8_t *start, size_t n, beian_rec_t *rec)
 {
-    size_t    i;
-    uint64_t  h[BEIAN_SNAP_GET_MAX];
+    size_t                i;
+    uint32_t              home[BEIAN_LABELS_MAX];
+    uint64_t              h[BEIAN_LABELS_MAX];
+    const unsigned char  *f[BEIAN_LABELS_MAX];
 
-    if (n > BEIAN_SNAP_GET_MAX) {
+    if (n > BEIAN_LABELS_MAX) {
         return -1;
     }
 
     if (snap->ix_filter == NULL) {
         for (i = 0; i < n; i++) {
-            if (beian_snap_get(snap, key[i], len[i], rec) == 1) {
+            if (beian_snap_get(snap, name + start[i], len - start[i], rec)
+                == 1)
+            {
                 return (int) i;
             }
         }
@@ -1406,17 +1473,19 @@ beian_snap_get_first(const beian_snap_t *snap, const char *const *key,
      * instead of queueing one after another.
      */
     for (i = 0; i < n; i++) {
-        h[i] = beian_key_hash(snap->ix_seed, key[i], len[i]);
-        __builtin_prefetch(snap->ix_filter
-                           + (size_t) beian_index_block(h[i], snap->ix_blocks)
-                             * BEIAN_INDEX_LINE);
+        h[i] = key_hash(snap->ix_seed, name + start[i], len - start[i]);
+        f[i] = index_block(snap, h[i]);
+        home[i] = beian_index_home(h[i], snap->ix_homes);
+        __builtin_prefetch(f[i]);
         __builtin_prefetch(snap->ix_lines
-                           + (size_t) beian_index_home(h[i], snap->ix_homes)
-                             * BEIAN_INDEX_LINE);
+                           + (size_t) home[i] * BEIAN_INDEX_LINE);
     }
 
     for (i = 0; i < n; i++) {
-        if (index_get(snap, h[i], key[i], len[i], rec) == 1) {
+        if (index_get(snap, h[i], f[i], home[i], name + start[i],
+                      len - start[i], rec)
+            == 1)
+        {
             return (int) i;
         }
     }

@@ -1,5 +1,5 @@
 /*
- * Snapshot writer (DESIGN.md §3), used by beian-sync only.
+ * Snapshot writer (docs/snapshot-format.md), used by beian-sync only.
  *
  * A new snapshot is built in a temp file next to the target, synced, and
  * renamed over it; the directory is synced so the rename survives a crash.

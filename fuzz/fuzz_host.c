@@ -2,7 +2,7 @@
  * Fuzz target "host": request host normalization and the match rule
  * (core/host.c) against a small real snapshot, checked against a
  * reference model written independently here: the verdict, the class, the
- * normalized host and the matched domain must all be what DESIGN.md §4
+ * normalized host and the matched domain must all be what docs/matching.md
  * says, for any input bytes.
  *
  * The input is the raw host as a client could send it (Host header,
@@ -163,7 +163,7 @@ lower(unsigned char c)
 }
 
 
-/* The class and the normalized form DESIGN.md §4 asks for. */
+/* The class and the normalized form docs/matching.md asks for. */
 static beian_host_class_t
 ref_normalize(const unsigned char *h, size_t len, unsigned char *out,
     size_t *out_len)
@@ -340,10 +340,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     size_t               n, rn, n2;
     unsigned             flags;
-    beian_status_t       st;
-    beian_match_t        m;
-    beian_host_class_t   cls, rcls, cls2;
+    beian_host_t         ph;
+    beian_status_t       st, pst;
+    beian_match_t        m, pm;
+    beian_host_class_t   cls, rcls, cls2, pcls;
     char                 out[BEIAN_HOST_MAX + 1], out2[BEIAN_HOST_MAX + 1];
+    char                 pbuf[BEIAN_HOST_MAX + 1];
     unsigned char        ref[BEIAN_HOST_MAX + 1];
 
     if (snap == NULL) {
@@ -377,8 +379,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         st = beian_match(NULL, cls, out, n, flags, &m);
         FUZZ_CHECK(st != BEIAN_FILED, "filed without a snapshot");
 
-        /* the allow decision in one place */
+        /* what nginx and beian-sync check call: the same verdict and
+         * domain, in the input itself when it needed no rewriting */
         st = beian_match(snap, cls, out, n, flags, &m);
+        pcls = beian_host_parse((const char *) data, size, pbuf, &ph);
+        pst = beian_match_host(snap, pcls, &ph, flags, &pm);
+        FUZZ_CHECK(pcls == cls && ph.len == n && memcmp(ph.name, out, n) == 0
+                   && pst == st && pm.domain_len == m.domain_len
+                   && (m.domain == NULL
+                       || memcmp(pm.domain, m.domain, m.domain_len) == 0),
+                   "parse + match_host disagree");
+
+        /* the allow decision in one place */
         FUZZ_CHECK(beian_allowed(st, flags)
                    == (st == BEIAN_FILED
                        || ((st == BEIAN_IP || st == BEIAN_NOHOST)

@@ -75,12 +75,27 @@ typedef struct {
  */
 typedef struct {
     beian_status_t              status;
-    ngx_str_t                   host;             /* the name refused, or
-                                                     the one nginx resolved */
-    ngx_str_t                   domain;
-    ngx_str_t                   icp;              /* read on first use */
-    unsigned                    icp_read:1;
+    ngx_str_t                   host;             /* the name refused, if
+                                                     not the one resolved */
+    ngx_str_t                   domain;           /* filed: read on first */
+    ngx_str_t                   icp;              /* use of a variable */
 } ngx_http_beian_ctx_t;
+
+
+/*
+ * A verdict's ctx while it holds nothing but the status: one per status,
+ * shared and never written, so that a verdict allocates nothing.  A filed
+ * one gives way to a ctx of its own (ngx_http_beian_matched()) only when
+ * a variable asks for the domain or the ICP number.
+ */
+static ngx_http_beian_ctx_t  ngx_http_beian_verdicts[BEIAN_NSTATUS] = {
+    { BEIAN_FILED, ngx_null_string, ngx_null_string, ngx_null_string },
+    { BEIAN_UNFILED, ngx_null_string, ngx_null_string, ngx_null_string },
+    { BEIAN_EXEMPT, ngx_null_string, ngx_null_string, ngx_null_string },
+    { BEIAN_IP, ngx_null_string, ngx_null_string, ngx_null_string },
+    { BEIAN_NOHOST, ngx_null_string, ngx_null_string, ngx_null_string },
+    { BEIAN_OFF, ngx_null_string, ngx_null_string, ngx_null_string }
+};
 
 
 /*
@@ -101,7 +116,12 @@ static ngx_int_t ngx_http_beian_late_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_beian_enforce(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
 static ngx_http_beian_ctx_t *ngx_http_beian_get_ctx(ngx_http_request_t *r);
+static ngx_http_beian_ctx_t *ngx_http_beian_replace_ctx(ngx_http_request_t *r,
+    ngx_http_beian_ctx_t *ctx);
+static ngx_str_t *ngx_http_beian_ctx_host(ngx_http_request_t *r,
+    ngx_http_beian_ctx_t *ctx);
 static ngx_http_beian_ctx_t *ngx_http_beian_verdict(ngx_http_request_t *r);
+static ngx_http_beian_ctx_t *ngx_http_beian_matched(ngx_http_request_t *r);
 static ngx_int_t ngx_http_beian_block(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
 static void ngx_http_beian_top_add(ngx_http_request_t *r,
@@ -361,7 +381,8 @@ ngx_http_beian_late_handler(ngx_http_request_t *r)
     }
 
     if (ctx->status == BEIAN_NOHOST) {
-        ctx->status = BEIAN_UNFILED;
+        ctx = ngx_http_beian_replace_ctx(r,
+                                  &ngx_http_beian_verdicts[BEIAN_UNFILED]);
     }
 
     return ngx_http_beian_enforce(r, bscf, ctx);
@@ -394,7 +415,8 @@ ngx_http_beian_enforce(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
     if (bscf->mode == NGX_HTTP_BEIAN_REPORT) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "beian: would block %s host \"%V\" (report mode)",
-                      beian_status_names[ctx->status], &ctx->host);
+                      beian_status_names[ctx->status],
+                      ngx_http_beian_ctx_host(r, ctx));
         if (shm) {
             ngx_atomic_fetch_add(&shm->would_block, 1);
         }
@@ -403,7 +425,8 @@ ngx_http_beian_enforce(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "beian: blocked %s host \"%V\"",
-                  beian_status_names[ctx->status], &ctx->host);
+                  beian_status_names[ctx->status],
+                  ngx_http_beian_ctx_host(r, ctx));
 
     if (shm) {
         ngx_atomic_fetch_add(&shm->blocked, 1);
@@ -450,22 +473,47 @@ ngx_http_beian_get_ctx(ngx_http_request_t *r)
 }
 
 
+/* Another verdict for the request, found again after internal redirects. */
+static ngx_http_beian_ctx_t *
+ngx_http_beian_replace_ctx(ngx_http_request_t *r, ngx_http_beian_ctx_t *ctx)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    for (cln = r->main->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_beian_ctx_cleanup) {
+            cln->data = ctx;
+            break;
+        }
+    }
+
+    ngx_http_set_ctx(r->main, ctx, ngx_http_beian_module);
+
+    return ctx;
+}
+
+
 /*
  * One host against the snapshot, as the server's settings say: exempt
- * names and regexes first, then the match.  Returns the status; m is set
- * for BEIAN_FILED.
+ * names and regexes first, then the match, the verdict only (the record is
+ * looked up again if a variable ever asks for it).
  */
 static beian_status_t
-ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf, char *buf, size_t n,
-    beian_host_class_t cls, beian_match_t *m)
+ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf, beian_host_class_t cls,
+    beian_host_t *h)
 {
-    ngx_str_t    host, *name;
-    ngx_uint_t   i;
+    ngx_str_t       host, *name;
+    ngx_uint_t      i;
+    beian_match_t   m;
+
+    host.data = (u_char *) h->name;
+    host.len = h->len;
 
     if (bscf->exempt_names) {
         name = bscf->exempt_names->elts;
         for (i = 0; i < bscf->exempt_names->nelts; i++) {
-            if (name[i].len == n && ngx_memcmp(name[i].data, buf, n) == 0) {
+            if (name[i].len == host.len
+                && ngx_memcmp(name[i].data, host.data, host.len) == 0)
+            {
                 return BEIAN_EXEMPT;
             }
         }
@@ -475,9 +523,6 @@ ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf, char *buf, size_t n,
     if (bscf->exempt_regex) {
         ngx_regex_t  **re = bscf->exempt_regex->elts;
 
-        host.data = (u_char *) buf;
-        host.len = n;
-
         for (i = 0; i < bscf->exempt_regex->nelts; i++) {
             if (ngx_regex_exec(re[i], &host, NULL, 0) >= 0) {
                 return BEIAN_EXEMPT;
@@ -486,26 +531,28 @@ ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf, char *buf, size_t n,
     }
 #endif
 
-    /* the verdict only: the record is read if $beian_icp is ever asked */
-    return beian_match(ngx_http_beian_snapshot(), cls, buf, n,
-                       bscf->flags | BEIAN_MATCH_NO_RECORD, m);
+    return beian_match_host(ngx_http_beian_snapshot(), cls, h,
+                            bscf->flags | BEIAN_MATCH_NO_RECORD, &m);
 }
 
 
 /*
- * The verdict for the main request, computed once.  Every name the request
- * carries is judged: the host nginx resolved (the absolute-URI host wins
- * over Host, :authority likewise) and, when it names something else, the
- * Host header itself, which a "proxy_set_header Host $http_host" would
- * pass on.  The first name not allowed decides.
+ * The verdict for the main request, computed once and kept for its life.
+ * Every name the request carries is judged: the host nginx resolved (the
+ * absolute-URI host wins over Host, :authority likewise; nginx has
+ * normalized it, so it is parsed in place) and, when it names something
+ * else, the Host header itself, which "proxy_set_header Host $http_host"
+ * would pass on.  The first name not allowed decides.  A verdict about
+ * the resolved host is one of the shared, read-only ctxs: nothing but a
+ * pool cleanup entry (which finds it again after an internal redirect) is
+ * allocated.
  */
 static ngx_http_beian_ctx_t *
 ngx_http_beian_verdict(ngx_http_request_t *r)
 {
-    size_t                      n, hn;
-    beian_match_t               m, hm;
-    beian_status_t              hs;
-    ngx_table_elt_t            *h;
+    beian_host_t                h, hh;
+    beian_status_t              status, hs;
+    ngx_table_elt_t            *host;
     beian_host_class_t          cls;
     ngx_pool_cleanup_t         *cln;
     ngx_http_request_t         *mr;
@@ -521,101 +568,124 @@ ngx_http_beian_verdict(ngx_http_request_t *r)
         return ctx;
     }
 
-    cln = ngx_pool_cleanup_add(mr->pool, sizeof(ngx_http_beian_ctx_t));
+    cln = ngx_pool_cleanup_add(mr->pool, 0);
     if (cln == NULL) {
         return NULL;
     }
 
-    ctx = cln->data;
-    ngx_memzero(ctx, sizeof(ngx_http_beian_ctx_t));
     cln->handler = ngx_http_beian_ctx_cleanup;
-
-    ngx_http_set_ctx(mr, ctx, ngx_http_beian_module);
 
     bscf = ngx_http_get_module_srv_conf(mr, ngx_http_beian_module);
 
-    ctx->host = mr->headers_in.server;
-
     if (!bscf->enable) {
-        ctx->status = BEIAN_OFF;
-        return ctx;
+        ctx = &ngx_http_beian_verdicts[BEIAN_OFF];
+        goto done;
     }
 
-    cls = beian_host_normalize((char *) mr->headers_in.server.data,
-                               mr->headers_in.server.len, buf, &n);
+    cls = beian_host_parse((char *) mr->headers_in.server.data,
+                           mr->headers_in.server.len, buf, &h);
 
-    ctx->status = ngx_http_beian_judge(bscf, buf, n, cls, &m);
+    status = ngx_http_beian_judge(bscf, cls, &h);
+    ctx = &ngx_http_beian_verdicts[status];
 
-    h = mr->headers_in.host;
+    host = mr->headers_in.host;
 
-    if (h && beian_allowed(ctx->status, bscf->flags)
-        && (h->value.len != mr->headers_in.server.len
-            || ngx_memcmp(h->value.data, mr->headers_in.server.data,
-                          h->value.len) != 0))
+    if (host == NULL || !beian_allowed(status, bscf->flags)
+        || (host->value.len == mr->headers_in.server.len
+            && ngx_memcmp(host->value.data, mr->headers_in.server.data,
+                          host->value.len) == 0))
     {
-        /* by the same rule: "Example.COM:80" is the same name */
-        cls = beian_host_normalize((char *) h->value.data, h->value.len,
-                                   hbuf, &hn);
-
-        if (hn != n || ngx_memcmp(hbuf, buf, n) != 0) {
-            hs = ngx_http_beian_judge(bscf, hbuf, hn, cls, &hm);
-
-            if (!beian_allowed(hs, bscf->flags)) {
-                ctx->status = hs;
-                ctx->host = h->value;
-                return ctx;
-            }
-        }
+        goto done;
     }
 
-    if (ctx->status != BEIAN_FILED) {
-        return ctx;
+    /* by the same rule: "Example.COM:80" is the same name */
+    cls = beian_host_parse((char *) host->value.data, host->value.len, hbuf,
+                           &hh);
+
+    if (hh.len == h.len && ngx_memcmp(hh.name, h.name, h.len) == 0) {
+        goto done;
     }
 
-    /* a copy: buf is gone when we return */
-    ctx->domain.data = ngx_pnalloc(mr->pool, m.domain_len);
-    if (ctx->domain.data == NULL) {
+    hs = ngx_http_beian_judge(bscf, cls, &hh);
+
+    if (beian_allowed(hs, bscf->flags)) {
+        goto done;
+    }
+
+    ctx = ngx_pcalloc(mr->pool, sizeof(ngx_http_beian_ctx_t));
+    if (ctx == NULL) {
         return NULL;
     }
 
-    ctx->domain.len = m.domain_len;
-    ngx_memcpy(ctx->domain.data, m.domain, m.domain_len);
+    ctx->status = hs;
+    ctx->host = host->value;
+
+done:
+
+    cln->data = ctx;
+    ngx_http_set_ctx(mr, ctx, ngx_http_beian_module);
 
     return ctx;
 }
 
 
-/*
- * The ICP number of the matched domain, looked up again by that domain
- * (its key is in cache by now).  Copied: a snapshot swap may unmap the
- * record before the request ends.  Should a swap land between the check
- * and this, the number is the new snapshot's, or none.
- */
-static ngx_int_t
-ngx_http_beian_icp(ngx_http_request_t *r, ngx_http_beian_ctx_t *ctx)
+/* The name a verdict is about: the one refused, or the one resolved. */
+static ngx_str_t *
+ngx_http_beian_ctx_host(ngx_http_request_t *r, ngx_http_beian_ctx_t *ctx)
 {
-    beian_rec_t    rec;
-    beian_snap_t  *snap;
+    return ctx->host.data ? &ctx->host : &r->main->headers_in.server;
+}
 
-    ctx->icp_read = 1;
 
-    snap = ngx_http_beian_snapshot();
-    if (snap == NULL
-        || beian_snap_get(snap, (char *) ctx->domain.data, ctx->domain.len,
-                          &rec) != 1)
+/*
+ * A filed verdict's own ctx, with the matched domain and its ICP number,
+ * for $beian_domain and $beian_icp: the match again, now with the record.
+ * Copied: a snapshot swap may unmap them before the request ends.  Should
+ * a swap land between the check and this, they are the new snapshot's, or
+ * none; the verdict stays.
+ */
+static ngx_http_beian_ctx_t *
+ngx_http_beian_matched(ngx_http_request_t *r)
+{
+    beian_host_t                h;
+    beian_match_t               m;
+    beian_host_class_t          cls;
+    ngx_http_request_t         *mr;
+    ngx_http_beian_ctx_t       *ctx;
+    ngx_http_beian_srv_conf_t  *bscf;
+    char                        buf[BEIAN_HOST_MAX + 1];
+
+    mr = r->main;
+    bscf = ngx_http_get_module_srv_conf(mr, ngx_http_beian_module);
+
+    ctx = ngx_pcalloc(mr->pool, sizeof(ngx_http_beian_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ctx->status = BEIAN_FILED;
+
+    cls = beian_host_parse((char *) mr->headers_in.server.data,
+                           mr->headers_in.server.len, buf, &h);
+
+    if (beian_match_host(ngx_http_beian_snapshot(), cls, &h, bscf->flags, &m)
+        == BEIAN_FILED)
     {
-        return NGX_OK;
+        ctx->domain.data = ngx_pnalloc(mr->pool,
+                                       m.domain_len + m.rec.icp_len);
+        if (ctx->domain.data == NULL) {
+            return NULL;
+        }
+
+        ctx->domain.len = m.domain_len;
+        ngx_memcpy(ctx->domain.data, m.domain, m.domain_len);
+
+        ctx->icp.data = ctx->domain.data + m.domain_len;
+        ctx->icp.len = m.rec.icp_len;
+        ngx_memcpy(ctx->icp.data, m.rec.icp, m.rec.icp_len);
     }
 
-    ctx->icp.data = ngx_pnalloc(r->main->pool, rec.icp_len);
-    if (ctx->icp.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->icp.len = rec.icp_len;
-    ngx_memcpy(ctx->icp.data, rec.icp, rec.icp_len);
-
-    return NGX_OK;
+    return ngx_http_beian_replace_ctx(r, ctx);
 }
 
 
@@ -648,7 +718,9 @@ ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
 
     return ngx_http_beian_page_send(r, bscf->page ? bscf->page
                                                   : bmcf->builtin,
-                                    bscf->status, &ctx->host, ctx->status);
+                                    bscf->status,
+                                    ngx_http_beian_ctx_host(r, ctx),
+                                    ctx->status);
 }
 
 
@@ -663,20 +735,22 @@ ngx_http_beian_top_add(ngx_http_request_t *r,
 {
     size_t               n, i;
     u_char               c, *src;
+    ngx_str_t           *host;
     ngx_slab_pool_t     *shpool;
     beian_host_class_t   cls;
     char                 buf[BEIAN_HOST_MAX + 1];
 
     static const char  hex[] = "0123456789ABCDEF";
 
-    cls = beian_host_normalize((char *) ctx->host.data, ctx->host.len, buf,
-                               &n);
+    host = ngx_http_beian_ctx_host(r, ctx);
+
+    cls = beian_host_normalize((char *) host->data, host->len, buf, &n);
 
     if (cls == BEIAN_HOST_INVALID) {
-        src = ctx->host.data;
+        src = host->data;
         n = 0;
 
-        for (i = 0; i < ctx->host.len && n + 3 <= BEIAN_TOP_HOST_MAX; i++) {
+        for (i = 0; i < host->len && n + 3 <= BEIAN_TOP_HOST_MAX; i++) {
             c = src[i];
             if (c <= 0x20 || c >= 0x7f || c == '%') {
                 buf[n++] = '%';
@@ -718,38 +792,40 @@ ngx_http_beian_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     v->no_cacheable = 0;
     v->not_found = 0;
 
-    if (data == 0) {
+    switch (data) {
+
+    case 0:
         v->data = (u_char *) beian_status_names[ctx->status];
         v->len = ngx_strlen(v->data);
         return NGX_OK;
-    }
 
-    if (data == 3) {
+    case 3:
         /* "1" for blocked or would-be blocked: access_log ... if= */
         bscf = ngx_http_get_module_srv_conf(r->main, ngx_http_beian_module);
         v->len = !beian_allowed(ctx->status, bscf->flags);
         v->data = (u_char *) "1";
         return NGX_OK;
-    }
 
-    if (data == 4) {
+    case 4:
         /* the name judged, safe in a URL argument (redirects) */
-        n = ngx_escape_uri(NULL, ctx->host.data, ctx->host.len,
-                           NGX_ESCAPE_ARGS);
-        v->len = ctx->host.len + 2 * n;
+        s = ngx_http_beian_ctx_host(r, ctx);
+        n = ngx_escape_uri(NULL, s->data, s->len, NGX_ESCAPE_ARGS);
+        v->len = s->len + 2 * n;
         v->data = ngx_pnalloc(r->pool, v->len + 1);
         if (v->data == NULL) {
             return NGX_ERROR;
         }
-        (void) ngx_escape_uri(v->data, ctx->host.data, ctx->host.len,
-                              NGX_ESCAPE_ARGS);
+        (void) ngx_escape_uri(v->data, s->data, s->len, NGX_ESCAPE_ARGS);
         return NGX_OK;
     }
 
-    if (data == 1 && ctx->status == BEIAN_FILED && !ctx->icp_read
-        && ngx_http_beian_icp(r, ctx) != NGX_OK)
-    {
-        return NGX_ERROR;
+    /* $beian_icp, $beian_domain */
+
+    if (ctx == &ngx_http_beian_verdicts[BEIAN_FILED]) {
+        ctx = ngx_http_beian_matched(r);
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     s = (data == 1) ? &ctx->icp : &ctx->domain;

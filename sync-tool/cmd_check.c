@@ -23,7 +23,7 @@ sync_cmd_check(int argc, char **argv)
 {
     int                  c, rc, allowed, all = 1;
     char                *a;
-    size_t               len;
+    beian_host_t         parsed;
     unsigned             flags = BEIAN_MATCH_SUBDOMAINS;
     const char          *path = NULL;
     beian_snap_t        *snap;
@@ -86,8 +86,8 @@ sync_cmd_check(int argc, char **argv)
         const char  *h = argv[optind];
 
         /* the verdict is the core's alone, exactly as nginx computes it */
-        cls = beian_host_normalize(h, strlen(h), host, &len);
-        st = beian_match(snap, cls, host, len, flags, &m);
+        cls = beian_host_parse(h, strlen(h), host, &parsed);
+        st = beian_match_host(snap, cls, &parsed, flags, &m);
         allowed = beian_allowed(st, flags);
         all &= allowed;
 

@@ -3,8 +3,9 @@
 # running workers keep serving with the old one.
 
 use lib 't/lib';
-use Test::Nginx::Socket 'no_plan';
 use BeianTest;
+BEGIN { BeianTest::needs_bundled_harness('--- reload_fails') }
+use Test::Nginx::Socket 'no_plan';
 
 master_on();
 workers(2);

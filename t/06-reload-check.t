@@ -11,6 +11,7 @@ use BeianTest;
 master_on();
 workers(2);
 add_block_preprocessor(\&BeianTest::preprocess);
+BeianTest::errors_in_log();
 no_shuffle();
 run_tests();
 

@@ -1,7 +1,9 @@
 # A hostile host corpus (HTTP/1.1): label-boundary tricks, case, ports,
 # IPv6 zone ids, percent-encoding, non-ASCII bytes, overlong names, request
 # line vs Host.  Each has an expected verdict; only filed hosts, IP literals
-# and nothing else get a 200, and nginx's own 400s never reach the site.
+# and nothing else get a 200, and nginx's own 400s never reach the site
+# (from nginx 1.29.4 on, nginx itself answers 400 for more of them:
+# BeianTest::host_400).
 
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
@@ -60,9 +62,9 @@ __DATA__
  "Host: " . "x" x 5000 . ".example.com",
  "Host: " . "x" x 10000]
 --- error_code eval
-[403, 403, 403, 200, 403, 400, 400, 200, 200, 200, 200, 403, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 403, 403, 403, 400]
+[403, 403, 403, 200, 403, 400, 400, 200, 200, 200, BeianTest::host_400(200), 403, 200, 200, BeianTest::host_400(403), BeianTest::host_400(403), 403, 403, 403, 403, BeianTest::host_400(403), BeianTest::host_400(403), BeianTest::host_400(403), BeianTest::host_400(403), BeianTest::host_400(403), BeianTest::host_400(403), 400, 403, 403, 403, 403, 403, 403, 403, 403, 403, 400]
 --- response_body_like eval
-[qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/^served (filed|ip)\n\z/, qr/Site not available/, qr/400 Bad Request/, qr/400 Bad Request/, qr/^served (filed|ip)\n\z/, qr/^served (filed|ip)\n\z/, qr/^served (filed|ip)\n\z/, qr/^served (filed|ip)\n\z/, qr/Site not available/, qr/^served (filed|ip)\n\z/, qr/^served (filed|ip)\n\z/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/400 Bad Request/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/400 Bad Request/]
+[qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/^served (filed|ip)\n\z/, qr/Site not available/, qr/400 Bad Request/, qr/400 Bad Request/, qr/^served (filed|ip)\n\z/, qr/^served (filed|ip)\n\z/, qr/^served (filed|ip)\n\z/, BeianTest::host_400(qr/^served (filed|ip)\n\z/), qr/Site not available/, qr/^served (filed|ip)\n\z/, qr/^served (filed|ip)\n\z/, BeianTest::host_400(qr/Site not available/), BeianTest::host_400(qr/Site not available/), qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, BeianTest::host_400(qr/Site not available/), BeianTest::host_400(qr/Site not available/), BeianTest::host_400(qr/Site not available/), BeianTest::host_400(qr/Site not available/), BeianTest::host_400(qr/Site not available/), BeianTest::host_400(qr/Site not available/), qr/400 Bad Request/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/Site not available/, qr/400 Bad Request/]
 --- no_error_log
 [alert]
 [crit]

@@ -13,6 +13,8 @@ use BeianTest;
 
 master_on();
 workers(2);
+# refusals are logged by the workers' timers, into later blocks' reads
+BeianTest::errors_in_log();
 add_block_preprocessor(\&BeianTest::preprocess);
 no_shuffle();
 run_tests();

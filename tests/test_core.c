@@ -27,6 +27,73 @@ norm(const char *in, char *out)
 }
 
 
+/*
+ * beian_host_parse(): what nginx hands over (lowercase, no port, no
+ * trailing dot) is used in place, with its label starts; the class and the
+ * normalized form are always beian_host_normalize()'s, whichever path a
+ * host takes (the one-pass scanner takes [a-z0-9.-] hosts of up to 64
+ * bytes, the rest the byte-by-byte rule).
+ */
+static void
+test_parse(void **state)
+{
+    size_t               i, n;
+    beian_host_t         h;
+    beian_host_class_t   cls;
+    char                 buf[BEIAN_HOST_MAX + 1], out[BEIAN_HOST_MAX + 1];
+    char                 long64[65], long65[66], longdot[66];
+
+    const char         *hosts[] = {
+        "www.example.com", "example.com", "a.b.c.d.example.com.cn",
+        "xn--fsqu00a.xn--fiqs8s", "a-b.c0", "a.1-2", "a.123", "1.2.3.4",
+        "1.2.3.4.", "127.1", "1..2", "a-.com", "-a.com", "a.-com", "a.com-",
+        "example.com.", "example.com..", ".example.com", "example..com",
+        "com", "com.", ".", "..", "-", "a.b", "0.a", "a.0", "a.b-",
+        "12345678.example", "abcdefg.hijklmn.opq", "x.y", "x.y.",
+        "www.example.com:80", "WWW.example.com", "[::1]", "a_b.com",
+        "\xe4.com", long64, long65, longdot
+    };
+
+    (void) state;
+
+    memset(long64, 'a', 64);
+    long64[30] = '.';
+    long64[64] = '\0';
+    memcpy(long65, long64, 64);
+    long65[64] = 'b';
+    long65[65] = '\0';
+    memcpy(longdot, long64, 64);
+    longdot[64] = '.';
+    longdot[65] = '\0';
+
+    for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        cls = beian_host_parse(hosts[i], strlen(hosts[i]), buf, &h);
+        assert_int_equal(cls, beian_host_normalize(hosts[i], strlen(hosts[i]),
+                                                   out, &n));
+        assert_int_equal(h.len, n);
+        assert_memory_equal(h.name, out, n);
+    }
+
+    /* in place, no copy, labels where the dots are */
+    cls = beian_host_parse("m.www.example.com", 17, buf, &h);
+    assert_int_equal(cls, BEIAN_HOST_DOMAIN);
+    assert_ptr_not_equal(h.name, buf);
+    assert_int_equal(h.nlabels, 4);
+    assert_int_equal(h.label[0], 0);
+    assert_int_equal(h.label[1], 2);
+    assert_int_equal(h.label[2], 6);
+    assert_int_equal(h.label[3], 14);
+
+    /* rewritten: into buf */
+    cls = beian_host_parse("M.Example.com:8080", 18, buf, &h);
+    assert_int_equal(cls, BEIAN_HOST_DOMAIN);
+    assert_ptr_equal(h.name, buf);
+    assert_int_equal(h.len, 13);
+    assert_int_equal(h.nlabels, 3);
+    assert_int_equal(h.label[2], 10);
+}
+
+
 static void
 test_normalize(void **state)
 {
@@ -1119,6 +1186,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_normalize_lengths),
         cmocka_unit_test(test_domain_check),
