@@ -115,6 +115,9 @@ static ngx_int_t ngx_http_beian_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_beian_late_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_beian_enforce(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
+static ngx_int_t ngx_http_beian_account(ngx_http_request_t *r,
+    ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
+static ngx_int_t ngx_http_beian_header_filter(ngx_http_request_t *r);
 static ngx_http_beian_ctx_t *ngx_http_beian_get_ctx(ngx_http_request_t *r);
 static ngx_http_beian_ctx_t *ngx_http_beian_replace_ctx(ngx_http_request_t *r,
     ngx_http_beian_ctx_t *ctx);
@@ -322,6 +325,8 @@ static ngx_str_t  ngx_http_beian_zone_name = ngx_string("beian_metrics");
 
 static ngx_http_beian_worker_t  ngx_http_beian_worker;
 
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
 /* timer events log their data as a connection: give them a harmless one */
 static ngx_connection_t  ngx_http_beian_timer_conn = {
     .fd = (ngx_socket_t) -1
@@ -394,6 +399,29 @@ static ngx_int_t
 ngx_http_beian_enforce(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
     ngx_http_beian_ctx_t *ctx)
 {
+    if (ngx_http_beian_account(r, bscf, ctx) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    /*
+     * We answer here and finish the request ourselves: returning the status
+     * would run error_page, which could serve the site's own content.
+     */
+    ngx_http_finalize_request(r, ngx_http_beian_block(r, bscf, ctx));
+
+    return NGX_DONE;
+}
+
+
+/*
+ * Counts a verdict, feeds the top-K table and logs what is not allowed.
+ * NGX_OK: block the request; NGX_DECLINED: let it go on (allowed, or
+ * report mode).
+ */
+static ngx_int_t
+ngx_http_beian_account(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
+    ngx_http_beian_ctx_t *ctx)
+{
     ngx_http_beian_shm_t        *shm;
     ngx_http_beian_main_conf_t  *bmcf;
 
@@ -432,13 +460,69 @@ ngx_http_beian_enforce(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
         ngx_atomic_fetch_add(&shm->blocked, 1);
     }
 
-    /*
-     * We answer here and finish the request ourselves: returning the status
-     * would run error_page, which could serve the site's own content.
-     */
-    ngx_http_finalize_request(r, ngx_http_beian_block(r, bscf, ctx));
+    return NGX_OK;
+}
 
-    return NGX_DONE;
+
+/*
+ * A redirect nginx sends itself, for a request it finalized before the
+ * gate ran: error_page 400 (414, 494, ...) with an absolute URL never
+ * reaches a phase handler.  Such a response is judged here, and for a
+ * name that is not allowed it loses its Location and body: the block
+ * status, no-store, nothing else.
+ */
+static ngx_int_t
+ngx_http_beian_header_filter(ngx_http_request_t *r)
+{
+    ngx_table_elt_t            *h;
+    ngx_http_beian_ctx_t       *ctx;
+    ngx_http_beian_srv_conf_t  *bscf;
+
+    if (r != r->main || r->headers_out.location == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    bscf = ngx_http_get_module_srv_conf(r, ngx_http_beian_module);
+
+    if (!bscf->enable || ngx_http_beian_get_ctx(r) != NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_beian_verdict(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->status == BEIAN_NOHOST) {
+        ctx = ngx_http_beian_replace_ctx(r,
+                                  &ngx_http_beian_verdicts[BEIAN_UNFILED]);
+    }
+
+    if (ngx_http_beian_account(r, bscf, ctx) != NGX_OK) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    r->headers_out.location->hash = 0;
+    r->headers_out.location = NULL;
+
+    r->headers_out.status = (bscf->status == NGX_HTTP_CLOSE)
+                            ? NGX_HTTP_FORBIDDEN : bscf->status;
+    r->headers_out.status_line.len = 0;
+    r->headers_out.content_length_n = 0;
+    r->headers_out.content_type.len = 0;
+    r->header_only = 1;
+    r->keepalive = 0;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-store");
+
+    return ngx_http_next_header_filter(r);
 }
 
 
@@ -2053,6 +2137,9 @@ ngx_http_beian_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_beian_late_handler;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_beian_header_filter;
 
     return NGX_OK;
 }

@@ -277,3 +277,40 @@ exempt
 ["Host: status.evil.example.net", "Host: localhost", "Host: internal.test"]
 --- error_code eval
 [200, 403, 403]
+
+
+
+=== TEST 21: error_page to an absolute URL: nginx redirects by itself, the
+gate takes the Location and the body away for an unfiled name
+--- config
+    beian on;
+    error_page 400 414 494 https://site.example/from/$host;
+    location /t { return 200 "site content\n"; }
+--- raw_request eval
+"GET / HTTP/1.1\r\nHost: evil.example.net\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
+--- error_code: 403
+--- response_headers
+Location:
+Cache-Control: no-store
+Content-Length: 0
+--- response_body
+--- error_log
+beian: blocked unfiled host "evil.example.net"
+
+
+
+=== TEST 22: ... a filed name keeps nginx's redirect
+--- raw_request eval
+"GET / HTTP/1.1\r\nHost: example.com\r\nHost: example.com\r\nConnection: close\r\n\r\n"
+--- error_code: 302
+--- response_headers
+Location: https://site.example/from/example.com
+
+
+
+=== TEST 23: ... and a request without a host read (414) is refused too
+--- raw_request eval
+"GET /" . ("a" x 9000) . " HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"
+--- error_code: 403
+--- response_headers
+Location:

@@ -147,6 +147,13 @@ sub preprocess {
     if (defined $block->kill_worker) {
         my @w = workers() or die "kill_worker: no workers found\n";
         kill 'KILL', $w[0];
+        # until the master has forked its replacement (a loaded machine
+        # may take a while)
+        for (1 .. 100) {
+            my @now = workers();
+            last if @now == @w && !grep { $_ == $w[0] } @now;
+            sleep 0.1;
+        }
     }
 
     if (defined $block->snapshot || defined $block->in_place
