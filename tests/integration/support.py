@@ -376,13 +376,19 @@ while True:
 
 
 class FakeMaster:
-    """A process that writes its pid file and counts SIGHUPs."""
+    """A process that writes its pid file and counts SIGHUPs.  It calls
+    itself what nginx's master does (argv[0], as nginx rewrites its own),
+    so that beian-sync signals it; title=None keeps python's own name, a
+    process beian-sync must refuse to signal."""
 
-    def __init__(self, workdir):
-        self.log = os.path.join(workdir, "hup.log")
-        self.pidfile = os.path.join(workdir, "fake-nginx.pid")
-        self.proc = subprocess.Popen([sys.executable, "-c", FAKE_MASTER,
-                                      self.log, self.pidfile],
+    TITLE = "nginx: master process /usr/sbin/nginx (fake)"
+
+    def __init__(self, workdir, title=TITLE, name="fake-nginx"):
+        self.log = os.path.join(workdir, name + "-hup.log")
+        self.pidfile = os.path.join(workdir, name + ".pid")
+        self.proc = subprocess.Popen([title or sys.executable, "-c",
+                                      FAKE_MASTER, self.log, self.pidfile],
+                                     executable=sys.executable,
                                      stdout=subprocess.PIPE)
         if self.proc.stdout.readline().strip() != b"READY":
             raise RuntimeError("fake master did not start")
