@@ -22,6 +22,11 @@ import time
 import unittest
 
 import support
+
+# the benchmarks' /proc reader: the pids whose parent is a pid (no ps)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "bench"))
+from common import children  # noqa: E402
 from support import (INSTANCE, OTHER, SECRET_ID, SECRET_KEY, Mock,
                      base_records, check_hosts, dump, expected_dump,
                      fingerprint, info, rec)
@@ -1363,22 +1368,6 @@ class TestNginxEndToEnd(PullCase):
                 break
             time.sleep(0.05)
         self.assertIn("signal 1 (SIGHUP) received", nginx.errors())
-
-
-def children(pid):
-    """The pids whose parent is pid (from /proc: no ps needed)."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(d))
-    return out
 
 
 def ka_results(results):
