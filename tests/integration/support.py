@@ -442,6 +442,12 @@ http {{
 """
 
 
+# the benchmarks' /proc reader: the pids whose parent is a pid (no ps)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "bench"))
+from common import children  # noqa: E402
+
+
 class Nginx:
     def __init__(self, d):
         self.dir = d
@@ -470,6 +476,22 @@ class Nginx:
                 pass
             time.sleep(0.05)
         raise RuntimeError("nginx did not start: %s" % self.errors())
+
+    def workers(self):
+        """The master's children now (daemon off: the master is proc)."""
+        return children(self.proc.pid)
+
+    def wait_gone(self, pids, timeout=10):
+        """Until the processes pids (old workers after a reload) have
+        exited: until then one of them may still take a new connection
+        and answer from the old snapshot."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not any(os.path.exists("/proc/%d" % p) for p in pids):
+                return
+            time.sleep(0.05)
+        raise AssertionError("old workers %r still running: %s"
+                             % (pids, self.errors()[-1500:]))
 
     def errors(self):
         out = []

@@ -22,11 +22,6 @@ import time
 import unittest
 
 import support
-
-# the benchmarks' /proc reader: the pids whose parent is a pid (no ps)
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "..", "bench"))
-from common import children  # noqa: E402
 from support import (INSTANCE, OTHER, SECRET_ID, SECRET_KEY, Mock,
                      base_records, check_hosts, dump, expected_dump,
                      fingerprint, info, rec)
@@ -1338,9 +1333,9 @@ class TestNginxEndToEnd(PullCase):
         with open(nginx.pidfile) as f:
             master = int(f.read())
         deadline = time.monotonic() + 10
-        while len(children(master)) < 2 and time.monotonic() < deadline:
+        while len(support.children(master)) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-        workers = children(master)
+        workers = support.children(master)
         self.assertEqual(len(workers), 2, workers)
 
         # a worker's pid: not the master, never signalled
@@ -1354,7 +1349,7 @@ class TestNginxEndToEnd(PullCase):
                       r.stderr)
         self.assertIn('"nginx: worker process"', r.stderr)
         self.assertEqual(dump(self.out), expected_dump(self.records[:-1]))
-        self.assertEqual(sorted(children(master)), sorted(workers))
+        self.assertEqual(sorted(support.children(master)), sorted(workers))
 
         # the master, by the pid file nginx wrote
         self.mock.set_records(self.records[:-2])
