@@ -45,9 +45,9 @@ read_some(const char *path, char *buf, size_t size)
  * MASTER_TITLE, or, unless it carries another title of nginx's ("nginx:
  * worker process"), its executable is a file named nginx (an nginx that
  * kept its own command line, master_process off; " (deleted)" once the
- * package was upgraded under it).  A stale pid file names whatever took the pid
- * over, pid 1 or a shell: that gets no SIGHUP.  0, or -1 with what was
- * found in what.
+ * package was upgraded under it).  A stale pid file names whatever took
+ * the pid over, pid 1 or a shell: that gets no SIGHUP.  0, or -1 with
+ * what was found in what.
  */
 static int
 is_nginx_master(long pid, char *what, size_t what_len)
