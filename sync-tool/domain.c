@@ -2,6 +2,7 @@
  * beian-sync: a record's Domain to the snapshot's key form.
  */
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +21,11 @@
 /*
  * The Public Suffix List, from libpsl: the newest of its built-in copy and
  * the one Debian's publicsuffix package keeps up to date.  Loaded once,
- * before any thread starts (sync_domain_psl_check()).  Only the ICANN
- * section counts: a filing is for a domain under a registry's suffix
- * (com.cn, gov.cn, bj.cn, 公司.cn ...); private suffixes (hosting
- * providers' own) are registrable names of their owners.
+ * before any thread starts (sync_domain_psl_check()).  Both sections
+ * count: a filing is for a registrable domain, and a name that is itself a
+ * public suffix is none, whether a registry's (com.cn, gov.cn, bj.cn,
+ * 公司.cn: ICANN) or a provider's whose users register names under it
+ * (github.io: private).  Admitting one would allow every site under it.
  */
 static const psl_ctx_t *
 psl(void)
@@ -60,7 +62,7 @@ is_suffix(const char *d)
 {
     /* without a list every name is a suffix: nothing is admitted */
     return psl() == NULL
-           || psl_is_public_suffix2(psl(), d, PSL_TYPE_ICANN) != 0;
+           || psl_is_public_suffix2(psl(), d, PSL_TYPE_ANY) != 0;
 }
 
 
@@ -112,6 +114,53 @@ sync_domain_registrable(const char *d, size_t len, char *out,
         }
         i++;
     }
+}
+
+
+/*
+ * IDNA2008's rules for the labels of a name the core's check passed (LDH
+ * labels, lowercase): hyphens in the third and fourth positions mark a
+ * reserved label, of which only "xn--" A-labels are in use, and an A-label
+ * must decode to a valid U-label that encodes back to it (libidn2's
+ * lookup of an ASCII label does that round trip).
+ */
+static sync_domain_rc_t
+labels_check(const char *d, size_t len, const char **why, char *buf,
+    size_t size)
+{
+    int      rc;
+    size_t   i, n;
+    uint8_t *u;
+    char     label[BEIAN_LABEL_MAX + 1];
+
+    for (i = 0; i < len; i += n + 1) {
+        for (n = 0; i + n < len && d[i + n] != '.'; n++) { /* void */ }
+
+        if (n < 4 || d[i + 2] != '-' || d[i + 3] != '-') {
+            continue;
+        }
+
+        if (d[i] != 'x' || d[i + 1] != 'n') {
+            snprintf(buf, size, "label \"%.*s\": hyphens in the third and "
+                     "fourth positions are reserved (IDNA2008): only "
+                     "\"xn--\" labels may have them", (int) n, d + i);
+            *why = buf;
+            return SYNC_DOMAIN_SYNTAX;
+        }
+
+        memcpy(label, d + i, n);
+        label[n] = '\0';
+        rc = idn2_lookup_u8((const uint8_t *) label, &u, IDN2_NO_TR46);
+        if (rc != IDN2_OK) {
+            snprintf(buf, size, "label \"%s\" is not a valid A-label "
+                     "(IDNA2008): %s", label, idn2_strerror(rc));
+            *why = buf;
+            return SYNC_DOMAIN_IDNA;
+        }
+        idn2_free(u);
+    }
+
+    return SYNC_DOMAIN_OK;
 }
 
 
@@ -198,6 +247,11 @@ sync_domain_normalize(const char *in, size_t len, char *out,
         }
         *why = reason;
         return SYNC_DOMAIN_SYNTAX;
+    }
+
+    rc = labels_check(out, n, why, buf, size);
+    if (rc != SYNC_DOMAIN_OK) {
+        return (sync_domain_rc_t) rc;
     }
 
     if (sync_domain_public_suffix(out, n)) {

@@ -10,8 +10,11 @@
 
 /*
  * SIGHUP to the pid in pidfile: a positive decimal integer (and a
- * newline), naming a process that exists (kill(pid, 0)).  *pid is set
- * once read.  SYNC_EXIT_OK, or SYNC_EXIT_IO with err.
+ * newline), naming a process that exists and is nginx's master (its
+ * command line starts with "nginx: master process", or its executable is
+ * a file named nginx); anything else, pid 1 or whatever a stale pid file
+ * names, is never signalled.  *pid is set once read.  SYNC_EXIT_OK, or
+ * SYNC_EXIT_IO with err.
  */
 int sync_reload(const char *pidfile, long *pid, char *err, size_t err_len);
 

@@ -33,8 +33,10 @@ test_registrable(void **state)
         { "x.gov.cn", "x.gov.cn" },
         { "www.xn--fsqu00a.xn--fiqs8s", "xn--fsqu00a.xn--fiqs8s" },
         { "shop.bj.cn", "shop.bj.cn" },
-        /* private suffixes are their owners' names, not registries' */
-        { "foo.github.io", "github.io" },
+        /* private suffixes count: users register names under them */
+        { "foo.github.io", "foo.github.io" },
+        { "www.foo.github.io", "foo.github.io" },
+        { "github.io", NULL },
         /* an unlisted TLD is a public suffix: the "*" rule */
         { "a.b.unlistedtld", "b.unlistedtld" },
         { "com.cn", NULL },

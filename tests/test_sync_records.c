@@ -80,6 +80,17 @@ test_domain_idn(void **state)
 
     /* a zero-width joiner out of context */
     NORM_BAD("a\xe2\x80\x8d.com", SYNC_DOMAIN_IDNA);
+
+    /* A-labels must decode by IDNA2008 and encode back to themselves */
+    NORM_OK("www.xn--bcher-kva.example", "www.xn--bcher-kva.example");
+    NORM_OK("xn--fa-hia.de", "xn--fa-hia.de");
+    NORM_BAD("xn--zz.com", SYNC_DOMAIN_IDNA);          /* bad punycode */
+    NORM_BAD("xn--.com", SYNC_DOMAIN_SYNTAX);          /* ends in "-" */
+    NORM_BAD("XN--ZZ.COM", SYNC_DOMAIN_IDNA);
+    NORM_BAD("www.xn--zz.example.com", SYNC_DOMAIN_IDNA);
+    NORM_BAD("xn--a.com", SYNC_DOMAIN_IDNA);   /* a disallowed code point */
+    NORM_BAD("xn--ls8h.la", SYNC_DOMAIN_IDNA);         /* an emoji */
+    NORM_BAD("例子.xn--zz.com", SYNC_DOMAIN_IDNA);     /* after a U-label */
 }
 
 
@@ -109,6 +120,16 @@ test_domain_ascii(void **state)
     NORM_BAD("1.2.3.4", SYNC_DOMAIN_SYNTAX);
     NORM_BAD("example.123", SYNC_DOMAIN_SYNTAX);
     NORM_BAD("_dmarc.example.com", SYNC_DOMAIN_SYNTAX);
+
+    /* "--" in positions 3 and 4: reserved by IDNA2008 but for "xn--" */
+    NORM_BAD("ex--ample.com", SYNC_DOMAIN_SYNTAX);
+    NORM_BAD("www.ab--c.example.com", SYNC_DOMAIN_SYNTAX);
+    NORM_BAD("xa--b.com", SYNC_DOMAIN_SYNTAX);
+    NORM_BAD("EX--AMPLE.COM", SYNC_DOMAIN_SYNTAX);
+    NORM_OK("e--xample.com", "e--xample.com");
+    NORM_OK("exa--mple.com", "exa--mple.com");
+    NORM_OK("ab-c.com", "ab-c.com");
+    NORM_OK("xn.com", "xn.com");
 }
 
 
@@ -203,6 +224,17 @@ test_domain_public_suffix(void **state)
     NORM_OK("com.com", "com.com");
     assert_int_equal(sync_domain_public_suffix("com.cn", 6), 1);
     assert_int_equal(sync_domain_public_suffix("com.cnn", 7), 0);
+
+    /* the private section too: a user's site is under github.io, the
+     * suffix itself is nobody's filing */
+    NORM_BAD("github.io", SYNC_DOMAIN_PUBLIC_SUFFIX);
+    NORM_BAD("GitHub.IO.", SYNC_DOMAIN_PUBLIC_SUFFIX);
+    NORM_BAD("blogspot.com", SYNC_DOMAIN_PUBLIC_SUFFIX);
+    assert_int_equal(norm("github.io", o, &why), SYNC_DOMAIN_PUBLIC_SUFFIX);
+    assert_non_null(strstr(why, "\"github.io\" is a public suffix"));
+    assert_int_equal(sync_domain_public_suffix("github.io", 9), 1);
+    NORM_OK("foo.github.io", "foo.github.io");
+    NORM_OK("github.com", "github.com");
 }
 
 

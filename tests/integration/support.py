@@ -376,13 +376,19 @@ while True:
 
 
 class FakeMaster:
-    """A process that writes its pid file and counts SIGHUPs."""
+    """A process that writes its pid file and counts SIGHUPs.  It calls
+    itself what nginx's master does (argv[0], as nginx rewrites its own),
+    so that beian-sync signals it; title=None keeps python's own name, a
+    process beian-sync must refuse to signal."""
 
-    def __init__(self, workdir):
-        self.log = os.path.join(workdir, "hup.log")
-        self.pidfile = os.path.join(workdir, "fake-nginx.pid")
-        self.proc = subprocess.Popen([sys.executable, "-c", FAKE_MASTER,
-                                      self.log, self.pidfile],
+    TITLE = "nginx: master process /usr/sbin/nginx (fake)"
+
+    def __init__(self, workdir, title=TITLE, name="fake-nginx"):
+        self.log = os.path.join(workdir, name + "-hup.log")
+        self.pidfile = os.path.join(workdir, name + ".pid")
+        self.proc = subprocess.Popen([title or sys.executable, "-c",
+                                      FAKE_MASTER, self.log, self.pidfile],
+                                     executable=sys.executable,
                                      stdout=subprocess.PIPE)
         if self.proc.stdout.readline().strip() != b"READY":
             raise RuntimeError("fake master did not start")
@@ -436,6 +442,12 @@ http {{
 """
 
 
+# the benchmarks' /proc reader: the pids whose parent is a pid (no ps)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "bench"))
+from common import children  # noqa: E402
+
+
 class Nginx:
     def __init__(self, d):
         self.dir = d
@@ -464,6 +476,22 @@ class Nginx:
                 pass
             time.sleep(0.05)
         raise RuntimeError("nginx did not start: %s" % self.errors())
+
+    def workers(self):
+        """The master's children now (daemon off: the master is proc)."""
+        return children(self.proc.pid)
+
+    def wait_gone(self, pids, timeout=10):
+        """Until the processes pids (old workers after a reload) have
+        exited: until then one of them may still take a new connection
+        and answer from the old snapshot."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not any(os.path.exists("/proc/%d" % p) for p in pids):
+                return
+            time.sleep(0.05)
+        raise AssertionError("old workers %r still running: %s"
+                             % (pids, self.errors()[-1500:]))
 
     def errors(self):
         out = []

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -1179,6 +1180,39 @@ class TestReload(PullCase):
                 self.restart()
                 self.failed_signal(text)
 
+    # a stale pid file names whatever took the pid over: never signalled
+
+    def not_nginx(self, pid):
+        r = self.failed_signal("%d\n" % pid)
+        self.assertIn("pid %d is not an nginx master process" % pid,
+                      r.stderr)
+        self.assertIn("stale pid file", r.stderr)
+        return r
+
+    def test_pid_of_another_program_is_refused(self):
+        other = subprocess.Popen(["sleep", "300"])
+        self.addCleanup(other.wait)
+        self.addCleanup(other.kill)
+        r = self.not_nginx(other.pid)
+        self.assertIn('its command line is "sleep 300"', r.stderr)
+        # SIGHUP would have ended it
+        time.sleep(0.2)
+        self.assertIsNone(other.poll(), "sleep was signalled")
+
+    def test_pid_1_is_refused(self):
+        self.not_nginx(1)
+
+    def test_process_counting_hups_without_nginx_title_is_refused(self):
+        for name, title in (("python", None),
+                            ("worker", "nginx: worker process"),
+                            ("lookalike", "nginx: master")):
+            with self.subTest(name):
+                self.restart()
+                other = support.FakeMaster(self.tmp, title=title, name=name)
+                self.addCleanup(other.stop)
+                self.not_nginx(other.proc.pid)
+                self.assertEqual(other.hups(), 0)
+
 
 # ======================================================================
 # End to end with nginx
@@ -1286,6 +1320,49 @@ class TestNginxEndToEnd(PullCase):
                          "keepalive request(s) resent after an idle close\n"
                          % (len(results), len(ka), len(results) - len(ka),
                             hammer.replayed))
+
+
+    def test_master_signalled_worker_refused(self):
+        ndir = os.path.join(self.tmp, "nginx")
+        os.mkdir(ndir)
+        os.chmod(ndir, 0o755)
+        self.out = os.path.join(ndir, "snapshot.mdb")
+        self.assertEqual(self.pull().rc, 0)
+        nginx = support.Nginx(ndir)
+        self.addCleanup(nginx.stop)
+        with open(nginx.pidfile) as f:
+            master = int(f.read())
+        deadline = time.monotonic() + 10
+        while len(support.children(master)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = support.children(master)
+        self.assertEqual(len(workers), 2, workers)
+
+        # a worker's pid: not the master, never signalled
+        worker_pid = os.path.join(self.tmp, "worker.pid")
+        with open(worker_pid, "w") as f:
+            f.write("%d\n" % workers[0])
+        self.mock.set_records(self.records[:-1])
+        r = self.pull(reload_pid=worker_pid)
+        self.assertEqual(r.rc, 4, r)
+        self.assertIn("pid %d is not an nginx master process" % workers[0],
+                      r.stderr)
+        self.assertIn('"nginx: worker process"', r.stderr)
+        self.assertEqual(dump(self.out), expected_dump(self.records[:-1]))
+        self.assertEqual(sorted(support.children(master)), sorted(workers))
+
+        # the master, by the pid file nginx wrote
+        self.mock.set_records(self.records[:-2])
+        r = self.pull(reload_pid=nginx.pidfile)
+        self.assertEqual(r.rc, 0, r)
+        self.assertIs(r.report["reloaded"], True)
+        self.assertEqual(r.report["reload_pid"], master)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if "signal 1 (SIGHUP) received" in nginx.errors():
+                break
+            time.sleep(0.05)
+        self.assertIn("signal 1 (SIGHUP) received", nginx.errors())
 
 
 def ka_results(results):

@@ -7,7 +7,6 @@ snapshot byte-identical, requests in flight at once, and nginx end to end.
 
 import json
 import os
-import time
 import unittest
 
 import support
@@ -480,27 +479,22 @@ class TestNginxEndToEnd(TencentCase):
         # the nginx that runs it (under ASan, a wrapper that preloads it)
         nginx_lines = ["domains-from = nginx", "nginx = %s" % NGINX_BIN,
                        "nginx-conf = %s" % os.path.join(ngx, "nginx.conf")]
+        old = n.workers()
         r = self.pull(nginx_lines, "--reload-pid", n.pidfile)
         self.assertEqual(r.rc, 0, r)
         self.assertTrue(r.report["reloaded"], r)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if n.get("www.notlanded.com") == (200, b"filed\n"):
-                break
-            time.sleep(0.1)
+        n.wait_gone(old)
         self.assertEqual(n.get("www.notlanded.com"), (200, b"filed\n"),
                          n.errors())
         self.assertEqual(n.get("www.allowed.com"), (200, b"filed\n"))
 
         # and back: LandedStatus false again blocks it after the next pull
         self.mock.ba({"notlanded.com": flags(T, F)})
+        old = n.workers()
         r = self.pull(nginx_lines, "--reload-pid", n.pidfile)
         self.assertEqual(r.rc, 0, r)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if n.get("www.notlanded.com")[0] == 403:
-                break
-            time.sleep(0.1)
+        self.assertTrue(r.report["reloaded"], r)
+        n.wait_gone(old)
         self.assertEqual(n.get("www.notlanded.com")[0], 403, n.errors())
         self.assertEqual(n.get("www.allowed.com"), (200, b"filed\n"))
 
