@@ -22,7 +22,7 @@ ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SAN) -fstack-protector-strong \
 LIBS_CORE  := -llmdb
 LIBS_SYNC  := -ljansson -lpcre2-8 -lidn2 -lcrypto -lcurl
 
-CORE_SRC   := core/host.c core/snapshot.c
+CORE_SRC   := core/host.c core/snapshot.c core/hello.c
 CORE_W_SRC := core/snapshot_write.c
 SYNC_SRC   := $(filter-out sync-tool/main.c,$(wildcard sync-tool/*.c))
 CORE_OBJ   := $(CORE_SRC:%.c=$(B)/obj/%.o)
@@ -30,11 +30,11 @@ CORE_W_OBJ := $(CORE_W_SRC:%.c=$(B)/obj/%.o)
 SYNC_OBJ   := $(SYNC_SRC:%.c=$(B)/obj/%.o)
 UNIT_SRC   := $(wildcard tests/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/%.c=$(B)/tests/%)
-MODULE_SRC := ngx_http_beian_module/ngx_http_beian_module.c $(CORE_SRC) \
+MODULE_SRC := $(wildcard ngx_http_beian_module/*.[ch]) $(CORE_SRC) \
               core/beian.h config
 
 .PHONY: all deps module tool run test unit test-nginx test-sync static clean \
-        install
+        install nginx-binary
 
 all: module tool
 
@@ -68,6 +68,14 @@ $(B)/nginx/objs/Makefile: config
 $(B)/ngx_http_beian_module.so: $(B)/nginx/objs/Makefile $(MODULE_SRC)
 	$(MAKE) -C $(B)/nginx -f objs/Makefile modules >/dev/null
 	cp $(B)/nginx/objs/ngx_http_beian_module.so $@
+
+# With NGINX_SRC a full source tree (a release, or a checkout of
+# github.com/nginx/nginx), the nginx binary of that tree, to run the suites
+# against: TEST_NGINX_BINARY=$(B)/nginx/objs/nginx
+nginx-binary: $(B)/nginx/objs/Makefile
+	@test -f $(B)/nginx/src/core/nginx.c || \
+	    { echo "nginx-binary: NGINX_SRC must be a full source tree" >&2; exit 1; }
+	$(MAKE) -C $(B)/nginx -f objs/Makefile binary >/dev/null
 
 # A static nginx with the module compiled in, to prove --add-module works.
 # nginx-dev has headers only, so this needs a full source tree: NGINX_SRC if

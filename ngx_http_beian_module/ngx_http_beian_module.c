@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "beian.h"
+#include "ngx_http_beian_ssl.h"
 
 
 #define NGX_HTTP_BEIAN_ENFORCE    0
@@ -30,6 +31,8 @@ typedef struct {
     ngx_atomic_t                generated_at;
     ngx_atomic_t                loaded_at;
     ngx_atomic_t                refused;          /* inode last refused */
+    ngx_atomic_t                tls_rejected;
+    ngx_atomic_t                tls_would_reject;
 } ngx_http_beian_shm_t;
 
 
@@ -56,6 +59,7 @@ typedef struct {
 #endif
     ngx_str_t                   page;
     ngx_uint_t                  flags;            /* BEIAN_MATCH_* */
+    ngx_flag_t                  tls;
 } ngx_http_beian_srv_conf_t;
 
 
@@ -82,6 +86,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_beian_handler(ngx_http_request_t *r);
 static ngx_http_beian_ctx_t *ngx_http_beian_verdict(ngx_http_request_t *r);
+static beian_status_t ngx_http_beian_decide(ngx_http_beian_srv_conf_t *bscf,
+    beian_host_class_t cls, char *host, size_t len, beian_match_t *m);
 static ngx_int_t ngx_http_beian_block(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf);
 static ngx_int_t ngx_http_beian_metrics_handler(ngx_http_request_t *r);
@@ -193,6 +199,13 @@ static ngx_command_t  ngx_http_beian_commands[] = {
       ngx_http_beian_exempt_cmd,
       NGX_HTTP_SRV_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("beian_tls"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_beian_srv_conf_t, tls),
       NULL },
 
     { ngx_string("beian_metrics"),
@@ -375,8 +388,6 @@ static ngx_http_beian_ctx_t *
 ngx_http_beian_verdict(ngx_http_request_t *r)
 {
     size_t                      n;
-    ngx_str_t                   host, *name;
-    ngx_uint_t                  i;
     beian_match_t               m;
     beian_host_class_t          cls;
     ngx_http_request_t         *mr;
@@ -409,35 +420,7 @@ ngx_http_beian_verdict(ngx_http_request_t *r)
     cls = beian_host_normalize((char *) mr->headers_in.server.data,
                                mr->headers_in.server.len, buf, &n);
 
-    host.data = (u_char *) buf;
-    host.len = n;
-
-    if (bscf->exempt_names) {
-        name = bscf->exempt_names->elts;
-        for (i = 0; i < bscf->exempt_names->nelts; i++) {
-            if (name[i].len == n && ngx_memcmp(name[i].data, buf, n) == 0) {
-                ctx->status = BEIAN_EXEMPT;
-                return ctx;
-            }
-        }
-    }
-
-#if (NGX_PCRE)
-    if (bscf->exempt_regex) {
-        ngx_regex_t  **re = bscf->exempt_regex->elts;
-
-        for (i = 0; i < bscf->exempt_regex->nelts; i++) {
-            if (ngx_regex_exec(re[i], &host, NULL, 0) >= 0) {
-                ctx->status = BEIAN_EXEMPT;
-                return ctx;
-            }
-        }
-    }
-#endif
-
-    /* the verdict only: the record is read if $beian_icp is ever asked */
-    ctx->status = beian_match(ngx_http_beian_snapshot(), cls, buf, n,
-                              bscf->flags | BEIAN_MATCH_NO_RECORD, &m);
+    ctx->status = ngx_http_beian_decide(bscf, cls, buf, n, &m);
 
     if (ctx->status != BEIAN_FILED) {
         return ctx;
@@ -453,6 +436,111 @@ ngx_http_beian_verdict(ngx_http_request_t *r)
     ngx_memcpy(ctx->domain.data, m.domain, m.domain_len);
 
     return ctx;
+}
+
+
+/*
+ * The verdict for a normalized host in a server: exemptions first, then
+ * the snapshot.  The verdict only: the record is read if $beian_icp is
+ * ever asked.
+ */
+static beian_status_t
+ngx_http_beian_decide(ngx_http_beian_srv_conf_t *bscf, beian_host_class_t cls,
+    char *buf, size_t n, beian_match_t *m)
+{
+    ngx_str_t   host, *name;
+    ngx_uint_t  i;
+
+    host.data = (u_char *) buf;
+    host.len = n;
+
+    if (bscf->exempt_names) {
+        name = bscf->exempt_names->elts;
+        for (i = 0; i < bscf->exempt_names->nelts; i++) {
+            if (name[i].len == n && ngx_memcmp(name[i].data, buf, n) == 0) {
+                return BEIAN_EXEMPT;
+            }
+        }
+    }
+
+#if (NGX_PCRE)
+    if (bscf->exempt_regex) {
+        ngx_regex_t  **re = bscf->exempt_regex->elts;
+
+        for (i = 0; i < bscf->exempt_regex->nelts; i++) {
+            if (ngx_regex_exec(re[i], &host, NULL, 0) >= 0) {
+                return BEIAN_EXEMPT;
+            }
+        }
+    }
+#endif
+
+    return beian_match(ngx_http_beian_snapshot(), cls, buf, n,
+                       bscf->flags | BEIAN_MATCH_NO_RECORD, m);
+}
+
+
+/*
+ * The TLS gate (ngx_http_beian_ssl.c): the verdict for a ClientHello's
+ * server name (NULL data: none sent) in the server nginx chose for it.
+ * NGX_OK lets the handshake go on, NGX_DECLINED refuses it.
+ */
+ngx_int_t
+ngx_http_beian_tls_verdict(ngx_connection_t *c, ngx_http_conf_ctx_t *conf_ctx,
+    ngx_str_t *name)
+{
+    size_t                       n;
+    u_char                      *p;
+    beian_match_t                m;
+    beian_status_t               status;
+    beian_host_class_t           cls;
+    ngx_http_beian_shm_t        *shm;
+    ngx_http_beian_srv_conf_t   *bscf;
+    ngx_http_beian_main_conf_t  *bmcf;
+    char                         buf[BEIAN_HOST_MAX + 1];
+    u_char                       shown[3 * NGX_HTTP_BEIAN_SNI_MAX];
+
+    bscf = conf_ctx->srv_conf[ngx_http_beian_module.ctx_index];
+
+    if (!bscf->enable || !bscf->tls) {
+        return NGX_OK;
+    }
+
+    cls = beian_host_normalize((char *) name->data, name->len, buf, &n);
+    status = ngx_http_beian_decide(bscf, cls, buf, n, &m);
+
+    if (beian_allowed(status, bscf->flags)) {
+        return NGX_OK;
+    }
+
+    bmcf = conf_ctx->main_conf[ngx_http_beian_module.ctx_index];
+    shm = bmcf->zone ? bmcf->zone->data : NULL;
+
+    /* any bytes but NUL may come: shown escaped, and bounded */
+    n = ngx_min(name->len, NGX_HTTP_BEIAN_SNI_MAX);
+    p = (u_char *) ngx_escape_uri(shown, name->data, n,
+                                  NGX_ESCAPE_URI_COMPONENT);
+
+    if (bscf->mode == NGX_HTTP_BEIAN_REPORT) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "beian: would reject TLS handshake for %s server name "
+                      "\"%*s\" (report mode)", beian_status_names[status],
+                      p - shown, shown);
+        if (shm) {
+            ngx_atomic_fetch_add(&shm->tls_would_reject, 1);
+        }
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                  "beian: rejected TLS handshake for %s server name \"%*s\"",
+                  beian_status_names[status], p - shown, shown);
+
+    if (shm) {
+        ngx_atomic_fetch_add(&shm->tls_rejected, 1);
+    }
+
+    return NGX_DECLINED;
 }
 
 
@@ -718,7 +806,7 @@ ngx_http_beian_metrics_handler(ngx_http_request_t *r)
         shm = &zero;
     }
 
-    len = 2048 + BEIAN_NSTATUS * (64 + NGX_ATOMIC_T_LEN);
+    len = 3072 + BEIAN_NSTATUS * (64 + NGX_ATOMIC_T_LEN);
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
@@ -764,6 +852,17 @@ ngx_http_beian_metrics_handler(ngx_http_request_t *r)
         "beian_snapshot_reload_failures_total %uA\n",
         shm->blocked, shm->would_block, shm->records, shm->generated_at,
         shm->loaded_at, shm->reload_failures);
+
+    p = ngx_sprintf(p,
+        "# HELP beian_tls_rejected_total TLS handshakes refused for the "
+        "server name.\n"
+        "# TYPE beian_tls_rejected_total counter\n"
+        "beian_tls_rejected_total %uA\n"
+        "# HELP beian_tls_would_reject_total TLS handshakes let through by "
+        "report mode that enforce mode would refuse.\n"
+        "# TYPE beian_tls_would_reject_total counter\n"
+        "beian_tls_would_reject_total %uA\n",
+        shm->tls_rejected, shm->tls_would_reject);
 
     b->last = p;
     b->memory = 1;
@@ -1298,6 +1397,7 @@ ngx_http_beian_create_srv_conf(ngx_conf_t *cf)
     bscf->status = NGX_CONF_UNSET_UINT;
     bscf->subdomains = NGX_CONF_UNSET;
     bscf->ip_host = NGX_CONF_UNSET_UINT;
+    bscf->tls = NGX_CONF_UNSET;
 
     return bscf;
 }
@@ -1318,6 +1418,7 @@ ngx_http_beian_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->ip_host, prev->ip_host,
                               NGX_HTTP_BEIAN_IP_ALLOW);
     ngx_conf_merge_str_value(conf->page, prev->page, "");
+    ngx_conf_merge_value(conf->tls, prev->tls, 1);
 
     if (conf->exempt_names == NULL) {
         conf->exempt_names = prev->exempt_names;
@@ -1458,6 +1559,10 @@ ngx_http_beian_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_beian_handler;
+
+    if (ngx_http_beian_ssl_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }

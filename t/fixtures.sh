@@ -34,3 +34,9 @@ cp "$out/main.mdb" "$out/hugecount.mdb"
 printf 'record_count\n4294967296000\n' | mdb_load -T -n -s meta "$out/hugecount.mdb"
 rm -f "$out"/*-lock
 chmod 644 "$out"/*.mdb
+
+# one self-signed certificate for the TLS servers under test
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$out/tls.key" -out "$out/tls.crt" -subj /CN=beian-test \
+    -days 3650 2>/dev/null
+chmod 644 "$out/tls.key" "$out/tls.crt"

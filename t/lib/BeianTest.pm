@@ -12,6 +12,7 @@ use strict;
 use warnings;
 use File::Basename qw(basename);
 use File::Copy qw(copy);
+use IO::Socket::INET;
 use Time::HiRes qw(sleep);
 
 my $snap = $ENV{TEST_NGINX_SNAP}
@@ -19,6 +20,19 @@ my $snap = $ENV{TEST_NGINX_SNAP}
 
 (my $live = basename($0)) =~ s/\.t$//;
 $ENV{TEST_NGINX_LIVE} = "$snap/live-$live.mdb";
+
+# More ports than the harness's own, free ones, picked once per file: a TLS
+# server ($TEST_NGINX_TLS_PORT) and the stream server of --- stream_config
+# ($TEST_NGINX_STREAM_PORT, as Test::Nginx::Socket::Lua::Stream names it).
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, ReuseAddr => 1)
+        or die "no free port: $!\n";
+    return $s->sockport;
+}
+
+$ENV{TEST_NGINX_TLS_PORT}    ||= free_port();
+$ENV{TEST_NGINX_STREAM_PORT} ||= free_port();
 
 sub install_snapshot {
     my ($name) = @_;
