@@ -30,7 +30,9 @@ CORE_W_OBJ := $(CORE_W_SRC:%.c=$(B)/obj/%.o)
 SYNC_OBJ   := $(SYNC_SRC:%.c=$(B)/obj/%.o)
 UNIT_SRC   := $(wildcard tests/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/%.c=$(B)/tests/%)
-MODULE_SRC := $(wildcard ngx_http_beian_module/*.[ch]) $(CORE_SRC) \
+MODULE_SRC := $(wildcard ngx_http_beian_module/*.[ch] \
+                ngx_stream_beian_module/*.[ch] ngx_beian_common/*.[ch]) \
+              $(CORE_SRC) \
               core/beian.h config
 
 .PHONY: all deps module tool run test unit test-nginx test-sync static clean \
@@ -42,7 +44,7 @@ deps:
 	@sh .ci/deps.sh
 
 tool: $(B)/beian-sync
-module: $(B)/ngx_http_beian_module.so
+module: $(B)/ngx_http_beian_module.so $(B)/ngx_stream_beian_module.so
 
 $(B)/obj/%.o: %.c core/beian.h $(wildcard sync-tool/*.h)
 	@mkdir -p $(dir $@)
@@ -65,9 +67,15 @@ $(B)/nginx/objs/Makefile: config
 	    --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
 	    || { tail -30 configure.log; exit 1; }
 
-$(B)/ngx_http_beian_module.so: $(B)/nginx/objs/Makefile $(MODULE_SRC)
-	$(MAKE) -C $(B)/nginx -f objs/Makefile modules >/dev/null
-	cp $(B)/nginx/objs/ngx_http_beian_module.so $@
+# Only our modules: the nginx-dev tree has no sources for nginx's own
+# dynamic modules (stream), the other .so is built alongside.
+$(B)/ngx_http_beian_module.so $(B)/ngx_stream_beian_module.so &: \
+    $(B)/nginx/objs/Makefile $(MODULE_SRC)
+	$(MAKE) -C $(B)/nginx -f objs/Makefile \
+	    objs/ngx_http_beian_module.so objs/ngx_stream_beian_module.so \
+	    >/dev/null
+	cp $(B)/nginx/objs/ngx_http_beian_module.so \
+	    $(B)/nginx/objs/ngx_stream_beian_module.so $(B)/
 
 # With NGINX_SRC a full source tree (a release, or a checkout of
 # github.com/nginx/nginx), the nginx binary of that tree, to run the suites

@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "beian.h"
+#include "ngx_beian_common.h"
 #include "ngx_http_beian_ssl.h"
 
 
@@ -498,7 +499,7 @@ ngx_http_beian_tls_verdict(ngx_connection_t *c, ngx_http_conf_ctx_t *conf_ctx,
     ngx_http_beian_srv_conf_t   *bscf;
     ngx_http_beian_main_conf_t  *bmcf;
     char                         buf[BEIAN_HOST_MAX + 1];
-    u_char                       shown[3 * NGX_HTTP_BEIAN_SNI_MAX];
+    u_char                       shown[NGX_BEIAN_SHOWN_MAX];
 
     bscf = conf_ctx->srv_conf[ngx_http_beian_module.ctx_index];
 
@@ -517,9 +518,7 @@ ngx_http_beian_tls_verdict(ngx_connection_t *c, ngx_http_conf_ctx_t *conf_ctx,
     shm = bmcf->zone ? bmcf->zone->data : NULL;
 
     /* any bytes but NUL may come: shown escaped, and bounded */
-    n = ngx_min(name->len, NGX_HTTP_BEIAN_SNI_MAX);
-    p = (u_char *) ngx_escape_uri(shown, name->data, n,
-                                  NGX_ESCAPE_URI_COMPONENT);
+    p = ngx_beian_shown(shown, name);
 
     if (bscf->mode == NGX_HTTP_BEIAN_REPORT) {
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
@@ -806,7 +805,8 @@ ngx_http_beian_metrics_handler(ngx_http_request_t *r)
         shm = &zero;
     }
 
-    len = 3072 + BEIAN_NSTATUS * (64 + NGX_ATOMIC_T_LEN);
+    len = 3072 + BEIAN_NSTATUS * (64 + NGX_ATOMIC_T_LEN)
+          + NGX_BEIAN_STREAM_METRICS_MAX;
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
@@ -863,6 +863,9 @@ ngx_http_beian_metrics_handler(ngx_http_request_t *r)
         "# TYPE beian_tls_would_reject_total counter\n"
         "beian_tls_would_reject_total %uA\n",
         shm->tls_rejected, shm->tls_would_reject);
+
+    /* the stream gate's, when it runs in this nginx */
+    p = ngx_beian_stream_metrics(p);
 
     b->last = p;
     b->memory = 1;

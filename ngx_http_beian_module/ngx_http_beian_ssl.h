@@ -11,10 +11,6 @@
 #include <ngx_http.h>
 
 
-/* OpenSSL's limit on a server name (TLSEXT_MAXLEN_host_name) */
-#define NGX_HTTP_BEIAN_SNI_MAX  255
-
-
 /* ngx_http_beian_ssl.c: hooks the SSL contexts of every ssl server */
 ngx_int_t ngx_http_beian_ssl_init(ngx_conf_t *cf);
 
