@@ -10,6 +10,9 @@ prefix     ?= /usr/local
 DESTDIR    ?=
 NGINX_SRC  ?= /usr/share/nginx/src
 NGINX_BIN  ?= /usr/sbin/nginx
+# nginx's own stream module, loaded before ours in the t/ suites
+# (Debian: libnginx-mod-stream; a source tree: $(B)/nginx/objs/...)
+NGINX_STREAM_MODULE ?= /usr/lib/nginx/modules/ngx_stream_module.so
 B          := build
 
 CC         ?= cc
@@ -79,11 +82,12 @@ $(B)/ngx_http_beian_module.so $(B)/ngx_stream_beian_module.so &: \
 
 # With NGINX_SRC a full source tree (a release, or a checkout of
 # github.com/nginx/nginx), the nginx binary of that tree, to run the suites
-# against: TEST_NGINX_BINARY=$(B)/nginx/objs/nginx
+# against: TEST_NGINX_BINARY=$(B)/nginx/objs/nginx, with
+# NGINX_STREAM_MODULE=$(B)/nginx/objs/ngx_stream_module.so
 nginx-binary: $(B)/nginx/objs/Makefile
 	@test -f $(B)/nginx/src/core/nginx.c || \
 	    { echo "nginx-binary: NGINX_SRC must be a full source tree" >&2; exit 1; }
-	$(MAKE) -C $(B)/nginx -f objs/Makefile binary >/dev/null
+	$(MAKE) -C $(B)/nginx -f objs/Makefile binary modules >/dev/null
 
 # A static nginx with the module compiled in, to prove --add-module works.
 # nginx-dev has headers only, so this needs a full source tree: NGINX_SRC if
@@ -115,7 +119,9 @@ test: deps all unit fuzz-replay test-nginx test-sync
 
 test-nginx: all
 	@BEIAN_SYNC=$(abspath $(B))/beian-sync \
-	    TEST_NGINX_LOAD_MODULES=$(abspath $(B))/ngx_http_beian_module.so \
+	    TEST_NGINX_LOAD_MODULES="$(abspath $(NGINX_STREAM_MODULE)) \
+	        $(abspath $(B))/ngx_http_beian_module.so \
+	        $(abspath $(B))/ngx_stream_beian_module.so" \
 	    sh t/run.sh
 
 # beian-sync against a mock provider and real nginx (tests/integration)
@@ -129,6 +135,8 @@ install: all
 	install -m 755 $(B)/beian-sync $(DESTDIR)$(prefix)/bin/beian-sync
 	install -m 644 $(B)/ngx_http_beian_module.so \
 	    $(DESTDIR)/usr/lib/nginx/modules/ngx_http_beian_module.so
+	install -m 644 $(B)/ngx_stream_beian_module.so \
+	    $(DESTDIR)/usr/lib/nginx/modules/ngx_stream_beian_module.so
 
 clean:
 	rm -rf $(B) t/servroot*

@@ -51,7 +51,7 @@ export BEIAN_SYNC=$PWD/$B/beian-sync
 export BEIAN_MODULE=$PWD/$B/ngx_http_beian_module.so
 export NGINX_BIN=$PWD/$B/nginx-asan
 export TEST_NGINX_BINARY=$NGINX_BIN
-export TEST_NGINX_LOAD_MODULES=$BEIAN_MODULE
+export TEST_NGINX_LOAD_MODULES="${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so} $BEIAN_MODULE $PWD/$B/ngx_stream_beian_module.so"
 
 status=0
 {

@@ -1,29 +1,16 @@
 # The TLS gate: servers with ssl refuse a ClientHello whose server name
 # (SNI) is not filed, with an unrecognized_name alert, before any
-# certificate.  The client is nginx itself: the front server proxies to the
-# TLS server under test with proxy_ssl_name set from ?sni= (an empty one
-# sends no SNI), so a refused handshake is a 502 with OpenSSL's alert 112 in
-# the log.  What a client sees byte for byte is in t/12-tls-cli.t.
+# certificate.  The client is nginx itself (BeianTest::tls_front: /p/?sni=
+# proxies to the TLS server under test), so a refused handshake is a 502
+# with OpenSSL's alert 112 in the log.  What a client sees byte for byte is
+# in t/12-tls-cli.t.
 
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use BeianTest;
 
 add_block_preprocessor(\&BeianTest::preprocess);
-add_block_preprocessor(sub {
-    my ($block) = @_;
-    # the front: beian off, proxying to the TLS server under test
-    $block->set_value('config', <<'EOF_CONF' . ($block->config // ''))
-    location /p/ {
-        proxy_pass https://127.0.0.1:$TEST_NGINX_TLS_PORT/;
-        proxy_ssl_server_name on;
-        proxy_ssl_name $arg_sni;
-        proxy_ssl_session_reuse off;
-        proxy_set_header Host $arg_host;
-    }
-EOF_CONF
-        unless defined $block->no_front;
-});
+add_block_preprocessor(\&BeianTest::tls_front);
 no_shuffle();
 run_tests();
 

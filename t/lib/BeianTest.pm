@@ -43,8 +43,35 @@ sub install_snapshot {
     rename($tmp, $ENV{TEST_NGINX_LIVE}) or die "rename: $!\n";
 }
 
+# The real Test::Nginx::Socket has no --- stream_config (its Lua::Stream
+# subclass does, and needs Lua): there the stream {} block is written here,
+# in the same shape, into --- main_config.  The bundled harness writes it
+# itself (stream_block).
+sub stream_to_main_config {
+    my ($block) = @_;
+    my @servers = ($block->stream_server_config,
+                   $block->stream_server_config2,
+                   $block->stream_server_config3);
+
+    return unless defined $block->stream_config || defined $servers[0];
+
+    my $port = $ENV{TEST_NGINX_STREAM_PORT};
+    my $out = "stream {\n" . ($block->stream_config // '') . "\n";
+    for my $i (grep { $_ == 0 || defined $servers[$_] } 0 .. 2) {
+        $out .= "    server {\n        listen " . ($port + $i) . ";\n\n"
+              . ($servers[$i] // '') . "\n    }\n";
+    }
+    $block->set_value('main_config', ($block->main_config // '') . "$out}\n");
+    $block->set_value($_, undef)
+        for qw(stream_config stream_server_config stream_server_config2
+               stream_server_config3);
+}
+
 sub preprocess {
     my ($block) = @_;
+
+    stream_to_main_config($block)
+        unless defined &Test::Nginx::Socket::stream_block;
 
     if (defined $block->snapshot) {
         (my $name = $block->snapshot) =~ s/\s+//g;
@@ -56,6 +83,32 @@ sub preprocess {
         $block->set_value('http_config',
                           "beian_snapshot $ENV{TEST_NGINX_LIVE};\n");
     }
+}
+
+# The TLS suites' client is nginx itself: a front (the harness's server,
+# beian off) that proxies with proxy_ssl_name taken from ?sni= (empty: no
+# SNI sent) to the TLS server under test (/p/, $TEST_NGINX_TLS_PORT) or to
+# the stream server (/s/ over TLS, /plain/ without, $TEST_NGINX_STREAM_PORT).
+# A refused handshake or a closed connection is a 502.
+sub tls_front {
+    my ($block) = @_;
+    my $front = '';
+
+    for (['p', 'https', 'TLS'], ['s', 'https', 'STREAM'],
+         ['plain', 'http', 'STREAM'])
+    {
+        my ($loc, $scheme, $port) = @$_;
+        $front .= "    location /$loc/ {\n"
+                . "        proxy_pass $scheme://127.0.0.1:\$TEST_NGINX_${port}_PORT/;\n"
+                . ($scheme eq 'https'
+                   ? "        proxy_ssl_server_name on;\n"
+                   . "        proxy_ssl_name \$arg_sni;\n"
+                   . "        proxy_ssl_session_reuse off;\n" : '')
+                . "        proxy_set_header Host \$arg_host;\n"
+                . "    }\n";
+    }
+    $block->set_value('config', $front . ($block->config // ''))
+        unless defined $block->no_front;
 }
 
 install_snapshot('main');

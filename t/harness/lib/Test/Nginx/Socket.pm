@@ -542,6 +542,30 @@ sub write_user_files {
     }
 }
 
+# --- stream_config and --- stream_server_config (2, 3): a stream {} block
+# shaped as Test::Nginx::Socket::Lua::Stream writes it, its servers on
+# TEST_NGINX_STREAM_PORT (default: the server port + 1) and the next two.
+# The requests are the suite's own business (the real one sends them from
+# Lua, which Debian's nginx does not have).
+sub stream_block {
+    my ($block) = @_;
+    my $stream_config = $block->stream_config;
+    my @servers = ($block->stream_server_config,
+                   $block->stream_server_config2,
+                   $block->stream_server_config3);
+
+    return '' unless defined $stream_config || defined $servers[0];
+
+    my $port = $ENV{TEST_NGINX_STREAM_PORT} // $ServerPort + 1;
+    my $out = "stream {\n" . ($stream_config // '') . "\n";
+    for my $i (0 .. 2) {
+        next if $i > 0 && !defined $servers[$i];
+        $out .= "    server {\n        listen " . ($port + $i) . ";\n\n"
+              . ($servers[$i] // '') . "\n    }\n";
+    }
+    return "$out}\n";
+}
+
 sub write_config_file {
     my ($block, $config, $hup) = @_;
     my $name = $block->name;
@@ -549,7 +573,7 @@ sub write_config_file {
     master_on() if $hup;    # reloading is unreliable without a master
 
     my $http_config = expand_env(scalar($block->http_config), $name) // '';
-    my $main_config = $block->main_config // '';
+    my $main_config = ($block->main_config // '') . stream_block($block);
     my @modules = map { "load_module $_;" } grep { length } split /\s+/,
                   $LoadModules // '';
     $main_config = join ' ', @modules, $main_config if @modules;
