@@ -169,9 +169,9 @@ fuzz_src      = $(CORE_SRC) $(CORE_W_SRC) fuzz/common.c \
                 $(if $(filter records,$1),$(SYNC_SRC))
 FUZZ_WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes
 
-.PHONY: fuzz fuzz-replay test-asan test-valgrind
+.PHONY: fuzz fuzz-deps fuzz-replay test-asan test-valgrind test-pristine
 
-$(FUZZ_B)/fuzz-%: fuzz/fuzz_%.c $(FUZZ_DEPS)
+$(FUZZ_B)/fuzz-%: fuzz/fuzz_%.c $(FUZZ_DEPS) | fuzz-deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -g -O1 $(FUZZ_WARN) -fsanitize=fuzzer \
 	    $(FUZZ_SAN) -o $@ $< $(call fuzz_src,$*) $(LIBS_SYNC) $(LIBS_CORE)
@@ -188,7 +188,10 @@ $(FUZZ_B)/mksnapshots: fuzz/mksnapshots.c $(CORE_SRC) $(CORE_W_SRC) \
 	$(CC) $(CPPFLAGS) -std=c11 $(WARN) -g -O1 -o $@ $< $(CORE_SRC) \
 	    $(CORE_W_SRC) -lcrypto $(LIBS_CORE)
 
-fuzz: $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz-%)
+fuzz-deps:
+	@BEIAN_EXTRA_PKGS="clang" sh .ci/deps.sh
+
+fuzz: fuzz-deps $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz-%)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh fuzz/run.sh $(FUZZ_TARGETS)
 
 fuzz-replay: $(FUZZ_TARGETS:%=$(FUZZ_B)/replay-%)
@@ -199,6 +202,11 @@ fuzz-replay: $(FUZZ_TARGETS:%=$(FUZZ_B)/replay-%)
 
 test-asan:
 	@sh .ci/asan.sh
+
+# make test and make run in a debootstrap minbase Debian 12 chroot, from a
+# clean clone of HEAD (needs root; several minutes)
+test-pristine:
+	@sh .ci/pristine.sh
 
 test-valgrind:
 	@sh .ci/valgrind.sh

@@ -5,7 +5,8 @@ set -e
 
 pkgs="gcc make perl curl nginx nginx-dev liblmdb-dev lmdb-utils libpcre2-dev
       libcurl4-openssl-dev libcmocka-dev libidn2-dev libjansson-dev libssl-dev
-      zlib1g-dev pkg-config python3 nghttp2-client libnginx-mod-stream ${BEIAN_EXTRA_PKGS:-}"
+      zlib1g-dev pkg-config python3 nghttp2-client openssl libnginx-mod-stream
+      ${BEIAN_EXTRA_PKGS:-}"
 
 missing=
 for p in $pkgs; do

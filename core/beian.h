@@ -88,24 +88,42 @@ typedef struct beian_snap_s  beian_snap_t;
  * Opens and validates a snapshot read-only (MDB_RDONLY | MDB_NOLOCK |
  * MDB_NOSUBDIR).  On failure returns NULL and writes a message naming the
  * file and the reason into err.  The returned handle keeps one read
- * transaction open for its lifetime: the file is immutable.
+ * transaction open for its lifetime.
+ *
+ * What is mapped is never the file but a private copy of it in sealed
+ * memory (beian_snap_copy()): a file overwritten, truncated, corrupted or
+ * removed in place cannot change what an open handle reads, nor crash the
+ * process.  Files over BEIAN_SNAP_COPY_MAX bytes are refused.
  */
 beian_snap_t *beian_snap_open(const char *path, char *err, size_t err_len);
 
+#define BEIAN_SNAP_COPY_MAX     ((off_t) 1 << 30)
+#define BEIAN_SNAP_COPY_BUF     (1024 * 1024)
+
 /*
- * The same, but the whole-file structural check is skipped when the file is
- * the one known describes (device, inode, size, mtime): a file that an
- * earlier open in this process tree already checked.  Snapshots are never
- * modified in place, so identity stands for content.
+ * The copy alone: a memfd (close-on-exec) sealed against writing, growing
+ * and shrinking, with the bytes of path; src is the identity of the file
+ * that was copied.  The file changing while it is read is an error.
+ * Returns the descriptor, or -1 with err set.
  */
-beian_snap_t *beian_snap_open_known(const char *path,
-    const struct stat *known, char *err, size_t err_len);
+int beian_snap_copy(const char *path, struct stat *src, char *err,
+    size_t err_len);
+
+/*
+ * Opens the snapshot in a copy made by beian_snap_copy() (fd stays the
+ * caller's; path and src name it).  checked: the copy was validated by an
+ * earlier open, in this process or before fork(); sealed, it still holds
+ * those bytes, so the structural walk is skipped.  An unsealed descriptor
+ * is always walked.
+ */
+beian_snap_t *beian_snap_open_copy(int fd, const char *path,
+    const struct stat *src, int checked, char *err, size_t err_len);
 
 /* Whether two stats name the same, unmodified file. */
 int beian_snap_same_file(const struct stat *a, const struct stat *b);
 void beian_snap_close(beian_snap_t *snap);
 
-/* Identity of the opened file (not of whatever the path names now). */
+/* Identity of the file copied (not of whatever the path names now). */
 int beian_snap_fstat(const beian_snap_t *snap, struct stat *st);
 const beian_meta_t *beian_snap_meta(const beian_snap_t *snap);
 

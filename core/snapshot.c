@@ -6,6 +6,10 @@
  * life of the handle: a lookup is a single mdb_get() with no allocation.
  */
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE                     /* memfd_create(), F_ADD_SEALS */
+#endif
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -23,6 +27,7 @@
 
 
 struct beian_snap_s {
+    struct stat    src;                 /* identity of the file copied */
     MDB_env       *env;
     MDB_txn       *txn;
     MDB_dbi        domains;
@@ -639,20 +644,21 @@ beian_snap_same_file(const struct stat *a, const struct stat *b)
 
 
 /*
- * Opens the file, checks it, and opens the LMDB environment on that very
- * file (through /proc/self/fd where there is one): a rename over path in
- * between cannot slip an unchecked file in.  0 with st the file's identity,
- * or -1 with err set.
+ * Readers never map the snapshot file itself: nginx workers would die of
+ * SIGBUS if it were truncated under them, and LMDB trusts what it maps.
+ * The file is copied with read(2) into sealed memory (a memfd that can no
+ * longer be written, grown or shrunk); the copy is what gets checked and
+ * mapped, so nothing later done to the file can change or unmap it.
  */
-static int
-open_checked(beian_snap_t *s, const char *path, const struct stat *known,
-    struct stat *st, char *err, size_t err_len)
+int
+beian_snap_copy(const char *path, struct stat *src, char *err,
+    size_t err_len)
 {
-    int          fd, rc, i;
-    void        *map;
-    lm_walk_t    w;
-    struct stat  lst;
-    char         fdpath[64];
+    int           fd, mfd;
+    char         *buf;
+    off_t         done;
+    ssize_t       n = 0, w;
+    struct stat   after;
 
     /* O_NONBLOCK: a FIFO put there must not hang us in open() */
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -661,27 +667,147 @@ open_checked(beian_snap_t *s, const char *path, const struct stat *known,
         return -1;
     }
 
-    rc = -1;
+    mfd = -1;
+    buf = NULL;
 
-    if (fstat(fd, st) != 0) {
+    if (fstat(fd, src) != 0) {
         fail(err, err_len, path, "%s", strerror(errno));
-        goto done;
+        goto failed;
     }
-    if (!S_ISREG(st->st_mode)) {
+    if (!S_ISREG(src->st_mode)) {
         fail(err, err_len, path, "not a regular file");
-        goto done;
+        goto failed;
     }
-    if (st->st_size == 0) {
+    if (src->st_size == 0) {
         fail(err, err_len, path, "empty file (0 bytes)");
-        goto done;
+        goto failed;
+    }
+    if (src->st_size > BEIAN_SNAP_COPY_MAX) {
+        fail(err, err_len, path, "%jd bytes, over the limit of %jd",
+             (intmax_t) src->st_size, (intmax_t) BEIAN_SNAP_COPY_MAX);
+        goto failed;
     }
 
-    /* the very file checked before (never modified in place): no walk */
-    if (known == NULL || !beian_snap_same_file(st, known)) {
-        map = mmap(NULL, (size_t) st->st_size, PROT_READ, MAP_SHARED, fd, 0);
+    mfd = memfd_create("beian-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (mfd == -1) {
+        fail(err, err_len, path, "memfd_create: %s", strerror(errno));
+        goto failed;
+    }
+
+    /* the memory now, as an error, not as SIGBUS or the OOM killer later */
+    errno = posix_fallocate(mfd, 0, src->st_size);
+    if (errno != 0) {
+        fail(err, err_len, path, "no memory for a copy of %jd bytes: %s",
+             (intmax_t) src->st_size, strerror(errno));
+        goto failed;
+    }
+
+    buf = malloc(BEIAN_SNAP_COPY_BUF);
+    if (buf == NULL) {
+        fail(err, err_len, path, "out of memory");
+        goto failed;
+    }
+
+    /* one byte past the size: a file that grows is being written */
+    for (done = 0; done <= src->st_size; done += n) {
+        n = read(fd, buf, BEIAN_SNAP_COPY_BUF);
+        if (n == -1 && errno == EINTR) {
+            n = 0;
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        if (done + n > src->st_size) {
+            done += n;
+            break;
+        }
+        for (w = 0; w < n; ) {
+            ssize_t  k = pwrite(mfd, buf + w, (size_t) (n - w), done + w);
+            if (k == -1 && errno != EINTR) {
+                fail(err, err_len, path, "copy: %s", strerror(errno));
+                goto failed;
+            }
+            w += k > 0 ? k : 0;
+        }
+    }
+
+    if (n == -1) {
+        fail(err, err_len, path, "%s", strerror(errno));
+        goto failed;
+    }
+
+    if (done != src->st_size || fstat(fd, &after) != 0
+        || after.st_size != src->st_size
+        || after.st_mtim.tv_sec != src->st_mtim.tv_sec
+        || after.st_mtim.tv_nsec != src->st_mtim.tv_nsec)
+    {
+        fail(err, err_len, path, "changed while being read (written in "
+             "place? beian-sync renames a new file over the old one)");
+        goto failed;
+    }
+
+    if (fcntl(mfd, F_ADD_SEALS,
+              F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+    {
+        fail(err, err_len, path, "sealing the copy: %s", strerror(errno));
+        goto failed;
+    }
+
+    free(buf);
+    close(fd);
+    return mfd;
+
+failed:
+    free(buf);
+    if (mfd != -1) {
+        close(mfd);
+    }
+    close(fd);
+    return -1;
+}
+
+
+/* Whether fd can no longer change: written, grown or shrunk. */
+static int
+sealed(int fd)
+{
+    int  want, seals;
+
+    want = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+    seals = fcntl(fd, F_GET_SEALS);
+
+    return seals != -1 && (seals & want) == want;
+}
+
+
+/*
+ * Checks the copy in fd (unless checked says an earlier open did, and it is
+ * sealed), and opens the LMDB environment on it through /proc/self/fd.
+ * 0, or -1 with err set.
+ */
+static int
+open_checked(beian_snap_t *s, int fd, const char *path, int checked,
+    char *err, size_t err_len)
+{
+    int          rc, efd;
+    void        *map;
+    lm_walk_t    w;
+    struct stat  st, est;
+    char         fdpath[64];
+
+    if (fstat(fd, &st) != 0 || st.st_size == 0) {
+        fail(err, err_len, path, "the copy: %s",
+             st.st_size == 0 ? "empty" : strerror(errno));
+        return -1;
+    }
+
+    /* a sealed copy has the very bytes checked before */
+    if (!checked || !sealed(fd)) {
+        map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
         if (map == MAP_FAILED) {
             fail(err, err_len, path, "mmap: %s", strerror(errno));
-            goto done;
+            return -1;
         }
 
         memset(&w, 0, sizeof(w));
@@ -689,36 +815,30 @@ open_checked(beian_snap_t *s, const char *path, const struct stat *known,
         w.path = path;
         w.err = err;
         w.err_len = err_len;
-        rc = lm_check(&w, (uint64_t) st->st_size);
+        rc = lm_check(&w, (uint64_t) st.st_size);
         free(w.seen);
-        munmap(map, (size_t) st->st_size);
+        munmap(map, (size_t) st.st_size);
         if (rc != 0) {
-            goto done;
+            return -1;
         }
     }
 
     snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
 
-    for (i = 0; i < 2; i++) {
-        rc = mdb_env_create(&s->env);
-        if (rc == 0) {
-            rc = mdb_env_set_maxdbs(s->env, 3);
-        }
-        if (rc == 0) {
-            rc = mdb_env_open(s->env, i == 0 ? fdpath : path,
-                              MDB_RDONLY | MDB_NOLOCK | MDB_NOSUBDIR, 0);
-        }
-        if (rc != ENOENT || i == 1) {
-            break;
-        }
-
-        /* no /proc: the path, then make sure it is still our file */
-        mdb_env_close(s->env);
-        s->env = NULL;
+    rc = mdb_env_create(&s->env);
+    if (rc == 0) {
+        rc = mdb_env_set_maxdbs(s->env, 3);
+    }
+    if (rc == 0) {
+        rc = mdb_env_open(s->env, fdpath,
+                          MDB_RDONLY | MDB_NOLOCK | MDB_NOSUBDIR, 0);
     }
 
     if (rc != 0) {
-        if (rc == MDB_INVALID || rc == EINVAL) {
+        if (rc == ENOENT) {
+            fail(err, err_len, path, "cannot open its in-memory copy: "
+                 "%s is missing (is /proc mounted?)", fdpath);
+        } else if (rc == MDB_INVALID || rc == EINVAL) {
             fail(err, err_len, path, "not an LMDB file");
         } else if (rc == MDB_VERSION_MISMATCH) {
             fail(err, err_len, path, "written by an incompatible LMDB "
@@ -726,20 +846,18 @@ open_checked(beian_snap_t *s, const char *path, const struct stat *known,
         } else {
             fail(err, err_len, path, "%s", mdb_strerror(rc));
         }
-        rc = -1;
-        goto done;
+        return -1;
     }
 
-    if (i == 1 && (mdb_env_get_fd(s->env, &i) != 0 || fstat(i, &lst) != 0
-                   || lst.st_dev != st->st_dev || lst.st_ino != st->st_ino))
+    /* LMDB opened the copy we checked, not something else */
+    if (mdb_env_get_fd(s->env, &efd) != 0 || fstat(efd, &est) != 0
+        || est.st_dev != st.st_dev || est.st_ino != st.st_ino)
     {
-        fail(err, err_len, path, "replaced while being opened");
-        rc = -1;
+        fail(err, err_len, path, "its copy changed while being opened");
+        return -1;
     }
 
-done:
-    close(fd);
-    return rc;
+    return 0;
 }
 
 
@@ -964,13 +1082,26 @@ beian_snap_has_index(const beian_snap_t *snap)
 beian_snap_t *
 beian_snap_open(const char *path, char *err, size_t err_len)
 {
-    return beian_snap_open_known(path, NULL, err, err_len);
+    int            fd;
+    struct stat    src;
+    beian_snap_t  *s;
+
+    fd = beian_snap_copy(path, &src, err, err_len);
+    if (fd == -1) {
+        return NULL;
+    }
+
+    /* LMDB holds its own descriptor of the copy */
+    s = beian_snap_open_copy(fd, path, &src, 0, err, err_len);
+    close(fd);
+
+    return s;
 }
 
 
 beian_snap_t *
-beian_snap_open_known(const char *path, const struct stat *known, char *err,
-    size_t err_len)
+beian_snap_open_copy(int fd, const char *path, const struct stat *src,
+    int checked, char *err, size_t err_len)
 {
     int            rc;
     unsigned int   flags;
@@ -984,8 +1115,12 @@ beian_snap_open_known(const char *path, const struct stat *known, char *err,
         return NULL;
     }
 
+    s->src = *src;
+
     /* checked before LMDB touches it: see lm_check() */
-    if (open_checked(s, path, known, &st, err, err_len) != 0) {
+    if (open_checked(s, fd, path, checked, err, err_len) != 0
+        || fstat(fd, &st) != 0)
+    {
         goto failed;
     }
 
@@ -1077,13 +1212,8 @@ beian_snap_close(beian_snap_t *snap)
 int
 beian_snap_fstat(const beian_snap_t *snap, struct stat *st)
 {
-    int  fd;
-
-    if (mdb_env_get_fd(snap->env, &fd) != 0) {
-        return -1;
-    }
-
-    return fstat(fd, st);
+    *st = snap->src;
+    return 0;
 }
 
 

@@ -232,10 +232,6 @@ ngx_beian_snap_validate(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc)
         return NGX_ERROR;
     }
 
-    if (beian_snap_fstat(snap, &sc->validated) != 0) {
-        ngx_memzero(&sc->validated, sizeof(struct stat));
-    }
-
     beian_snap_close(snap);
 
     return NGX_OK;
@@ -277,9 +273,8 @@ ngx_beian_snap_load(ngx_log_t *log, ngx_beian_snap_conf_t *sc,
         return;
     }
 
-    snap = beian_snap_open_known((char *) sc->path.data,
-                                 sc->validated.st_ino ? &sc->validated : NULL,
-                                 err, sizeof(err));
+    /* a sealed private copy: the file changing in place cannot hurt */
+    snap = beian_snap_open((char *) sc->path.data, err, sizeof(err));
 
     if (snap == NULL) {
         st->failed = fi;

@@ -28,7 +28,6 @@ typedef struct {
 typedef struct {
     ngx_str_t                   path;
     ngx_flag_t                  if_missing_block;
-    struct stat                 validated;        /* by the master */
 } ngx_beian_snap_conf_t;
 
 
@@ -82,7 +81,10 @@ char *ngx_beian_check_parse(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_beian_snap_parse(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc);
 /* opens, checks and closes it: NGX_ERROR fails nginx -t and a reload */
 ngx_int_t ngx_beian_snap_validate(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc);
-/* in a worker: (re)opens the file if it changed; never fails */
+/*
+ * In a worker: (re)opens the file if it changed, into a sealed copy of its
+ * own; never fails.  (The http module shares the master's copy instead.)
+ */
 void ngx_beian_snap_load(ngx_log_t *log, ngx_beian_snap_conf_t *sc,
     ngx_beian_snap_state_t *st, ngx_beian_snap_stats_t *stats);
 

@@ -44,7 +44,8 @@ typedef struct {
     ngx_flag_t                  metrics;
     ngx_flag_t                  enabled;          /* in some server */
     ngx_shm_zone_t             *zone;
-    struct stat                 validated;        /* by the master */
+    ngx_fd_t                    copy;             /* the master's sealed copy */
+    struct stat                 validated;        /* the file it came from */
 } ngx_http_beian_main_conf_t;
 
 
@@ -64,8 +65,15 @@ typedef struct {
 } ngx_http_beian_srv_conf_t;
 
 
+/*
+ * The verdict on a main request, kept for its life: internal redirects
+ * clear module ctxs, so it is also found through a pool cleanup entry
+ * (ngx_http_beian_get_ctx()).
+ */
 typedef struct {
     beian_status_t              status;
+    ngx_str_t                   host;             /* the name refused, or
+                                                     the one nginx resolved */
     ngx_str_t                   domain;
     ngx_str_t                   icp;              /* read on first use */
     unsigned                    icp_read:1;
@@ -86,11 +94,15 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_beian_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_beian_late_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_beian_enforce(ngx_http_request_t *r,
+    ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
+static ngx_http_beian_ctx_t *ngx_http_beian_get_ctx(ngx_http_request_t *r);
 static ngx_http_beian_ctx_t *ngx_http_beian_verdict(ngx_http_request_t *r);
-static beian_status_t ngx_http_beian_decide(ngx_http_beian_srv_conf_t *bscf,
-    beian_host_class_t cls, char *host, size_t len, beian_match_t *m);
+static beian_status_t ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf,
+    char *buf, size_t n, beian_host_class_t cls, beian_match_t *m);
 static ngx_int_t ngx_http_beian_block(ngx_http_request_t *r,
-    ngx_http_beian_srv_conf_t *bscf);
+    ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
 static ngx_int_t ngx_http_beian_metrics_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_beian_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -322,13 +334,12 @@ static const char  ngx_http_beian_page_tail[] =
 "</html>\n";
 
 
+/* POST_READ: every request, before any rewrite, return or content. */
 static ngx_int_t
 ngx_http_beian_handler(ngx_http_request_t *r)
 {
-    ngx_http_beian_ctx_t        *ctx;
-    ngx_http_beian_shm_t        *shm;
-    ngx_http_beian_srv_conf_t   *bscf;
-    ngx_http_beian_main_conf_t  *bmcf;
+    ngx_http_beian_ctx_t       *ctx;
+    ngx_http_beian_srv_conf_t  *bscf;
 
     bscf = ngx_http_get_module_srv_conf(r, ngx_http_beian_module);
 
@@ -340,6 +351,56 @@ ngx_http_beian_handler(ngx_http_request_t *r)
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    return ngx_http_beian_enforce(r, bscf, ctx);
+}
+
+
+/*
+ * SERVER_REWRITE and REWRITE: a request nginx finalized itself before
+ * POST_READ (a bad request line or Host, headers too large, a timeout)
+ * and then sent through error_page to a URI or a named location never
+ * passed the check above.  It is judged here, once; requests judged
+ * already go on at the cost of a ctx lookup.  Its host may be unknown
+ * (nginx gave up before reading it): that is blocked, whatever
+ * beian_ip_host says, for no name can be shown to be filed.
+ */
+static ngx_int_t
+ngx_http_beian_late_handler(ngx_http_request_t *r)
+{
+    ngx_http_beian_ctx_t       *ctx;
+    ngx_http_beian_srv_conf_t  *bscf;
+
+    if (r != r->main || ngx_http_beian_get_ctx(r) != NULL) {
+        return NGX_DECLINED;
+    }
+
+    bscf = ngx_http_get_module_srv_conf(r, ngx_http_beian_module);
+
+    if (!bscf->enable) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_beian_verdict(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->status == BEIAN_NOHOST) {
+        ctx->status = BEIAN_UNFILED;
+    }
+
+    return ngx_http_beian_enforce(r, bscf, ctx);
+}
+
+
+/* Counts the verdict and blocks, logs or lets the request go on. */
+static ngx_int_t
+ngx_http_beian_enforce(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
+    ngx_http_beian_ctx_t *ctx)
+{
+    ngx_http_beian_shm_t        *shm;
+    ngx_http_beian_main_conf_t  *bmcf;
 
     bmcf = ngx_http_get_module_main_conf(r, ngx_http_beian_module);
     shm = bmcf->zone ? bmcf->zone->data : NULL;
@@ -355,8 +416,7 @@ ngx_http_beian_handler(ngx_http_request_t *r)
     if (bscf->mode == NGX_HTTP_BEIAN_REPORT) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "beian: would block %s host \"%V\" (report mode)",
-                      beian_status_names[ctx->status],
-                      &r->headers_in.server);
+                      beian_status_names[ctx->status], &ctx->host);
         if (shm) {
             ngx_atomic_fetch_add(&shm->would_block, 1);
         }
@@ -365,7 +425,7 @@ ngx_http_beian_handler(ngx_http_request_t *r)
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "beian: blocked %s host \"%V\"",
-                  beian_status_names[ctx->status], &r->headers_in.server);
+                  beian_status_names[ctx->status], &ctx->host);
 
     if (shm) {
         ngx_atomic_fetch_add(&shm->blocked, 1);
@@ -375,53 +435,160 @@ ngx_http_beian_handler(ngx_http_request_t *r)
      * We answer here and finish the request ourselves: returning the status
      * would run error_page, which could serve the site's own content.
      */
-    ngx_http_finalize_request(r, ngx_http_beian_block(r, bscf));
+    ngx_http_finalize_request(r, ngx_http_beian_block(r, bscf, ctx));
 
     return NGX_DONE;
 }
 
 
-/*
- * The verdict for the main request, computed once and kept in its ctx.
- * Internal redirects clear module ctxs; variables then recompute it.
- */
-static ngx_http_beian_ctx_t *
-ngx_http_beian_verdict(ngx_http_request_t *r)
+/* Marks the pool cleanup entry that carries a ctx; never called to clean. */
+static void
+ngx_http_beian_ctx_cleanup(void *data)
 {
-    size_t                      n;
-    beian_match_t               m;
-    beian_host_class_t          cls;
-    ngx_http_request_t         *mr;
-    ngx_http_beian_ctx_t       *ctx;
-    ngx_http_beian_srv_conf_t  *bscf;
-    char                        buf[BEIAN_HOST_MAX + 1];
+}
 
-    mr = r->main;
 
-    ctx = ngx_http_get_module_ctx(mr, ngx_http_beian_module);
+static ngx_http_beian_ctx_t *
+ngx_http_beian_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t    *cln;
+    ngx_http_beian_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_beian_module);
     if (ctx) {
         return ctx;
     }
 
-    ctx = ngx_pcalloc(mr->pool, sizeof(ngx_http_beian_ctx_t));
-    if (ctx == NULL) {
+    /* after an internal redirect */
+    for (cln = r->main->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_beian_ctx_cleanup) {
+            ctx = cln->data;
+            ngx_http_set_ctx(r->main, ctx, ngx_http_beian_module);
+            return ctx;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * One host against the snapshot, as the server's settings say: exempt
+ * names and regexes first, then the match.  Returns the status; m is set
+ * for BEIAN_FILED.
+ */
+static beian_status_t
+ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf, char *buf, size_t n,
+    beian_host_class_t cls, beian_match_t *m)
+{
+    ngx_str_t    host, *name;
+    ngx_uint_t   i;
+
+    if (bscf->exempt_names) {
+        name = bscf->exempt_names->elts;
+        for (i = 0; i < bscf->exempt_names->nelts; i++) {
+            if (name[i].len == n && ngx_memcmp(name[i].data, buf, n) == 0) {
+                return BEIAN_EXEMPT;
+            }
+        }
+    }
+
+#if (NGX_PCRE)
+    if (bscf->exempt_regex) {
+        ngx_regex_t  **re = bscf->exempt_regex->elts;
+
+        host.data = (u_char *) buf;
+        host.len = n;
+
+        for (i = 0; i < bscf->exempt_regex->nelts; i++) {
+            if (ngx_regex_exec(re[i], &host, NULL, 0) >= 0) {
+                return BEIAN_EXEMPT;
+            }
+        }
+    }
+#endif
+
+    /* the verdict only: the record is read if $beian_icp is ever asked */
+    return beian_match(ngx_http_beian_snapshot(), cls, buf, n,
+                       bscf->flags | BEIAN_MATCH_NO_RECORD, m);
+}
+
+
+/*
+ * The verdict for the main request, computed once.  Every name the request
+ * carries is judged: the host nginx resolved (the absolute-URI host wins
+ * over Host, :authority likewise) and, when it names something else, the
+ * Host header itself, which a "proxy_set_header Host $http_host" would
+ * pass on.  The first name not allowed decides.
+ */
+static ngx_http_beian_ctx_t *
+ngx_http_beian_verdict(ngx_http_request_t *r)
+{
+    size_t                      n, hn;
+    beian_match_t               m, hm;
+    beian_status_t              hs;
+    ngx_table_elt_t            *h;
+    beian_host_class_t          cls;
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_request_t         *mr;
+    ngx_http_beian_ctx_t       *ctx;
+    ngx_http_beian_srv_conf_t  *bscf;
+    char                        buf[BEIAN_HOST_MAX + 1];
+    char                        hbuf[BEIAN_HOST_MAX + 1];
+
+    mr = r->main;
+
+    ctx = ngx_http_beian_get_ctx(mr);
+    if (ctx) {
+        return ctx;
+    }
+
+    cln = ngx_pool_cleanup_add(mr->pool, sizeof(ngx_http_beian_ctx_t));
+    if (cln == NULL) {
         return NULL;
     }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_http_beian_ctx_t));
+    cln->handler = ngx_http_beian_ctx_cleanup;
 
     ngx_http_set_ctx(mr, ctx, ngx_http_beian_module);
 
     bscf = ngx_http_get_module_srv_conf(mr, ngx_http_beian_module);
+
+    ctx->host = mr->headers_in.server;
 
     if (!bscf->enable) {
         ctx->status = BEIAN_OFF;
         return ctx;
     }
 
-    /* nginx already took the absolute-URI host over Host, or :authority */
     cls = beian_host_normalize((char *) mr->headers_in.server.data,
                                mr->headers_in.server.len, buf, &n);
 
-    ctx->status = ngx_http_beian_decide(bscf, cls, buf, n, &m);
+    ctx->status = ngx_http_beian_judge(bscf, buf, n, cls, &m);
+
+    h = mr->headers_in.host;
+
+    if (h && beian_allowed(ctx->status, bscf->flags)
+        && (h->value.len != mr->headers_in.server.len
+            || ngx_memcmp(h->value.data, mr->headers_in.server.data,
+                          h->value.len) != 0))
+    {
+        /* by the same rule: "Example.COM:80" is the same name */
+        cls = beian_host_normalize((char *) h->value.data, h->value.len,
+                                   hbuf, &hn);
+
+        if (hn != n || ngx_memcmp(hbuf, buf, n) != 0) {
+            hs = ngx_http_beian_judge(bscf, hbuf, hn, cls, &hm);
+
+            if (!beian_allowed(hs, bscf->flags)) {
+                ctx->status = hs;
+                ctx->host = h->value;
+                return ctx;
+            }
+        }
+    }
 
     if (ctx->status != BEIAN_FILED) {
         return ctx;
@@ -437,47 +604,6 @@ ngx_http_beian_verdict(ngx_http_request_t *r)
     ngx_memcpy(ctx->domain.data, m.domain, m.domain_len);
 
     return ctx;
-}
-
-
-/*
- * The verdict for a normalized host in a server: exemptions first, then
- * the snapshot.  The verdict only: the record is read if $beian_icp is
- * ever asked.
- */
-static beian_status_t
-ngx_http_beian_decide(ngx_http_beian_srv_conf_t *bscf, beian_host_class_t cls,
-    char *buf, size_t n, beian_match_t *m)
-{
-    ngx_str_t   host, *name;
-    ngx_uint_t  i;
-
-    host.data = (u_char *) buf;
-    host.len = n;
-
-    if (bscf->exempt_names) {
-        name = bscf->exempt_names->elts;
-        for (i = 0; i < bscf->exempt_names->nelts; i++) {
-            if (name[i].len == n && ngx_memcmp(name[i].data, buf, n) == 0) {
-                return BEIAN_EXEMPT;
-            }
-        }
-    }
-
-#if (NGX_PCRE)
-    if (bscf->exempt_regex) {
-        ngx_regex_t  **re = bscf->exempt_regex->elts;
-
-        for (i = 0; i < bscf->exempt_regex->nelts; i++) {
-            if (ngx_regex_exec(re[i], &host, NULL, 0) >= 0) {
-                return BEIAN_EXEMPT;
-            }
-        }
-    }
-#endif
-
-    return beian_match(ngx_http_beian_snapshot(), cls, buf, n,
-                       bscf->flags | BEIAN_MATCH_NO_RECORD, m);
 }
 
 
@@ -508,7 +634,7 @@ ngx_http_beian_tls_verdict(ngx_connection_t *c, ngx_http_conf_ctx_t *conf_ctx,
     }
 
     cls = beian_host_normalize((char *) name->data, name->len, buf, &n);
-    status = ngx_http_beian_decide(bscf, cls, buf, n, &m);
+    status = ngx_http_beian_judge(bscf, buf, n, cls, &m);
 
     if (beian_allowed(status, bscf->flags)) {
         return NGX_OK;
@@ -634,12 +760,13 @@ ngx_http_beian_escape(u_char *dst, ngx_str_t *src)
 
 
 static ngx_int_t
-ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
+ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
+    ngx_http_beian_ctx_t *ctx)
 {
     off_t             len;
     u_char           *host, *part[5], *end[5];
     ngx_int_t         rc;
-    ngx_uint_t        i, n;
+    ngx_uint_t        i, k, n;
     ngx_buf_t        *b;
     ngx_chain_t      *cl;
     ngx_table_elt_t  *h;
@@ -665,7 +792,7 @@ ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
         /* the static parts are sent from where they are: only the escaped
          * host is made per request */
         host = ngx_pnalloc(r->pool,
-                           ngx_http_beian_escaped_len(&r->headers_in.server));
+                           ngx_http_beian_escaped_len(&ctx->host));
         if (host == NULL) {
             return NGX_ERROR;
         }
@@ -673,7 +800,7 @@ ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
         part[0] = (u_char *) ngx_http_beian_page_head;
         end[0] = part[0] + sizeof(ngx_http_beian_page_head) - 1;
         part[1] = host;
-        end[1] = ngx_http_beian_escape(host, &r->headers_in.server);
+        end[1] = ngx_http_beian_escape(host, &ctx->host);
         part[2] = (u_char *) ngx_http_beian_page_mid;
         end[2] = part[2] + sizeof(ngx_http_beian_page_mid) - 1;
         part[3] = host;
@@ -691,20 +818,32 @@ ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
     cl = (ngx_chain_t *) (b + n);
     len = 0;
 
-    for (i = 0; i < n; i++) {
-        b[i].pos = part[i];
-        b[i].last = end[i];
-        b[i].memory = 1;
-        cl[i].buf = &b[i];
-        cl[i].next = (i + 1 < n) ? &cl[i + 1] : NULL;
+    /* empty parts (no host) are left out: nginx refuses an empty buf */
+    for (i = 0, k = 0; i < n; i++) {
+        if (end[i] == part[i]) {
+            continue;
+        }
+
+        b[k].pos = part[i];
+        b[k].last = end[i];
+        b[k].memory = 1;
+        cl[k].buf = &b[k];
+        cl[k].next = NULL;
+        if (k) {
+            cl[k - 1].next = &cl[k];
+        }
         len += end[i] - part[i];
+        k++;
     }
 
-    b[n - 1].last_buf = (r == r->main) ? 1 : 0;
-    b[n - 1].last_in_chain = 1;
+    b[k - 1].last_buf = (r == r->main) ? 1 : 0;
+    b[k - 1].last_in_chain = 1;
 
     r->headers_out.status = bscf->status;
     r->headers_out.content_length_n = len;
+
+    /* an error_page after an early error set a status of its own */
+    r->err_status = 0;
 
     if (bscf->status == 451) {
         /* nginx has no reason phrase of its own for 451 */
@@ -959,11 +1098,19 @@ ngx_http_beian_load(ngx_cycle_t *cycle, ngx_http_beian_main_conf_t *bmcf)
         return;
     }
 
-    /* the file the master checked needs no second walk in every worker */
-    snap = beian_snap_open_known((char *) bmcf->snapshot.data,
-                                 bmcf->validated.st_ino ? &bmcf->validated
-                                                        : NULL,
-                                 err, sizeof(err));
+    /*
+     * The master's copy, while the file is still the one it copied: shared
+     * by all workers and already checked.  Otherwise our own copy.
+     */
+    if (bmcf->copy != NGX_INVALID_FILE
+        && beian_snap_same_file(&st, &bmcf->validated))
+    {
+        snap = beian_snap_open_copy(bmcf->copy, (char *) bmcf->snapshot.data,
+                                    &bmcf->validated, 1, err, sizeof(err));
+    } else {
+        snap = beian_snap_open((char *) bmcf->snapshot.data, err,
+                               sizeof(err));
+    }
 
     if (snap == NULL) {
         w->failed = st;
@@ -986,9 +1133,7 @@ ngx_http_beian_load(ngx_cycle_t *cycle, ngx_http_beian_main_conf_t *bmcf)
     w->snap = snap;
     ngx_memzero(&w->failed, sizeof(struct stat));
 
-    if (beian_snap_fstat(snap, &w->loaded) != 0) {
-        w->loaded = st;
-    }
+    (void) beian_snap_fstat(snap, &w->loaded);
 
     meta = beian_snap_meta(snap);
 
@@ -1371,6 +1516,7 @@ ngx_http_beian_create_main_conf(ngx_conf_t *cf)
      */
 
     bmcf->check = NGX_CONF_UNSET_MSEC;
+    bmcf->copy = NGX_INVALID_FILE;
 
     return bmcf;
 }
@@ -1423,15 +1569,19 @@ ngx_http_beian_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->page, prev->page, "");
     ngx_conf_merge_value(conf->tls, prev->tls, 1);
 
-    if (conf->exempt_names == NULL) {
-        conf->exempt_names = prev->exempt_names;
-    }
-
+    /* a server's own list, names and regexes together, replaces the
+     * inherited one */
+    if (conf->exempt_names == NULL
 #if (NGX_PCRE)
-    if (conf->exempt_regex == NULL) {
-        conf->exempt_regex = prev->exempt_regex;
-    }
+        && conf->exempt_regex == NULL
 #endif
+       )
+    {
+        conf->exempt_names = prev->exempt_names;
+#if (NGX_PCRE)
+        conf->exempt_regex = prev->exempt_regex;
+#endif
+    }
 
     conf->flags = (conf->subdomains ? BEIAN_MATCH_SUBDOMAINS : 0)
                   | (conf->ip_host == NGX_HTTP_BEIAN_IP_BLOCK
@@ -1473,11 +1623,120 @@ ngx_http_beian_count_reload_failure(void)
 }
 
 
+/*
+ * The master's sealed copies, one per configuration cycle still alive.  A
+ * worker forked after a reload inherits the descriptors of older cycles
+ * too; it closes them (ngx_http_beian_drop_copies()), or their memory would
+ * live as long as it does.
+ */
+static ngx_fd_t    *ngx_http_beian_copies;
+static ngx_uint_t   ngx_http_beian_ncopies;
+
+
+static void
+ngx_http_beian_copy_cleanup(void *data)
+{
+    ngx_fd_t  *fd = data;
+
+    ngx_uint_t  i;
+
+    /* not in the list: a worker closed it already (drop_copies) */
+    for (i = 0; i < ngx_http_beian_ncopies; i++) {
+        if (ngx_http_beian_copies[i] == *fd) {
+            ngx_http_beian_copies[i] =
+                ngx_http_beian_copies[--ngx_http_beian_ncopies];
+            (void) close(*fd);
+            break;
+        }
+    }
+
+    *fd = NGX_INVALID_FILE;
+}
+
+
+/*
+ * Copies the snapshot into sealed memory and validates the copy, for this
+ * configuration: "nginx -t" and a reload with a bad file fail while the
+ * running workers keep theirs.  The env is closed again (it must not cross
+ * fork()); the copy is kept, closed with the cycle's pool.
+ */
+static ngx_int_t
+ngx_http_beian_copy(ngx_conf_t *cf, ngx_http_beian_main_conf_t *bmcf,
+    char *err, size_t err_len)
+{
+    ngx_fd_t            fd, *copies;
+    beian_snap_t       *snap;
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    copies = ngx_alloc((ngx_http_beian_ncopies + 1) * sizeof(ngx_fd_t),
+                       cf->log);
+    if (cln == NULL || copies == NULL) {
+        ngx_cpystrn((u_char *) err, (u_char *) "out of memory", err_len);
+        return NGX_ERROR;
+    }
+
+    fd = beian_snap_copy((char *) bmcf->snapshot.data, &bmcf->validated, err,
+                         err_len);
+    if (fd == -1) {
+        ngx_free(copies);
+        return NGX_ERROR;
+    }
+
+    snap = beian_snap_open_copy(fd, (char *) bmcf->snapshot.data,
+                                &bmcf->validated, 0, err, err_len);
+    if (snap == NULL) {
+        ngx_free(copies);
+        (void) close(fd);
+        return NGX_ERROR;
+    }
+
+    beian_snap_close(snap);
+
+    if (ngx_http_beian_ncopies) {
+        ngx_memcpy(copies, ngx_http_beian_copies,
+                   ngx_http_beian_ncopies * sizeof(ngx_fd_t));
+    }
+
+    ngx_free(ngx_http_beian_copies);
+    ngx_http_beian_copies = copies;
+    ngx_http_beian_copies[ngx_http_beian_ncopies++] = fd;
+
+    bmcf->copy = fd;
+    cln->handler = ngx_http_beian_copy_cleanup;
+    cln->data = &bmcf->copy;
+
+    return NGX_OK;
+}
+
+
+/* In a new worker: the copies of cycles other than its own go. */
+static void
+ngx_http_beian_drop_copies(ngx_http_beian_main_conf_t *bmcf)
+{
+    ngx_fd_t    fd;
+    ngx_uint_t  i, n;
+
+    n = 0;
+
+    for (i = 0; i < ngx_http_beian_ncopies; i++) {
+        fd = ngx_http_beian_copies[i];
+
+        if (bmcf && fd == bmcf->copy) {
+            ngx_http_beian_copies[n++] = fd;
+        } else {
+            (void) close(fd);
+        }
+    }
+
+    ngx_http_beian_ncopies = n;
+}
+
+
 static ngx_int_t
 ngx_http_beian_init(ngx_conf_t *cf)
 {
     ngx_uint_t                   i, enabled;
-    beian_snap_t                *snap;
     ngx_file_info_t              fi;
     ngx_http_handler_pt         *h;
     ngx_http_core_srv_conf_t   **cscfp;
@@ -1541,19 +1800,11 @@ ngx_http_beian_init(ngx_conf_t *cf)
                            "writes it (if_missing=block)", &bmcf->snapshot);
 
     } else {
-        snap = beian_snap_open((char *) bmcf->snapshot.data, err,
-                               sizeof(err));
-        if (snap == NULL) {
+        if (ngx_http_beian_copy(cf, bmcf, err, sizeof(err)) != NGX_OK) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "beian: %s", err);
             ngx_http_beian_count_reload_failure();
             return NGX_ERROR;
         }
-
-        if (beian_snap_fstat(snap, &bmcf->validated) != 0) {
-            ngx_memzero(&bmcf->validated, sizeof(struct stat));
-        }
-
-        beian_snap_close(snap);
     }
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
@@ -1562,6 +1813,22 @@ ngx_http_beian_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_beian_handler;
+
+    /* an internal redirect starts at SERVER_REWRITE, a named location at
+     * REWRITE: both after POST_READ */
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_SERVER_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_beian_late_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_beian_late_handler;
 
     if (ngx_http_beian_ssl_init(cf) != NGX_OK) {
         return NGX_ERROR;
@@ -1578,6 +1845,8 @@ ngx_http_beian_init_process(ngx_cycle_t *cycle)
     ngx_http_beian_worker_t     *w = &ngx_http_beian_worker;
 
     bmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_beian_module);
+
+    ngx_http_beian_drop_copies(bmcf);
 
     if (bmcf == NULL || !bmcf->enabled) {
         return NGX_OK;

@@ -531,7 +531,7 @@ ngx_stream_beian_create_main_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *
-     *     bmcf->snapshot = { { 0, NULL }, 0, { 0 } };
+     *     bmcf->snapshot = { { 0, NULL }, 0 };
      *     bmcf->enabled = 0;
      *     bmcf->zone = NULL;
      */

@@ -229,7 +229,8 @@ nohost
 
 
 
-=== TEST 15: an absolute-URI request line wins over Host (filed URI host)
+=== TEST 15: a filed absolute-URI host does not carry an unfiled Host header
+through: nginx serves the URI's host, but $http_host would pass the other on
 --- config
     beian on;
     location = /t {
@@ -237,8 +238,10 @@ nohost
     }
 --- raw_request eval
 "GET http://www.example.com/t HTTP/1.1\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
---- response_body
-filed example.com
+--- error_code: 403
+--- response_body_like: <strong>evil\.example\.net</strong>
+--- error_log
+beian: blocked unfiled host "evil.example.net"
 
 
 

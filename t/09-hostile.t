@@ -109,7 +109,8 @@ __DATA__
 
 
 
-=== TEST 5: absolute URI with an IPv6 literal over an unfiled Host
+=== TEST 5: absolute URI with an IPv6 literal over an unfiled Host: the
+Host header is judged too
 --- config
     beian on;
     location = /t {
@@ -117,8 +118,8 @@ __DATA__
     }
 --- raw_request eval
 "GET http://[::1]/t HTTP/1.1\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
---- error_code: 200
---- response_body_like: served ip
+--- error_code: 403
+--- response_body_like: Site not available
 
 
 
@@ -130,8 +131,8 @@ __DATA__
     }
 --- raw_request eval
 "GET http://WWW.EXAMPLE.COM:8080/t HTTP/1.1\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
---- error_code: 200
---- response_body_like: served filed
+--- error_code: 403
+--- response_body_like: Site not available
 
 
 

@@ -1,7 +1,8 @@
 # What Test::Nginx::Socket does not reach: HTTP/2 (:authority vs Host, with
 # curl and nghttp), `nginx -t` on every broken snapshot, and the worker user:
-# workers read the snapshot as an unprivileged user, and one they cannot
-# read fails closed.  Plain Test::More; runs its own nginx.
+# workers run as an unprivileged user on the master's sealed copy, and a
+# new file they cannot read is refused.  Plain Test::More; runs its own
+# nginx.
 
 use strict;
 use warnings;
@@ -10,6 +11,8 @@ use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep);
+use lib 't/lib';
+use BeianTest ();
 
 my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my $snap  = $ENV{TEST_NGINX_SNAP} or plan skip_all => 'run through t/run.sh';
@@ -127,8 +130,7 @@ SKIP: {
 SKIP: {
     skip 'not root: workers run as the current user', 2 unless $root;
 
-    my @workers = map { /^\s*(\d+)/ ? $1 : () }
-                  `ps -o pid=,args= --ppid \$(cat $dir/logs/nginx.pid)`;
+    my @workers = BeianTest::children(slurp("$dir/logs/nginx.pid") =~ /(\d+)/);
     ok(@workers >= 2, 'two workers');
     my @uids = map { slurp("/proc/$_/status") =~ /^Uid:\s+(\d+)/m ? $1 : 0 }
                @workers;
@@ -137,23 +139,36 @@ SKIP: {
 
 stop_nginx();
 
-# 3. a snapshot only root can read: the master validates it, the workers
-#    cannot open it and block every domain instead of allowing anything
+# 3. a snapshot only root can read: the master copies it into sealed memory
+#    and the workers use that copy; a new file they cannot read themselves
+#    (beian_snapshot_check) is refused and the copy stays
 SKIP: {
-    skip 'not root', 3 unless $root;
+    skip 'not root', 5 unless $root;
 
     system("cp $snap/main.mdb $dir/private.mdb");
     chmod 0600, "$dir/private.mdb";
-    write_conf("$dir/private.mdb", '');
+    write_conf("$dir/private.mdb", 'beian_snapshot_check 100ms;');
     start_nginx();
 
     my $out = `curl -s -o /dev/null -w '%{http_code}' -H 'Host: example.com' http://127.0.0.1:$h1/`;
-    is($out, '403', 'unreadable snapshot: filed host blocked (fail closed)');
-    $out = `curl -s -o /dev/null -w '%{http_code}' -H 'Host: 127.0.0.1' http://127.0.0.1:$h1/`;
-    is($out, '200', 'unreadable snapshot: IP literal still follows beian_ip_host');
-    like(slurp("$dir/logs/error.log"),
-         qr/beian: snapshot "[^"]*private\.mdb": Permission denied; every domain is blocked/,
-         'the worker says why');
+    is($out, '200', 'root-only snapshot: the master\'s copy serves the workers');
+    $out = `curl -s -o /dev/null -w '%{http_code}' -H 'Host: evil.example.net' http://127.0.0.1:$h1/`;
+    is($out, '403', 'root-only snapshot: unfiled host blocked');
+
+    # a different file, still root-only: the workers cannot read it
+    system("cp $snap/v2.mdb $dir/private.new && chmod 0600 $dir/private.new"
+           . " && mv $dir/private.new $dir/private.mdb");
+    my $log = '';
+    for (1 .. 50) {
+        $log = slurp("$dir/logs/error.log");
+        last if $log =~ /private\.mdb": Permission denied; keeping/;
+        select undef, undef, undef, 0.1;
+    }
+    like($log, qr/beian: snapshot "[^"]*private\.mdb": Permission denied; keeping the previous snapshot/,
+         'the worker says why it keeps the copy');
+    $out = `curl -s -o /dev/null -w '%{http_code}' -H 'Host: example.com' http://127.0.0.1:$h1/`;
+    is($out, '200', 'unreadable new file: the old copy still serves');
+    unlike($log, qr/exited on signal/, 'no worker died');
     stop_nginx();
 }
 

@@ -40,3 +40,20 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     -keyout "$out/tls.key" -out "$out/tls.crt" -subj /CN=beian-test \
     -days 3650 2>/dev/null
 chmod 644 "$out/tls.key" "$out/tls.crt"
+
+# big: 4000 filed domains (d0.big.cn ... d3999.big.cn), about 0.5 MB, so
+# that a smaller file written over it in place leaves most of the old
+# mapping beyond the new end
+awk 'BEGIN {
+    printf "{\"Response\": {\"TotalCount\": 4000, \"RequestId\": \"t-big\", \"DomainSet\": [\n"
+    for (i = 0; i < 4000; i++)
+        printf "%s{\"Domain\": \"d%d.big.cn\", \"IcpNumber\": \"京ICP备%08d号-1\", " \
+               "\"WebsiteId\": \"web-%d\", \"FilingStatus\": \"FILED\", " \
+               "\"AccessStatus\": \"ACCESSED\", \"InstanceIds\": [\"lhins-test0001\"], " \
+               "\"UpdatedAt\": \"2026-10-01T08:00:00Z\"}\n", (i ? "," : ""), i, 10000000 + i, i
+    printf "]}}\n"
+}' > "$out/big.json"
+"$tool" build --quiet --records "$out/big.json" --instance-id lhins-test0001 \
+    --source big.json --out "$out/big.mdb"
+rm -f "$out/big.json" "$out"/*-lock
+chmod 644 "$out"/*.mdb

@@ -3,7 +3,7 @@
 # certificate.  The client is nginx itself (BeianTest::tls_front: /p/?sni=
 # proxies to the TLS server under test), so a refused handshake is a 502
 # with OpenSSL's alert 112 in the log.  What a client sees byte for byte is
-# in t/12-tls-cli.t.
+# in t/14-tls-cli.t.
 
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';

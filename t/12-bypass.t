@@ -1,0 +1,279 @@
+# Attempts to get an unfiled name served past the gate (master + 2 workers):
+# a filed absolute-URI host carrying an unfiled Host header to a backend
+# through "proxy_set_header Host $http_host"; requests nginx rejected itself
+# before the gate ran, sent by error_page to the site; exemption lists
+# inherited from the http level.
+
+use lib 't/lib';
+use IO::Socket::INET;
+use Test::Nginx::Socket 'no_plan';
+use BeianTest;
+
+BEGIN {
+    # a backend in the same nginx, on a port of its own
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0')
+        or die "no free port: $!";
+    $ENV{TEST_NGINX_BACKEND_PORT} = $s->sockport;
+}
+
+master_on();
+workers(2);
+add_block_preprocessor(\&BeianTest::preprocess);
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: filed absolute URI, unfiled Host, proxied with $http_host:
+blocked, the backend never sees the name
+--- http_config
+    beian_snapshot $TEST_NGINX_LIVE;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+        beian off;
+        location / { return 200 "backend saw host $http_host\n"; }
+    }
+--- config
+    beian on;
+    location /t {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+        proxy_set_header Host $http_host;
+    }
+--- raw_request eval
+"GET http://example.com/t HTTP/1.1\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
+--- error_code: 403
+--- response_body_unlike: backend saw
+--- error_log
+beian: blocked unfiled host "evil.example.net"
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 2: the same with a port on the Host header
+--- raw_request eval
+"GET http://example.com/t HTTP/1.1\r\nHost: evil.example.net:80\r\nConnection: close\r\n\r\n"
+--- error_code: 403
+--- response_body_unlike: backend saw
+
+
+
+=== TEST 3: an unfiled absolute URI over a filed Host
+--- raw_request eval
+"GET http://evil.example.net/t HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"
+--- error_code: 403
+--- response_body_unlike: backend saw
+
+
+
+=== TEST 4: the same name in another case, with a port: one name, served
+--- raw_request eval
+"GET http://example.com/t HTTP/1.1\r\nHost: WWW.Example.COM.:80\r\nConnection: close\r\n\r\n"
+--- error_code: 200
+--- response_body
+backend saw host WWW.Example.COM.:80
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 5: two filed names, one in each place: served
+--- raw_request eval
+"GET http://example.com/t HTTP/1.1\r\nHost: www.filed.cn\r\nConnection: close\r\n\r\n"
+--- error_code: 200
+--- response_body
+backend saw host www.filed.cn
+--- no_error_log
+[error]
+
+
+
+=== TEST 6: a look-alike in the Host header
+--- raw_request eval
+"GET http://example.com/t HTTP/1.1\r\nHost: example.com.evil.net\r\nConnection: close\r\n\r\n"
+--- error_code: 403
+--- response_body_unlike: backend saw
+
+
+
+=== TEST 7: report mode judges both names and says which one it would block
+--- config
+    beian on;
+    beian_mode report;
+    location = /t { return 200 "$beian_status [$beian_domain]\n"; }
+--- raw_request eval
+"GET http://example.com/t HTTP/1.1\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
+--- error_code: 200
+--- response_body
+unfiled []
+--- error_log
+beian: would block unfiled host "evil.example.net" (report mode)
+
+
+
+=== TEST 8: an exempt name in the Host header is fine
+--- config
+    beian on;
+    beian_exempt_host localhost;
+    location = /t { return 200 "$beian_status\n"; }
+--- raw_request eval
+"GET http://example.com/t HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+--- error_code: 200
+--- response_body
+filed
+
+
+
+=== TEST 9: duplicate unfiled Host (nginx: 400) sent by error_page to the
+site: blocked before the site's location runs
+--- config
+    beian on;
+    error_page 400 494 414 =200 /site;
+    location = /site { return 200 "site content\n"; }
+--- raw_request eval
+"GET /x HTTP/1.1\r\nHost: evil.example.net\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
+--- error_code: 403
+--- response_body_like: <strong>evil\.example\.net</strong>
+--- response_body_unlike: site content
+--- error_log
+beian: blocked unfiled host "evil.example.net"
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 10: unfiled Host with a 9 KB cookie (nginx: 494) through error_page
+--- raw_request eval
+"GET /x HTTP/1.1\r\nHost: evil.example.net\r\nCookie: c=" . ("x" x 9000) . "\r\nConnection: close\r\n\r\n"
+--- error_code: 403
+--- response_body_unlike: site content
+
+
+
+=== TEST 11: a request line too long (nginx: 414, no host read) through
+error_page: no name can be shown to be filed, blocked
+--- raw_request eval
+"GET /" . ("a" x 9000) . " HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"
+--- error_code: 403
+--- response_body_unlike: site content
+
+
+
+=== TEST 12: duplicate filed Host: nginx's 400 and the error_page still work
+--- raw_request eval
+"GET /x HTTP/1.1\r\nHost: example.com\r\nHost: example.com\r\nConnection: close\r\n\r\n"
+--- error_code: 200
+--- response_body
+site content
+
+
+
+=== TEST 13: error_page to a named location
+--- config
+    beian on;
+    error_page 400 = @site;
+    location @site { return 200 "site content\n"; }
+--- raw_request eval
+"GET /x HTTP/1.1\r\nHost: evil.example.net\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
+--- error_code: 403
+--- response_body_unlike: site content
+
+
+
+=== TEST 14: error_page to a URI in a server with a server-level return
+--- config
+    beian on;
+    error_page 400 /x;
+    return 200 "server-level return\n";
+--- raw_request eval
+"GET /x HTTP/1.1\r\nHost: evil.example.net\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
+--- error_code: 403
+--- response_body_unlike: server-level
+
+
+
+=== TEST 15: report mode on an early error: logged, the error page served
+--- config
+    beian on;
+    beian_mode report;
+    error_page 400 =200 /site;
+    location = /site { return 200 "site content $beian_status\n"; }
+--- raw_request eval
+"GET /x HTTP/1.1\r\nHost: evil.example.net\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
+--- error_code: 200
+--- response_body
+site content unfiled
+--- error_log
+beian: would block unfiled host "evil.example.net" (report mode)
+
+
+
+=== TEST 16: a server's own exemption list replaces the http one, names and
+regexes together: the inherited regex no longer exempts
+--- http_config
+    beian_snapshot $TEST_NGINX_LIVE;
+    beian_exempt_host localhost ~^health\.;
+--- config
+    beian on;
+    beian_exempt_host internal.test;
+    location = /t { return 200 "$beian_status\n"; }
+--- request
+GET /t
+--- more_headers
+Host: health.evil.example.net
+--- error_code: 403
+
+
+
+=== TEST 17: ... nor the inherited name
+--- request
+GET /t
+--- more_headers
+Host: localhost
+--- error_code: 403
+
+
+
+=== TEST 18: ... its own name is exempt
+--- request
+GET /t
+--- more_headers
+Host: internal.test
+--- response_body
+exempt
+
+
+
+=== TEST 19: a server without a list of its own inherits both
+--- http_config
+    beian_snapshot $TEST_NGINX_LIVE;
+    beian_exempt_host localhost ~^health\.;
+--- config
+    beian on;
+    location = /t { return 200 "$beian_status\n"; }
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["Host: health.evil.example.net", "Host: localhost", "Host: internal.test"]
+--- error_code eval
+[200, 200, 403]
+
+
+
+=== TEST 20: a server with only a regex of its own drops the inherited names
+--- http_config
+    beian_snapshot $TEST_NGINX_LIVE;
+    beian_exempt_host localhost internal.test;
+--- config
+    beian on;
+    beian_exempt_host ~^status\.;
+    location = /t { return 200 "$beian_status\n"; }
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["Host: status.evil.example.net", "Host: localhost", "Host: internal.test"]
+--- error_code eval
+[200, 403, 403]
