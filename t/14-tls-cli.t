@@ -1,7 +1,9 @@
-# The TLS gate as a client sees it, with the clients people use: openssl
+# The TLS gates as a client sees them, with the clients people use: openssl
 # s_client (the alert, and no certificate), curl over HTTP/2, IP-literal and
 # missing SNI, and new snapshots (HUP, beian_snapshot_check) changing the
-# verdict of later handshakes.  Plain Test::More; runs its own nginx.
+# verdict of later handshakes; the same for a stream server passing TLS
+# through to a backend, with its access log, a slow ClientHello and broken
+# snapshots.  Plain Test::More; runs its own nginx.
 
 use strict;
 use warnings;
@@ -31,7 +33,8 @@ sub free_port {
     return $s->sockport;
 }
 
-my ($allow, $block) = (free_port(), free_port());
+my ($allow, $block, $backend, $pass) =
+    (free_port(), free_port(), free_port(), free_port());
 
 sub install {
     my ($name) = @_;
@@ -41,7 +44,8 @@ sub install {
 }
 
 sub write_conf {
-    my ($http_extra) = @_;
+    my ($http_extra, $stream_snapshot) = @_;
+    $stream_snapshot //= $live;
     my $load = join '', map { "load_module $_;\n" } @mods;
     my $user = $root ? "user nobody nogroup;\n" : '';
     my $tls = "ssl_certificate $snap/tls.crt; "
@@ -53,6 +57,19 @@ worker_processes 2;
 pid $dir/logs/nginx.pid;
 error_log $dir/logs/error.log info;
 events { worker_connections 64; }
+stream {
+    beian_snapshot $stream_snapshot;
+    $http_extra
+    log_format gate "\$beian_status \$ssl_preread_server_name \$status";
+    access_log $dir/logs/stream.log gate;
+    preread_timeout 1s;
+    server {
+        listen 127.0.0.1:$pass;
+        ssl_preread on;
+        beian on;
+        proxy_pass 127.0.0.1:$backend;
+    }
+}
 http {
     access_log off;
     client_body_temp_path $dir/body;
@@ -74,6 +91,11 @@ http {
         beian on;
         beian_ip_host block;
         location / { return 200 "\$beian_status \$ssl_server_name\\n"; }
+    }
+    server {
+        listen 127.0.0.1:$backend ssl;
+        $tls
+        location / { return 200 "backend \$ssl_server_name\\n"; }
     }
 }
 EOF
@@ -117,6 +139,14 @@ sub refused {
     my ($alert, $cert, $out) = handshake($port, @$args);
     ok($alert && !$cert, "$what: unrecognized_name, no certificate")
         or diag $out;
+}
+
+# a stream server closes the connection: no alert of its own, no certificate
+sub refused_stream {
+    my ($port, $args, $what) = @_;
+    my ($alert, $cert, $out) = handshake($port, @$args);
+    ok(!$cert && $out =~ /unexpected eof|errno=|write:|Connection reset/i,
+       "$what: closed, no certificate") or diag $out;
 }
 
 sub accepted {
@@ -194,7 +224,77 @@ refused($allow, ['-servername', 'filed.cn'], 'after the check: filed.cn')
     for 1 .. 2;
 stop_nginx();
 
+# 5. stream: TLS passes through to the backend for filed names; for
+#    unfiled ones the connection closes before the backend sees a byte
+install('main');
+write_conf('');
+start_nginx();
+accepted($pass, ['-servername', 'www.example.com'], 'stream: filed name');
+refused_stream($pass, ['-servername', 'xexample.com'], 'stream: unfiled name');
+refused_stream($pass, ['-servername', 'example.com.evil.net'],
+               'stream: look-alike');
+accepted($pass, ['-noservername'], 'stream: no SNI, beian_ip_host allow');
+my $out = `curl -sk --resolve www.example.com:$pass:127.0.0.1 https://www.example.com:$pass/`;
+is($out, "backend www.example.com\n", 'stream: curl through the gate');
+
+# a client that is not TLS at all has no name: it passes (ip_host allow)
+my $plain = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$pass") or die;
+print $plain "GET / HTTP/1.0\r\n\r\n";
+like(join('', <$plain>), qr/400 The plain HTTP request was sent to HTTPS port/,
+     'stream: a plain HTTP client reaches the backend');
+
+# half a ClientHello, then silence past preread_timeout: nginx alone would
+# go on to the backend with it; the gate closes the connection
+my $slow = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$pass") or die;
+print $slow "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+sleep 1.6;
+print $slow "x" x 600;
+my $got = '';
+$slow->recv($got, 100);
+is($got, '', 'stream: a ClientHello unfinished at preread_timeout is closed');
+like(slurp("$dir/logs/error.log"),
+     qr/beian: closed connection: no complete ClientHello within preread_timeout/,
+     'stream: ... and logged');
+
+# new snapshots change later connections (HUP)
+refused_stream($pass, ['-servername', 'newsite.cn'], 'stream before HUP');
+install('v2');
+kill 'HUP', pid();
+$ok = 0;
+for (1 .. 50) {
+    sleep 0.2;
+    my ($alert, $cert) = handshake($pass, '-servername', 'newsite.cn');
+    last if $ok = $cert;
+}
+ok($ok, 'stream after HUP: newsite.cn passes');
+refused_stream($pass, ['-servername', 'filed.cn'], 'stream after HUP: filed.cn');
+stop_nginx();
+
+my $log = slurp("$dir/logs/stream.log");
+like($log, qr/^filed www\.example\.com 200$/m, 'stream log: $beian_status filed');
+like($log, qr/^unfiled - 403$/m, 'stream log: $beian_status unfiled, closed');
+like($log, qr/^nohost - 200$/m, 'stream log: $beian_status nohost');
+
+# ... and through beian_snapshot_check (v2 live at the start)
+write_conf('beian_snapshot_check 1s;');
+start_nginx();
+refused_stream($pass, ['-servername', 'filed.cn'], 'stream before the check');
+install('main');
+sleep 2.5;
+accepted($pass, ['-servername', 'filed.cn'], 'stream after the check')
+    for 1 .. 2;
+stop_nginx();
+
 unlike(slurp("$dir/logs/error.log"), qr/\[(alert|crit|emerg)\]/,
        'no alert, crit or emerg in the log');
+
+# 6. nginx -t refuses a broken stream snapshot as it does an http one
+for my $name (qw(zero random truncated schema99 nometa)) {
+    write_conf('', "$snap/$name.mdb");
+    my $t = `@{[nginx_cmd()]} -t 2>&1`;
+    isnt($?, 0, "nginx -t fails on $name.mdb in stream {}");
+    like($t, qr/\[emerg\] beian: snapshot "\Q$snap\E\/$name\.mdb": /,
+         "nginx -t names $name.mdb in stream {}");
+}
 
 done_testing();
