@@ -157,7 +157,7 @@ clean:
 #                        on any error that involves our code
 
 FUZZ_B       := build/fuzz
-FUZZ_TARGETS := host records snapshot
+FUZZ_TARGETS := host records snapshot hello
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
