@@ -127,18 +127,19 @@ ngx_beian_exempt_match(ngx_beian_exempt_t *ex, char *host, size_t len)
 }
 
 
+/* a server's own list, names and regexes together, replaces the inherited
+ * one */
 void
 ngx_beian_exempt_merge(ngx_beian_exempt_t *conf, ngx_beian_exempt_t *prev)
 {
-    if (conf->names == NULL) {
-        conf->names = prev->names;
-    }
-
+    if (conf->names == NULL
 #if (NGX_PCRE)
-    if (conf->regex == NULL) {
-        conf->regex = prev->regex;
-    }
+        && conf->regex == NULL
 #endif
+       )
+    {
+        *conf = *prev;
+    }
 }
 
 

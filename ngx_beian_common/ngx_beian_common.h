@@ -69,7 +69,7 @@ char *ngx_beian_exempt_add(ngx_conf_t *cf, ngx_beian_exempt_t *ex,
     ngx_str_t *value, ngx_str_t *directive);
 ngx_int_t ngx_beian_exempt_match(ngx_beian_exempt_t *ex, char *host,
     size_t len);
-/* a server without its own list inherits the enclosing one */
+/* a server without a list of its own inherits the enclosing one whole */
 void ngx_beian_exempt_merge(ngx_beian_exempt_t *conf,
     ngx_beian_exempt_t *prev);
 

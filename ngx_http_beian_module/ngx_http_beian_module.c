@@ -55,10 +55,7 @@ typedef struct {
     ngx_uint_t                  status;
     ngx_flag_t                  subdomains;
     ngx_uint_t                  ip_host;
-    ngx_array_t                *exempt_names;     /* of ngx_str_t */
-#if (NGX_PCRE)
-    ngx_array_t                *exempt_regex;     /* of ngx_regex_t * */
-#endif
+    ngx_beian_exempt_t          exempt;
     ngx_str_t                   page;
     ngx_uint_t                  flags;            /* BEIAN_MATCH_* */
     ngx_flag_t                  tls;
@@ -481,32 +478,9 @@ static beian_status_t
 ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf, char *buf, size_t n,
     beian_host_class_t cls, beian_match_t *m)
 {
-    ngx_str_t    host, *name;
-    ngx_uint_t   i;
-
-    if (bscf->exempt_names) {
-        name = bscf->exempt_names->elts;
-        for (i = 0; i < bscf->exempt_names->nelts; i++) {
-            if (name[i].len == n && ngx_memcmp(name[i].data, buf, n) == 0) {
-                return BEIAN_EXEMPT;
-            }
-        }
+    if (ngx_beian_exempt_match(&bscf->exempt, buf, n)) {
+        return BEIAN_EXEMPT;
     }
-
-#if (NGX_PCRE)
-    if (bscf->exempt_regex) {
-        ngx_regex_t  **re = bscf->exempt_regex->elts;
-
-        host.data = (u_char *) buf;
-        host.len = n;
-
-        for (i = 0; i < bscf->exempt_regex->nelts; i++) {
-            if (ngx_regex_exec(re[i], &host, NULL, 0) >= 0) {
-                return BEIAN_EXEMPT;
-            }
-        }
-    }
-#endif
 
     /* the verdict only: the record is read if $beian_icp is ever asked */
     return beian_match(ngx_http_beian_snapshot(), cls, buf, n,
@@ -1243,28 +1217,7 @@ ngx_http_beian_check_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_beian_main_conf_t  *bmcf = conf;
 
-    ngx_str_t  *value;
-
-    if (bmcf->check != NGX_CONF_UNSET_MSEC) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        bmcf->check = 0;
-        return NGX_CONF_OK;
-    }
-
-    bmcf->check = ngx_parse_time(&value[1], 0);
-    if (bmcf->check == (ngx_msec_t) NGX_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in \"%V\" directive",
-                           &value[1], &cmd->name);
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
+    return ngx_beian_check_parse(cf, cmd, &bmcf->check);
 }
 
 
@@ -1372,87 +1325,17 @@ ngx_http_beian_exempt_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_beian_srv_conf_t  *bscf = conf;
 
-    size_t       n;
-    ngx_str_t   *value, *name;
+    ngx_str_t   *value;
     ngx_uint_t   i;
-    char         buf[BEIAN_HOST_MAX + 1];
 
     value = cf->args->elts;
 
     for (i = 1; i < cf->args->nelts; i++) {
-
-        if (value[i].len > 1 && value[i].data[0] == '~') {
-#if (NGX_PCRE)
-            ngx_regex_t          **re;
-            ngx_regex_compile_t    rc;
-            u_char                 errstr[NGX_MAX_CONF_ERRSTR];
-
-            ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
-
-            rc.pattern.data = value[i].data + 1;
-            rc.pattern.len = value[i].len - 1;
-            rc.pool = cf->pool;
-            rc.err.len = NGX_MAX_CONF_ERRSTR;
-            rc.err.data = errstr;
-
-            if (ngx_regex_compile(&rc) != NGX_OK) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
-                return NGX_CONF_ERROR;
-            }
-
-            if (bscf->exempt_regex == NULL) {
-                bscf->exempt_regex = ngx_array_create(cf->pool, 2,
-                                                      sizeof(ngx_regex_t *));
-                if (bscf->exempt_regex == NULL) {
-                    return NGX_CONF_ERROR;
-                }
-            }
-
-            re = ngx_array_push(bscf->exempt_regex);
-            if (re == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            *re = rc.regex;
-            continue;
-#else
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "using regex \"%V\" requires PCRE library",
-                               &value[i]);
-            return NGX_CONF_ERROR;
-#endif
-        }
-
-        /* stored as the handler will see the host: normalized */
-        (void) beian_host_normalize((char *) value[i].data, value[i].len,
-                                    buf, &n);
-        if (n == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid host name \"%V\" in \"%V\" directive",
-                               &value[i], &cmd->name);
+        if (ngx_beian_exempt_add(cf, &bscf->exempt, &value[i], &cmd->name)
+            != NGX_CONF_OK)
+        {
             return NGX_CONF_ERROR;
         }
-
-        if (bscf->exempt_names == NULL) {
-            bscf->exempt_names = ngx_array_create(cf->pool, 4,
-                                                  sizeof(ngx_str_t));
-            if (bscf->exempt_names == NULL) {
-                return NGX_CONF_ERROR;
-            }
-        }
-
-        name = ngx_array_push(bscf->exempt_names);
-        if (name == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        name->len = n;
-        name->data = ngx_pnalloc(cf->pool, n);
-        if (name->data == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_memcpy(name->data, buf, n);
     }
 
     return NGX_CONF_OK;
@@ -1535,8 +1418,7 @@ ngx_http_beian_create_srv_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *
-     *     bscf->exempt_names = NULL;
-     *     bscf->exempt_regex = NULL;
+     *     bscf->exempt = { NULL, NULL };
      *     bscf->page = { 0, NULL };
      *     bscf->flags = 0;
      */
@@ -1569,19 +1451,7 @@ ngx_http_beian_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->page, prev->page, "");
     ngx_conf_merge_value(conf->tls, prev->tls, 1);
 
-    /* a server's own list, names and regexes together, replaces the
-     * inherited one */
-    if (conf->exempt_names == NULL
-#if (NGX_PCRE)
-        && conf->exempt_regex == NULL
-#endif
-       )
-    {
-        conf->exempt_names = prev->exempt_names;
-#if (NGX_PCRE)
-        conf->exempt_regex = prev->exempt_regex;
-#endif
-    }
+    ngx_beian_exempt_merge(&conf->exempt, &prev->exempt);
 
     conf->flags = (conf->subdomains ? BEIAN_MATCH_SUBDOMAINS : 0)
                   | (conf->ip_host == NGX_HTTP_BEIAN_IP_BLOCK

@@ -1,7 +1,8 @@
 # The TLS gate: servers with ssl refuse a ClientHello whose server name
 # (SNI) is not filed, with an unrecognized_name alert, before any
 # certificate.  The client is nginx itself (BeianTest::tls_front: /p/?sni=
-# proxies to the TLS server under test), so a refused handshake is a 502
+# proxies to the TLS server under test, which --- tls_server_config
+# configures), so a refused handshake is a 502
 # with OpenSSL's alert 112 in the log.  What a client sees byte for byte is
 # in t/14-tls-cli.t.
 
@@ -17,15 +18,9 @@ run_tests();
 __DATA__
 
 === TEST 1: filed names and their subdomains complete the handshake
---- http_config
-    beian_snapshot $TEST_NGINX_LIVE;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        ssl_certificate $TEST_NGINX_SNAP/tls.crt;
-        ssl_certificate_key $TEST_NGINX_SNAP/tls.key;
-        beian on;
-        location / { return 200 "$ssl_server_name $beian_status\n"; }
-    }
+--- tls_server_config
+    beian on;
+    location / { return 200 "$ssl_server_name $beian_status\n"; }
 --- request eval
 ["GET /p/?sni=example.com&host=example.com",
  "GET /p/?sni=www.example.com&host=www.example.com",
@@ -43,15 +38,9 @@ beian: rejected
 
 
 === TEST 2: unfiled names and look-alikes are refused with unrecognized_name
---- http_config
-    beian_snapshot $TEST_NGINX_LIVE;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        ssl_certificate $TEST_NGINX_SNAP/tls.crt;
-        ssl_certificate_key $TEST_NGINX_SNAP/tls.key;
-        beian on;
-        location / { return 200 "served $ssl_server_name\n"; }
-    }
+--- tls_server_config
+    beian on;
+    location / { return 200 "served $ssl_server_name\n"; }
 --- request eval
 ["GET /p/?sni=unfiled.example.net&host=example.com",
  "GET /p/?sni=example.com.evil.net&host=example.com",
@@ -72,16 +61,10 @@ served
 
 
 === TEST 3: a filed name, then an unfiled one on the same server: still refused
---- http_config
-    beian_snapshot $TEST_NGINX_LIVE;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        ssl_certificate $TEST_NGINX_SNAP/tls.crt;
-        ssl_certificate_key $TEST_NGINX_SNAP/tls.key;
-        ssl_session_cache shared:tls:1m;
-        beian on;
-        location / { return 200 "$ssl_server_name $ssl_session_reused\n"; }
-    }
+--- tls_server_config
+    ssl_session_cache shared:tls:1m;
+    beian on;
+    location / { return 200 "$ssl_server_name $ssl_session_reused\n"; }
 --- config
     location /r/ {
         proxy_pass https://127.0.0.1:$TEST_NGINX_TLS_PORT/;
@@ -101,15 +84,9 @@ served
 
 
 === TEST 4: no SNI (a client connecting by IP) follows beian_ip_host allow
---- http_config
-    beian_snapshot $TEST_NGINX_LIVE;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        ssl_certificate $TEST_NGINX_SNAP/tls.crt;
-        ssl_certificate_key $TEST_NGINX_SNAP/tls.key;
-        beian on;
-        location / { return 200 "[$ssl_server_name] $beian_status\n"; }
-    }
+--- tls_server_config
+    beian on;
+    location / { return 200 "[$ssl_server_name] $beian_status\n"; }
 --- request
 GET /p/?sni=&host=example.com
 --- response_body
@@ -121,16 +98,10 @@ beian: rejected
 
 
 === TEST 5: ... and beian_ip_host block
---- http_config
-    beian_snapshot $TEST_NGINX_LIVE;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        ssl_certificate $TEST_NGINX_SNAP/tls.crt;
-        ssl_certificate_key $TEST_NGINX_SNAP/tls.key;
-        beian on;
-        beian_ip_host block;
-        location / { return 200 "served\n"; }
-    }
+--- tls_server_config
+    beian on;
+    beian_ip_host block;
+    location / { return 200 "served\n"; }
 --- request
 GET /p/?sni=&host=example.com
 --- error_code: 502
@@ -143,16 +114,10 @@ served
 
 
 === TEST 6: report mode logs and lets the handshake go on
---- http_config
-    beian_snapshot $TEST_NGINX_LIVE;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        ssl_certificate $TEST_NGINX_SNAP/tls.crt;
-        ssl_certificate_key $TEST_NGINX_SNAP/tls.key;
-        beian on;
-        beian_mode report;
-        location / { return 200 "$ssl_server_name $beian_status\n"; }
-    }
+--- tls_server_config
+    beian on;
+    beian_mode report;
+    location / { return 200 "$ssl_server_name $beian_status\n"; }
 --- request
 GET /p/?sni=xexample.com&host=xexample.com
 --- response_body
@@ -167,16 +132,10 @@ beian: rejected
 
 
 === TEST 7: beian_tls off: the handshake goes on, the Host check still blocks
---- http_config
-    beian_snapshot $TEST_NGINX_LIVE;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        ssl_certificate $TEST_NGINX_SNAP/tls.crt;
-        ssl_certificate_key $TEST_NGINX_SNAP/tls.key;
-        beian on;
-        beian_tls off;
-        location / { return 200 "$ssl_server_name $beian_status\n"; }
-    }
+--- tls_server_config
+    beian on;
+    beian_tls off;
+    location / { return 200 "$ssl_server_name $beian_status\n"; }
 --- request eval
 ["GET /p/?sni=xexample.com&host=example.com",
  "GET /p/?sni=xexample.com&host=xexample.com"]
@@ -211,15 +170,9 @@ beian: rejected TLS handshake for unfiled server name "xexample.com"
 
 
 === TEST 9: a filed SNI with an unfiled Host is still blocked by the Host check
---- http_config
-    beian_snapshot $TEST_NGINX_LIVE;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        ssl_certificate $TEST_NGINX_SNAP/tls.crt;
-        ssl_certificate_key $TEST_NGINX_SNAP/tls.key;
-        beian on;
-        location / { return 200 "served\n"; }
-    }
+--- tls_server_config
+    beian on;
+    location / { return 200 "served\n"; }
 --- request
 GET /p/?sni=example.com&host=unfiled.example.net
 --- error_code: 403
@@ -233,16 +186,10 @@ beian: rejected
 
 
 === TEST 10: exemptions, by name and by regex, apply to the server name
---- http_config
-    beian_snapshot $TEST_NGINX_LIVE;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        ssl_certificate $TEST_NGINX_SNAP/tls.crt;
-        ssl_certificate_key $TEST_NGINX_SNAP/tls.key;
-        beian on;
-        beian_exempt_host internal.test ~^health\.;
-        location / { return 200 "$ssl_server_name $beian_status\n"; }
-    }
+--- tls_server_config
+    beian on;
+    beian_exempt_host internal.test ~^health\.;
+    location / { return 200 "$ssl_server_name $beian_status\n"; }
 --- request eval
 ["GET /p/?sni=internal.test&host=internal.test",
  "GET /p/?sni=health.unfiled.net&host=health.unfiled.net",
@@ -255,16 +202,10 @@ beian: rejected
 
 
 === TEST 11: beian_subdomains off: only the filed name itself
---- http_config
-    beian_snapshot $TEST_NGINX_LIVE;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        ssl_certificate $TEST_NGINX_SNAP/tls.crt;
-        ssl_certificate_key $TEST_NGINX_SNAP/tls.key;
-        beian on;
-        beian_subdomains off;
-        location / { return 200 "$ssl_server_name $beian_status\n"; }
-    }
+--- tls_server_config
+    beian on;
+    beian_subdomains off;
+    location / { return 200 "$ssl_server_name $beian_status\n"; }
 --- request eval
 ["GET /p/?sni=example.com&host=example.com",
  "GET /p/?sni=www.example.com&host=example.com"]
@@ -369,15 +310,9 @@ beian: rejected
 
 
 === TEST 15: refusals are counted in the metrics
---- http_config
-    beian_snapshot $TEST_NGINX_LIVE;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        ssl_certificate $TEST_NGINX_SNAP/tls.crt;
-        ssl_certificate_key $TEST_NGINX_SNAP/tls.key;
-        beian on;
-        location / { return 200 "served\n"; }
-    }
+--- tls_server_config
+    beian on;
+    location / { return 200 "served\n"; }
 --- config
     location = /metrics { beian_metrics; }
 --- request eval

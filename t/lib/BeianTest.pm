@@ -185,6 +185,17 @@ sub tls_front {
     }
     $block->set_value('config', $front . ($block->config // ''))
         unless defined $block->no_front;
+
+    # --- tls_server_config: the body of the TLS server under test
+    if (defined(my $tls = $block->tls_server_config)) {
+        $block->set_value('http_config',
+            ($block->http_config // "beian_snapshot $ENV{TEST_NGINX_LIVE};\n")
+            . "server {\n"
+            . "    listen 127.0.0.1:\$TEST_NGINX_TLS_PORT ssl;\n"
+            . "    ssl_certificate \$TEST_NGINX_SNAP/tls.crt;\n"
+            . "    ssl_certificate_key \$TEST_NGINX_SNAP/tls.key;\n"
+            . "$tls}\n");
+    }
 }
 
 install_snapshot('main');
