@@ -108,16 +108,17 @@ beian: closed connection for nohost server name ""
 
 
 === TEST 5: a client that does not speak TLS on an ssl_preread port has no name
+(it passes, and the TLS upstream answers its plain HTTP request itself)
 --- stream_config
     beian_snapshot $TEST_NGINX_LIVE;
 --- stream_server_config
     ssl_preread on;
     beian on;
-    return "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n$beian_status [$ssl_preread_server_name]\n";
+    proxy_pass 127.0.0.1:$TEST_NGINX_TLS_PORT;
 --- request
 GET /plain/?host=example.com
---- response_body
-nohost []
+--- error_code: 400
+--- response_body_like: The plain HTTP request was sent to HTTPS port
 --- no_error_log
 beian: closed
 [error]
