@@ -14,6 +14,16 @@
 #include <sys/stat.h>
 
 
+/*
+ * The core is compiled into each nginx module (http, stream), and nginx
+ * may load both into one process: each keeps its own copy, none of its
+ * symbols binds to the other module's.
+ */
+#if defined __GNUC__
+#pragma GCC visibility push(hidden)
+#endif
+
+
 /* Longest domain in presentation form without the trailing dot. */
 #define BEIAN_DOMAIN_MAX        253
 #define BEIAN_LABEL_MAX         63
@@ -305,5 +315,9 @@ beian_sni_t beian_tls_sni_ext(const unsigned char *ext, size_t len,
 beian_sni_t beian_tls_client_hello(const unsigned char *buf, size_t len,
     unsigned char *scratch, size_t size, const unsigned char **name,
     size_t *name_len);
+
+#if defined __GNUC__
+#pragma GCC visibility pop
+#endif
 
 #endif /* BEIAN_H */

@@ -15,6 +15,12 @@
 #include "beian.h"
 
 
+/* in each module its own copy, as the core (beian.h) */
+#if defined __GNUC__
+#pragma GCC visibility push(hidden)
+#endif
+
+
 /* beian_exempt_host: names, kept normalized, and ~regexes */
 typedef struct {
     ngx_array_t                *names;            /* of ngx_str_t */
@@ -98,5 +104,9 @@ u_char *ngx_beian_stream_metrics(u_char *p);
 /* the running cycle's stream counters, if the stream gate is on */
 ngx_beian_stream_shm_t *ngx_beian_stream_zone(void);
 
+
+#if defined __GNUC__
+#pragma GCC visibility pop
+#endif
 
 #endif /* _NGX_BEIAN_COMMON_H_INCLUDED_ */
