@@ -222,17 +222,33 @@ ngx_stream_beian_handler(ngx_stream_session_t *s)
         return NGX_DECLINED;
     }
 
-    if (c->buffer == NULL) {
-        return NGX_AGAIN;
-    }
+#if (NGX_STREAM_SSL)
+    if (c->ssl) {
+        /*
+         * nginx ended TLS itself (listen ... ssl): the handshake is over,
+         * the client's bytes are decrypted; the name is OpenSSL's
+         */
+        name.data = (u_char *) SSL_get_servername(c->ssl->connection,
+                                                  TLSEXT_NAMETYPE_host_name);
+        len = name.data ? ngx_strlen(name.data) : 0;
+        rc = name.data ? BEIAN_SNI_FOUND : BEIAN_SNI_NONE;
 
-    rc = beian_tls_client_hello(c->buffer->pos, c->buffer->last
-                                                - c->buffer->pos,
-                                ngx_stream_beian_hello,
-                                sizeof(ngx_stream_beian_hello),
-                                (const unsigned char **) &name.data, &len);
-    if (rc == BEIAN_SNI_AGAIN) {
-        return NGX_AGAIN;
+    } else
+#endif
+    {
+        if (c->buffer == NULL) {
+            return NGX_AGAIN;
+        }
+
+        rc = beian_tls_client_hello(c->buffer->pos,
+                                    c->buffer->last - c->buffer->pos,
+                                    ngx_stream_beian_hello,
+                                    sizeof(ngx_stream_beian_hello),
+                                    (const unsigned char **) &name.data,
+                                    &len);
+        if (rc == BEIAN_SNI_AGAIN) {
+            return NGX_AGAIN;
+        }
     }
 
     ctx = ngx_pcalloc(c->pool, sizeof(ngx_stream_beian_ctx_t));
@@ -315,6 +331,9 @@ ngx_stream_beian_preread_phase(ngx_stream_session_t *s,
     c = s->connection;
 
     if (c->read->timedout && c->type == SOCK_STREAM
+#if (NGX_STREAM_SSL)
+        && c->ssl == NULL
+#endif
         && ngx_stream_get_module_ctx(s, ngx_stream_beian_module) == NULL)
     {
         bscf = ngx_stream_get_module_srv_conf(s, ngx_stream_beian_module);

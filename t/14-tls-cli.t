@@ -33,8 +33,8 @@ sub free_port {
     return $s->sockport;
 }
 
-my ($allow, $block, $backend, $pass) =
-    (free_port(), free_port(), free_port(), free_port());
+my ($allow, $block, $backend, $pass, $term) =
+    (free_port(), free_port(), free_port(), free_port(), free_port());
 
 sub install {
     my ($name) = @_;
@@ -68,6 +68,12 @@ stream {
         ssl_preread on;
         beian on;
         proxy_pass 127.0.0.1:$backend;
+    }
+    server {
+        listen 127.0.0.1:$term ssl;
+        $tls
+        beian on;
+        return "stream \$ssl_server_name\n";
     }
 }
 http {
@@ -234,6 +240,14 @@ refused_stream($pass, ['-servername', 'xexample.com'], 'stream: unfiled name');
 refused_stream($pass, ['-servername', 'example.com.evil.net'],
                'stream: look-alike');
 accepted($pass, ['-noservername'], 'stream: no SNI, beian_ip_host allow');
+accepted($pass, ['-servername', '127.0.0.1'], 'stream: IP-literal SNI, allow');
+
+# a stream server that ends TLS itself: the name is judged after the
+# handshake (the certificate is out), and the connection closed unserved
+my ($a, $c, $o) = handshake($term, '-servername', 'www.example.com');
+like($o, qr/^stream www\.example\.com$/m, 'stream ssl: a filed name is served');
+($a, $c, $o) = handshake($term, '-servername', 'xexample.com');
+unlike($o, qr/^stream /m, 'stream ssl: an unfiled name is closed unserved');
 my $out = `curl -sk --resolve www.example.com:$pass:127.0.0.1 https://www.example.com:$pass/`;
 is($out, "backend www.example.com\n", 'stream: curl through the gate');
 
