@@ -17,8 +17,11 @@ if [ -f conf_flags ]; then
 elif grep -q http_v3_module auto/options; then
     flags+=(--with-http_v3_module)
 fi
-# stream as Debian builds it (libnginx-mod-stream), for the stream gate
-for f in --with-stream=dynamic --with-stream_ssl_module \
+# stream as Debian builds it (libnginx-mod-stream), for the stream gate;
+# linked in where the gate is (make static)
+stream=--with-stream=dynamic
+case " $* " in *" --add-module="*) stream=--with-stream ;; esac
+for f in $stream --with-stream_ssl_module \
          --with-stream_ssl_preread_module --with-stream_realip_module; do
     case " ${flags[*]} " in *" ${f%%=*}"[=\ ]*) ;; *) flags+=("$f") ;; esac
 done

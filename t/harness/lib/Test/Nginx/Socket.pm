@@ -14,6 +14,9 @@ package Test::Nginx::Socket;
 #  - TEST_NGINX_USE_VALGRIND: nginx runs in the foreground under memcheck as
 #    in the real one, but valgrind writes to logs/valgrind.PID.log, which is
 #    echoed to stderr when nginx stops (see valgrind_cmd);
+#  - --- stream_config / --- stream_server_config(2, 3) write the stream {}
+#    block as Test::Nginx::Socket::Lua::Stream does, but --- stream_request
+#    and --- stream_response (sent from Lua there) are not implemented;
 #  - no http2/http3/curl, stap, check-leak, tcp_listen/udp_listen,
 #    access_log checks, shutdown_error_log, todo/skip_nginx*, body filters;
 #    requests split into packets ([[...]] in --- request eval) bail out;
@@ -695,6 +698,8 @@ my @UNSUPPORTED = qw(
     shutdown_error_log no_shutdown_error_log response_body_filters
     response_body_json_sort todo todo_nginx skip_nginx skip_nginx2
     skip_openssl skip_slave http09 request_eval response_body_eval charset
+    stream_request stream_request2 stream_request3 stream_response
+    stream_response_like
     server_addr_for_client write_resp_body_file
 );
 
