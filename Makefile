@@ -5,6 +5,8 @@
 #   make test         unit tests + Test::Nginx suites (what CI runs)
 #   make test-nginx   the t/ suites alone (real Test::Nginx if installed)
 #   make static       nginx with the module linked in statically (check)
+#   make deb          Debian packages into build/deb/ (debian/, README)
+#   make test-deb     installs, exercises and purges those packages (root)
 
 prefix     ?= /usr/local
 DESTDIR    ?=
@@ -25,7 +27,7 @@ ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SAN) -fstack-protector-strong \
 LIBS_CORE  := -llmdb
 LIBS_SYNC  := -ljansson -lpcre2-8 -lidn2 -lcrypto -lcurl
 
-CORE_SRC   := core/host.c core/snapshot.c core/hello.c
+CORE_SRC   := core/host.c core/snapshot.c core/topk.c core/hello.c
 CORE_W_SRC := core/snapshot_write.c
 SYNC_SRC   := $(filter-out sync-tool/main.c,$(wildcard sync-tool/*.c))
 CORE_OBJ   := $(CORE_SRC:%.c=$(B)/obj/%.o)
@@ -33,13 +35,7 @@ CORE_W_OBJ := $(CORE_W_SRC:%.c=$(B)/obj/%.o)
 SYNC_OBJ   := $(SYNC_SRC:%.c=$(B)/obj/%.o)
 UNIT_SRC   := $(wildcard tests/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/%.c=$(B)/tests/%)
-MODULE_SRC := $(wildcard ngx_http_beian_module/*.[ch] \
-                ngx_stream_beian_module/*.[ch] ngx_beian_common/*.[ch]) \
-              $(CORE_SRC) \
-              core/beian.h config
-
-.PHONY: all deps module tool run test unit test-nginx test-sync static clean \
-        install nginx-binary
+CORE_SRC   := core/host.c core/snapshot.c core/topk.c core/hello.c
 
 all: module tool
 
@@ -49,12 +45,12 @@ deps:
 tool: $(B)/beian-sync
 module: $(B)/ngx_http_beian_module.so $(B)/ngx_stream_beian_module.so
 
-$(B)/obj/%.o: %.c core/beian.h $(wildcard sync-tool/*.h)
+$(B)/obj/%.o: %.c $(wildcard core/*.h) $(wildcard sync-tool/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
 $(B)/beian-sync: $(B)/obj/sync-tool/main.o $(SYNC_OBJ) $(CORE_OBJ) $(CORE_W_OBJ)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS_SYNC) $(LIBS_CORE)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_SYNC) $(LIBS_CORE)
 
 $(B)/tests/%: tests/%.c $(SYNC_OBJ) $(CORE_OBJ) $(CORE_W_OBJ) tests/unit.h
 	@mkdir -p $(dir $@)
@@ -130,16 +126,47 @@ test-sync: all
 	    BEIAN_MODULE=$(abspath $(B))/ngx_http_beian_module.so \
 	    python3 -m unittest discover -s tests/integration -v
 
-install: all
-	install -d $(DESTDIR)$(prefix)/bin $(DESTDIR)/usr/lib/nginx/modules
-	install -m 755 $(B)/beian-sync $(DESTDIR)$(prefix)/bin/beian-sync
+install: all install-tool
+	install -d $(DESTDIR)/usr/lib/nginx/modules
 	install -m 644 $(B)/ngx_http_beian_module.so \
 	    $(DESTDIR)/usr/lib/nginx/modules/ngx_http_beian_module.so
 	install -m 644 $(B)/ngx_stream_beian_module.so \
 	    $(DESTDIR)/usr/lib/nginx/modules/ngx_stream_beian_module.so
 
+# beian-sync and its man page (the Debian package uses this too)
+install-tool: tool
+	install -d $(DESTDIR)$(prefix)/bin $(DESTDIR)$(prefix)/share/man/man1
+	install -m 755 $(B)/beian-sync $(DESTDIR)$(prefix)/bin/beian-sync
+	install -m 644 sync-tool/beian-sync.1 \
+	    $(DESTDIR)$(prefix)/share/man/man1/beian-sync.1
+
 clean:
 	rm -rf $(B) t/servroot*
+
+
+# ---------------------------------------------------------------------------
+# Debian packages (debian/): dpkg-buildpackage -b on a copy of the tree in
+# build/deb/src, so the checkout stays clean; the .debs land in build/deb/.
+# libnginx-mod-stream-beian is built only when the addon script `config`
+# builds ngx_stream_beian_module (build profile pkg.beian-gate.stream).
+DEB_B        := $(B)/deb
+DEB_PROFILES := $(if $(shell grep -s -l ngx_stream_beian_module config),\
+                  pkg.beian-gate.stream)
+
+deb:
+	@BEIAN_EXTRA_PKGS="debhelper lintian $(if $(strip $(DEB_PROFILES)),libnginx-mod-stream)" \
+	    sh .ci/deps.sh
+	rm -rf $(DEB_B) && mkdir -p $(DEB_B)/src
+	tar -c --exclude-vcs --exclude=./build --exclude='./t/servroot*' \
+	    --exclude=./bench/out --exclude=__pycache__ . | tar -x -C $(DEB_B)/src
+	cd $(DEB_B)/src && DEB_BUILD_OPTIONS="noautodbgsym $(DEB_BUILD_OPTIONS)" dpkg-buildpackage \
+	    -b --no-sign $(if $(strip $(DEB_PROFILES)),-P$(strip $(DEB_PROFILES))) \
+	    >../build.log 2>&1 || { tail -40 ../build.log; exit 1; }
+	lintian --fail-on error $(DEB_B)/*.changes
+	@ls -1 $(DEB_B)/*.deb
+
+test-deb: deb
+	@bash .ci/test-deb.sh $(DEB_B)
 
 
 # ---------------------------------------------------------------------------
@@ -169,7 +196,8 @@ fuzz_src      = $(CORE_SRC) $(CORE_W_SRC) fuzz/common.c \
                 $(if $(filter records,$1),$(SYNC_SRC))
 FUZZ_WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes
 
-.PHONY: fuzz fuzz-deps fuzz-replay test-asan test-valgrind test-pristine
+.PHONY: fuzz fuzz-deps fuzz-replay test-asan test-valgrind test-pristine \
+        screenshots
 
 $(FUZZ_B)/fuzz-%: fuzz/fuzz_%.c $(FUZZ_DEPS) | fuzz-deps
 	@mkdir -p $(dir $@)
@@ -202,6 +230,10 @@ fuzz-replay: $(FUZZ_TARGETS:%=$(FUZZ_B)/replay-%)
 
 test-asan:
 	@sh .ci/asan.sh
+
+# What a blocked visitor sees: headless Chromium, into docs/screenshots/
+screenshots: module tool
+	@sh .ci/screenshots.sh
 
 # make test and make run in a debootstrap minbase Debian 12 chroot, from a
 # clean clone of HEAD (needs root; several minutes)

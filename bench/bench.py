@@ -100,15 +100,20 @@ SMALL_PAGE = ("<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>"
 
 def conf(kind, d, port, workers, snap, mapfile=None, maptune=(), pin=True,
          check=None, log_level="error"):
-    """kind: off | gate | report | small | map.  The same configuration for
-    all, except for what the gate or the map adds.  small: the gate with a
-    block page the size of nginx's own 403 page, which the map sends."""
+    """kind: off | gate | report | small | notop | map.  The same
+    configuration for all, except for what the gate or the map adds.  small:
+    the gate with a block page the size of nginx's own 403 page, which the
+    map sends.  notop: the gate without the top-K table of blocked hosts
+    (beian_top_blocked 0; the gate has the default 64)."""
     module = os.path.join(d["bin"], "ngx_http_beian_module.so")
     http, srv = [], []
     http.append("beian_snapshot %s;" % snap)
     if check:
         http.append("beian_snapshot_check %s;" % check)
     if kind == "gate":
+        srv.append("beian on;")
+    elif kind == "notop":
+        http.append("beian_top_blocked 0;")
         srv.append("beian on;")
     elif kind == "report":
         srv.append("beian on; beian_mode report;")
@@ -307,7 +312,7 @@ SCENARIOS = [
 
 
 def sec_request(d, n, rounds, duration, maptune, dl):
-    kinds = ["off", "gate", "map", "report", "small"]
+    kinds = ["off", "gate", "map", "report", "small", "notop"]
     insts = {}
     ports = {}
     try:
@@ -391,6 +396,11 @@ def summarize_request(runs, ks):
         out[k]["cpu_ratio_min"] = min(rc)
         out[k]["cpu_ratio_max"] = max(rc)
         out[k]["rps_ratio"] = median(rr)
+    # what the top-K table of blocked hosts costs, per round
+    if "notop" in ks:
+        out["gate"]["top_ratio"] = median(
+            [a["cpu_ns_per_req"] / b["cpu_ns_per_req"]
+             for a, b in zip(runs["gate"], runs["notop"])])
     return out
 
 
@@ -787,7 +797,9 @@ def report(m, results, cmd, params, elapsed):
                  "lookup without the block page); `153-byte page` = gate on "
                  "with a `beian_block_page` as long as the 403 page nginx "
                  "sends for the map's `return 403` (the built-in page is "
-                 "1.3 KB).")
+                 "about 3.3 KB); `top-K off` = gate on with "
+                 "`beian_top_blocked 0` (the gate runs with the default 64), "
+                 "and `top-K on/off` the per-round ratio of the two.")
         L.append("")
         L.append("| N | hosts | off µs/req | gate µs/req | **gate CPU "
                  "ratio** | gate rps ratio | map µs/req | map CPU ratio | "
@@ -808,6 +820,10 @@ def report(m, results, cmd, params, elapsed):
                     extra += " (153-byte page: %s µs, %sx)" % (
                         f(s["small"]["cpu_us"]), f(s["small"]["cpu_ratio"],
                                                    "%.3f"))
+                if "notop" in s:
+                    extra += " (top-K off: %s µs; top-K on/off: %sx)" % (
+                        f(s["notop"]["cpu_us"]),
+                        f(s["gate"]["top_ratio"], "%.3f"))
                 L.append("| %s | %s | %s | %s | **%sx** (%s–%s)%s | %sx | "
                          "%s | %sx | %sx | %s | %s | %s |" % (
                              n, label, f(s["off"]["cpu_us"]),

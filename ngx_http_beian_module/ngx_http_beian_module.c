@@ -9,6 +9,9 @@
 #include <ngx_http.h>
 
 #include "beian.h"
+#include "topk.h"
+#include "ngx_http_beian_page.h"
+#include "version.h"
 #include "ngx_beian_common.h"
 #include "ngx_http_beian_ssl.h"
 
@@ -20,6 +23,7 @@
 #define NGX_HTTP_BEIAN_IP_BLOCK   1
 
 #define NGX_HTTP_BEIAN_PAGE_MAX   (1024 * 1024)
+#define NGX_HTTP_BEIAN_TOP_DEFAULT 64
 
 
 /* Shared by all workers (and kept across reloads): the metrics. */
@@ -44,6 +48,9 @@ typedef struct {
     ngx_flag_t                  metrics;
     ngx_flag_t                  enabled;          /* in some server */
     ngx_shm_zone_t             *zone;
+    ngx_uint_t                  top;              /* beian_top_blocked */
+    ngx_shm_zone_t             *top_zone;
+    ngx_http_beian_page_t      *builtin;
     ngx_fd_t                    copy;             /* the master's sealed copy */
     struct stat                 validated;        /* the file it came from */
 } ngx_http_beian_main_conf_t;
@@ -56,7 +63,8 @@ typedef struct {
     ngx_flag_t                  subdomains;
     ngx_uint_t                  ip_host;
     ngx_beian_exempt_t          exempt;
-    ngx_str_t                   page;
+    ngx_http_beian_page_t      *page;             /* NULL: the built-in */
+    ngx_http_complex_value_t   *redirect;
     ngx_uint_t                  flags;            /* BEIAN_MATCH_* */
     ngx_flag_t                  tls;
 } ngx_http_beian_srv_conf_t;
@@ -100,6 +108,8 @@ static beian_status_t ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf,
     char *buf, size_t n, beian_host_class_t cls, beian_match_t *m);
 static ngx_int_t ngx_http_beian_block(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
+static void ngx_http_beian_top_add(ngx_http_request_t *r,
+    ngx_http_beian_main_conf_t *bmcf, ngx_http_beian_ctx_t *ctx);
 static ngx_int_t ngx_http_beian_metrics_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_beian_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -116,6 +126,10 @@ static char *ngx_http_beian_check_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_beian_status_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_beian_page_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_beian_redirect_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_beian_top_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_beian_exempt_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -187,6 +201,20 @@ static ngx_command_t  ngx_http_beian_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
       ngx_http_beian_page_cmd,
       NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("beian_block_redirect"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_http_beian_redirect_cmd,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("beian_top_blocked"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_beian_top_cmd,
+      NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
 
@@ -271,6 +299,12 @@ static ngx_http_variable_t  ngx_http_beian_vars[] = {
     { ngx_string("beian_domain"), NULL, ngx_http_beian_variable,
       2, 0, 0 },
 
+    { ngx_string("beian_blocked"), NULL, ngx_http_beian_variable,
+      3, 0, 0 },
+
+    { ngx_string("beian_host_arg"), NULL, ngx_http_beian_variable,
+      4, 0, 0 },
+
       ngx_http_null_variable
 };
 
@@ -283,52 +317,6 @@ static ngx_http_beian_worker_t  ngx_http_beian_worker;
 static ngx_connection_t  ngx_http_beian_timer_conn = {
     .fd = (ngx_socket_t) -1
 };
-
-
-/* The built-in block page: Chinese first, then English; HOST twice. */
-static const char  ngx_http_beian_page_head[] =
-"<!DOCTYPE html>\n"
-"<html lang=\"zh-CN\">\n"
-"<head>\n"
-"<meta charset=\"utf-8\">\n"
-"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-"<meta name=\"robots\" content=\"noindex\">\n"
-"<title>\xe7\xbd\x91\xe7\xab\x99\xe6\x9a\x82\xe6\x97\xb6\xe6\x97\xa0\xe6\xb3"
-"\x95\xe8\xae\xbf\xe9\x97\xae / Site not available</title>\n"
-"</head>\n"
-"<body style=\"font-family:sans-serif;max-width:42em;margin:4em auto;"
-"padding:0 1em;line-height:1.6\">\n"
-"<h1>\xe7\xbd\x91\xe7\xab\x99\xe6\x9a\x82\xe6\x97\xb6\xe6\x97\xa0\xe6\xb3\x95"
-"\xe8\xae\xbf\xe9\x97\xae</h1>\n"
-"<p>\xe5\x9f\x9f\xe5\x90\x8d <strong>";
-
-static const char  ngx_http_beian_page_mid[] =
-"</strong> \xe5\xb0\x9a\xe6\x9c\xaa\xe5\x9c\xa8\xe6\x9c\xac\xe6\x9c\x8d\xe5"
-"\x8a\xa1\xe5\x99\xa8\xe5\xae\x8c\xe6\x88\x90 ICP \xe5\xa4\x87\xe6\xa1\x88"
-"\xe5\x8f\x8a\xe6\x8e\xa5\xe5\x85\xa5\xe5\xa4\x87\xe6\xa1\x88\xef\xbc\x8c"
-"\xe6\xa0\xb9\xe6\x8d\xae\xe7\x9b\xb8\xe5\x85\xb3\xe8\xa7\x84\xe5\xae\x9a"
-"\xe6\x9a\x82\xe6\x97\xb6\xe6\x97\xa0\xe6\xb3\x95\xe8\xae\xbf\xe9\x97\xae"
-"\xe3\x80\x82</p>\n"
-"<p>\xe7\xbd\x91\xe7\xab\x99\xe8\xb4\x9f\xe8\xb4\xa3\xe4\xba\xba\xe5\x8f\xaf"
-"\xe5\x9c\xa8 <a href=\"https://beian.miit.gov.cn/\">\xe5\xb7\xa5\xe4\xb8\x9a"
-"\xe5\x92\x8c\xe4\xbf\xa1\xe6\x81\xaf\xe5\x8c\x96\xe9\x83\xa8\xe6\x94\xbf"
-"\xe5\x8a\xa1\xe6\x9c\x8d\xe5\x8a\xa1\xe5\xb9\xb3\xe5\x8f\xb0</a> \xe6\x9f"
-"\xa5\xe8\xaf\xa2\xe5\xa4\x87\xe6\xa1\x88\xe4\xbf\xa1\xe6\x81\xaf\xef\xbc"
-"\x8c\xe5\xb9\xb6\xe5\x9c\xa8\xe4\xba\x91\xe6\x9c\x8d\xe5\x8a\xa1\xe5\x95"
-"\x86\xe5\xa4\x84\xe5\x8a\x9e\xe7\x90\x86\xe6\x8e\xa5\xe5\x85\xa5\xe5\xa4"
-"\x87\xe6\xa1\x88\xe3\x80\x82</p>\n"
-"<hr>\n"
-"<h1 lang=\"en\">Site not available</h1>\n"
-"<p lang=\"en\">The domain <strong>";
-
-static const char  ngx_http_beian_page_tail[] =
-"</strong> has no ICP filing (ICP beian) with access registration for this "
-"server, so under mainland China regulations it cannot be served here.</p>\n"
-"<p lang=\"en\">Site owners can look up filings at "
-"<a href=\"https://beian.miit.gov.cn/\">beian.miit.gov.cn</a> and register "
-"access with their cloud provider.</p>\n"
-"</body>\n"
-"</html>\n";
 
 
 /* POST_READ: every request, before any rewrite, return or content. */
@@ -408,6 +396,10 @@ ngx_http_beian_enforce(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
 
     if (beian_allowed(ctx->status, bscf->flags)) {
         return NGX_DECLINED;
+    }
+
+    if (bmcf->top_zone) {
+        ngx_http_beian_top_add(r, bmcf, ctx);
     }
 
     if (bscf->mode == NGX_HTTP_BEIAN_REPORT) {
@@ -677,73 +669,11 @@ ngx_http_beian_icp(ngx_http_request_t *r, ngx_http_beian_ctx_t *ctx)
 }
 
 
-/* The host is shown HTML-escaped; bytes outside printable ASCII as %HH. */
-static size_t
-ngx_http_beian_escaped_len(ngx_str_t *src)
-{
-    size_t  i, n;
-
-    n = 0;
-
-    for (i = 0; i < src->len; i++) {
-        switch (src->data[i]) {
-        case '&':  n += 5; break;
-        case '<':  n += 4; break;
-        case '>':  n += 4; break;
-        case '"':  n += 6; break;
-        case '\'': n += 5; break;
-        default:
-            n += (src->data[i] < 0x20 || src->data[i] >= 0x7f) ? 3 : 1;
-        }
-    }
-
-    return n;
-}
-
-
-static u_char *
-ngx_http_beian_escape(u_char *dst, ngx_str_t *src)
-{
-    size_t   i;
-    u_char   c;
-
-    static const char  hex[] = "0123456789ABCDEF";
-
-    for (i = 0; i < src->len; i++) {
-        c = src->data[i];
-
-        switch (c) {
-        case '&':  dst = ngx_cpymem(dst, "&amp;", 5); break;
-        case '<':  dst = ngx_cpymem(dst, "&lt;", 4); break;
-        case '>':  dst = ngx_cpymem(dst, "&gt;", 4); break;
-        case '"':  dst = ngx_cpymem(dst, "&quot;", 6); break;
-        case '\'': dst = ngx_cpymem(dst, "&#39;", 5); break;
-        default:
-            if (c < 0x20 || c >= 0x7f) {
-                *dst++ = '%';
-                *dst++ = hex[c >> 4];
-                *dst++ = hex[c & 0xf];
-            } else {
-                *dst++ = c;
-            }
-        }
-    }
-
-    return dst;
-}
-
-
 static ngx_int_t
 ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
     ngx_http_beian_ctx_t *ctx)
 {
-    off_t             len;
-    u_char           *host, *part[5], *end[5];
-    ngx_int_t         rc;
-    ngx_uint_t        i, k, n;
-    ngx_buf_t        *b;
-    ngx_chain_t      *cl;
-    ngx_table_elt_t  *h;
+    ngx_http_beian_main_conf_t  *bmcf;
 
     if (bscf->status == NGX_HTTP_CLOSE) {
         return NGX_HTTP_CLOSE;
@@ -752,98 +682,71 @@ ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
     /* no error_page: it could redirect to the site's own content */
     r->error_page = 1;
 
+    /* an error_page after an early error set a status of its own */
+    r->err_status = 0;
+
     /* read and drop any body so the connection can be kept alive */
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         return NGX_HTTP_CLOSE;
     }
 
-    if (bscf->page.len) {
-        part[0] = bscf->page.data;
-        end[0] = bscf->page.data + bscf->page.len;
-        n = 1;
+    if (bscf->redirect) {
+        return ngx_http_beian_redirect_send(r, bscf->redirect);
+    }
 
-    } else {
-        /* the static parts are sent from where they are: only the escaped
-         * host is made per request */
-        host = ngx_pnalloc(r->pool,
-                           ngx_http_beian_escaped_len(&ctx->host));
-        if (host == NULL) {
-            return NGX_ERROR;
+    bmcf = ngx_http_get_module_main_conf(r, ngx_http_beian_module);
+
+    return ngx_http_beian_page_send(r, bscf->page ? bscf->page
+                                                  : bmcf->builtin,
+                                    bscf->status, &ctx->host, ctx->status);
+}
+
+
+/*
+ * One more blocked (or would-be blocked) request for the top-K table, by
+ * its host in normalized form (bytes outside printable ASCII as %HH, for
+ * names that do not normalize), cut to a bounded length.
+ */
+static void
+ngx_http_beian_top_add(ngx_http_request_t *r,
+    ngx_http_beian_main_conf_t *bmcf, ngx_http_beian_ctx_t *ctx)
+{
+    size_t               n, i;
+    u_char               c, *src;
+    ngx_slab_pool_t     *shpool;
+    beian_host_class_t   cls;
+    char                 buf[BEIAN_HOST_MAX + 1];
+
+    static const char  hex[] = "0123456789ABCDEF";
+
+    cls = beian_host_normalize((char *) ctx->host.data, ctx->host.len, buf,
+                               &n);
+
+    if (cls == BEIAN_HOST_INVALID) {
+        src = ctx->host.data;
+        n = 0;
+
+        for (i = 0; i < ctx->host.len && n + 3 <= BEIAN_TOP_HOST_MAX; i++) {
+            c = src[i];
+            if (c <= 0x20 || c >= 0x7f || c == '%') {
+                buf[n++] = '%';
+                buf[n++] = hex[c >> 4];
+                buf[n++] = hex[c & 0xf];
+            } else {
+                buf[n++] = (char) c;
+            }
         }
-
-        part[0] = (u_char *) ngx_http_beian_page_head;
-        end[0] = part[0] + sizeof(ngx_http_beian_page_head) - 1;
-        part[1] = host;
-        end[1] = ngx_http_beian_escape(host, &ctx->host);
-        part[2] = (u_char *) ngx_http_beian_page_mid;
-        end[2] = part[2] + sizeof(ngx_http_beian_page_mid) - 1;
-        part[3] = host;
-        end[3] = end[1];
-        part[4] = (u_char *) ngx_http_beian_page_tail;
-        end[4] = part[4] + sizeof(ngx_http_beian_page_tail) - 1;
-        n = 5;
     }
 
-    b = ngx_pcalloc(r->pool, n * (sizeof(ngx_buf_t) + sizeof(ngx_chain_t)));
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
+    shpool = (ngx_slab_pool_t *) bmcf->top_zone->shm.addr;
 
-    cl = (ngx_chain_t *) (b + n);
-    len = 0;
+    ngx_shmtx_lock(&shpool->mutex);
 
-    /* empty parts (no host) are left out: nginx refuses an empty buf */
-    for (i = 0, k = 0; i < n; i++) {
-        if (end[i] == part[i]) {
-            continue;
-        }
+    beian_top_add(bmcf->top_zone->data, buf, n,
+                  (char *) r->connection->addr_text.data,
+                  r->connection->addr_text.len, ngx_time());
 
-        b[k].pos = part[i];
-        b[k].last = end[i];
-        b[k].memory = 1;
-        cl[k].buf = &b[k];
-        cl[k].next = NULL;
-        if (k) {
-            cl[k - 1].next = &cl[k];
-        }
-        len += end[i] - part[i];
-        k++;
-    }
-
-    b[k - 1].last_buf = (r == r->main) ? 1 : 0;
-    b[k - 1].last_in_chain = 1;
-
-    r->headers_out.status = bscf->status;
-    r->headers_out.content_length_n = len;
-
-    /* an error_page after an early error set a status of its own */
-    r->err_status = 0;
-
-    if (bscf->status == 451) {
-        /* nginx has no reason phrase of its own for 451 */
-        ngx_str_set(&r->headers_out.status_line,
-                    "451 Unavailable For Legal Reasons");
-    }
-    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
-    r->headers_out.content_type_len = sizeof("text/html") - 1;
-    r->headers_out.content_type_lowcase = NULL;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    return ngx_http_output_filter(r, cl);
+    ngx_shmtx_unlock(&shpool->mutex);
 }
 
 
@@ -851,8 +754,10 @@ static ngx_int_t
 ngx_http_beian_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     uintptr_t data)
 {
-    ngx_str_t              *s;
-    ngx_http_beian_ctx_t   *ctx;
+    uintptr_t                   n;
+    ngx_str_t                  *s;
+    ngx_http_beian_ctx_t       *ctx;
+    ngx_http_beian_srv_conf_t  *bscf;
 
     ctx = ngx_http_beian_verdict(r);
     if (ctx == NULL) {
@@ -866,6 +771,28 @@ ngx_http_beian_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     if (data == 0) {
         v->data = (u_char *) beian_status_names[ctx->status];
         v->len = ngx_strlen(v->data);
+        return NGX_OK;
+    }
+
+    if (data == 3) {
+        /* "1" for blocked or would-be blocked: access_log ... if= */
+        bscf = ngx_http_get_module_srv_conf(r->main, ngx_http_beian_module);
+        v->len = !beian_allowed(ctx->status, bscf->flags);
+        v->data = (u_char *) "1";
+        return NGX_OK;
+    }
+
+    if (data == 4) {
+        /* the name judged, safe in a URL argument (redirects) */
+        n = ngx_escape_uri(NULL, ctx->host.data, ctx->host.len,
+                           NGX_ESCAPE_ARGS);
+        v->len = ctx->host.len + 2 * n;
+        v->data = ngx_pnalloc(r->pool, v->len + 1);
+        if (v->data == NULL) {
+            return NGX_ERROR;
+        }
+        (void) ngx_escape_uri(v->data, ctx->host.data, ctx->host.len,
+                              NGX_ESCAPE_ARGS);
         return NGX_OK;
     }
 
@@ -889,15 +816,109 @@ ngx_http_beian_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 }
 
 
+/* Escaped for a Prometheus label value (esc '"') or a JSON string. */
+static u_char *
+ngx_http_beian_quote(u_char *p, u_char *src, size_t len, ngx_uint_t json)
+{
+    size_t   i;
+    u_char   c;
+
+    for (i = 0; i < len; i++) {
+        c = src[i];
+
+        if (c == '\\' || c == '"') {
+            *p++ = '\\';
+            *p++ = c;
+
+        } else if (c == '\n') {
+            *p++ = '\\';
+            *p++ = 'n';
+
+        } else if (c < 0x20 || c == 0x7f) {
+            /* Prometheus has no escape for these: percent-encoded */
+            p = json ? ngx_sprintf(p, "\\u%04xd", (ngx_uint_t) c)
+                     : ngx_sprintf(p, "%%%02Xd", (ngx_uint_t) c);
+
+        } else {
+            *p++ = c;
+        }
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_beian_iso8601(u_char *p, int64_t t)
+{
+    ngx_tm_t  tm;
+
+    ngx_gmtime((time_t) t, &tm);
+
+    return ngx_sprintf(p, "%4d-%02d-%02dT%02d:%02d:%02dZ",
+                       tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                       tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
+}
+
+
+/*
+ * A copy of the top-K table's entries, most frequent first, taken under
+ * its lock.  NULL with *n 0 when there is none.
+ */
+static beian_top_entry_t *
+ngx_http_beian_top_copy(ngx_http_request_t *r,
+    ngx_http_beian_main_conf_t *bmcf, uint32_t *n, uint64_t *total)
+{
+    uint32_t            i, *idx;
+    beian_top_t        *t;
+    ngx_slab_pool_t    *shpool;
+    beian_top_entry_t  *e;
+
+    *n = 0;
+    *total = 0;
+
+    if (bmcf->top_zone == NULL || bmcf->top_zone->data == NULL) {
+        return NULL;
+    }
+
+    t = bmcf->top_zone->data;
+
+    idx = ngx_palloc(r->pool, sizeof(uint32_t) * t->n);
+    e = ngx_palloc(r->pool, sizeof(beian_top_entry_t) * t->n);
+    if (idx == NULL || e == NULL) {
+        return NULL;
+    }
+
+    shpool = (ngx_slab_pool_t *) bmcf->top_zone->shm.addr;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    *n = beian_top_sorted(t, idx);
+    *total = t->total;
+
+    for (i = 0; i < *n; i++) {
+        e[i] = *beian_top_entry(t, idx[i]);
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return e;
+}
+
+
 static ngx_int_t
 ngx_http_beian_metrics_handler(ngx_http_request_t *r)
 {
     size_t                       len;
     u_char                      *p;
+    uint32_t                     ntop;
+    uint64_t                     observed;
     ngx_int_t                    rc;
-    ngx_uint_t                   i;
+    ngx_str_t                    format;
+    ngx_uint_t                   i, json;
     ngx_buf_t                   *b;
     ngx_chain_t                  out;
+    beian_top_entry_t           *top;
     ngx_http_beian_shm_t        *shm, zero;
     ngx_http_beian_main_conf_t  *bmcf;
 
@@ -910,6 +931,9 @@ ngx_http_beian_metrics_handler(ngx_http_request_t *r)
         return rc;
     }
 
+    json = (ngx_http_arg(r, (u_char *) "format", 6, &format) == NGX_OK
+            && format.len == 4 && ngx_strncmp(format.data, "json", 4) == 0);
+
     bmcf = ngx_http_get_module_main_conf(r, ngx_http_beian_module);
 
     shm = bmcf->zone ? bmcf->zone->data : NULL;
@@ -918,8 +942,13 @@ ngx_http_beian_metrics_handler(ngx_http_request_t *r)
         shm = &zero;
     }
 
-    len = 3072 + BEIAN_NSTATUS * (64 + NGX_ATOMIC_T_LEN)
-          + NGX_BEIAN_STREAM_METRICS_MAX;
+    top = ngx_http_beian_top_copy(r, bmcf, &ntop, &observed);
+
+    /* per entry: a host escaped at worst 2x, an address, numbers, times */
+    len = 4096 + 512 + BEIAN_NSTATUS * (64 + NGX_ATOMIC_T_LEN)
+          + NGX_BEIAN_STREAM_METRICS_MAX
+          + (size_t) ntop * (2 * BEIAN_TOP_HOST_MAX + 2 * BEIAN_TOP_ADDR_MAX
+                             + 256);
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
@@ -927,6 +956,40 @@ ngx_http_beian_metrics_handler(ngx_http_request_t *r)
     }
 
     p = b->last;
+
+    if (json) {
+        p = ngx_sprintf(p, "{\"requests\":{");
+        for (i = 0; i < BEIAN_NSTATUS; i++) {
+            p = ngx_sprintf(p, "%s\"%s\":%uA", i ? "," : "",
+                            beian_status_names[i], shm->requests[i]);
+        }
+
+        p = ngx_sprintf(p, "},\"blocked\":%uA,\"would_block\":%uA,"
+                        "\"snapshot_records\":%uA,"
+                        "\"top_blocked\":{\"capacity\":%ui,"
+                        "\"observed\":%uL,\"hosts\":[",
+                        shm->blocked, shm->would_block, shm->records,
+                        bmcf->top_zone ? bmcf->top : 0, observed);
+
+        for (i = 0; i < ntop; i++) {
+            p = ngx_sprintf(p, "%s{\"host\":\"", i ? "," : "");
+            p = ngx_http_beian_quote(p, (u_char *) top[i].host,
+                                     top[i].host_len, 1);
+            p = ngx_sprintf(p, "\",\"count\":%uL,\"error\":%uL,"
+                            "\"first_seen\":\"", top[i].count, top[i].error);
+            p = ngx_http_beian_iso8601(p, top[i].first_seen);
+            p = ngx_cpymem(p, "\",\"last_seen\":\"", 15);
+            p = ngx_http_beian_iso8601(p, top[i].last_seen);
+            p = ngx_cpymem(p, "\",\"last_client\":\"", 17);
+            p = ngx_http_beian_quote(p, (u_char *) top[i].addr,
+                                     top[i].addr_len, 1);
+            p = ngx_cpymem(p, "\"}", 2);
+        }
+
+        p = ngx_cpymem(p, "]}}\n", 4);
+
+        goto send;
+    }
 
     p = ngx_cpymem(p, "# HELP beian_requests_total Requests checked by the "
                    "beian gate, by verdict.\n"
@@ -980,6 +1043,25 @@ ngx_http_beian_metrics_handler(ngx_http_request_t *r)
     /* the stream gate's, when it runs in this nginx */
     p = ngx_beian_stream_metrics(p);
 
+    if (bmcf->top_zone) {
+        p = ngx_sprintf(p,
+            "# HELP beian_blocked_host_requests_total Blocked and would-be "
+            "blocked requests of the most frequent hosts (space-saving: a "
+            "count exceeds the true one by at most the host's error).\n"
+            "# TYPE beian_blocked_host_requests_total counter\n");
+
+        for (i = 0; i < ntop; i++) {
+            p = ngx_cpymem(p, "beian_blocked_host_requests_total{host=\"",
+                           sizeof("beian_blocked_host_requests_total{host=\"")
+                           - 1);
+            p = ngx_http_beian_quote(p, (u_char *) top[i].host,
+                                     top[i].host_len, 0);
+            p = ngx_sprintf(p, "\"} %uL\n", top[i].count);
+        }
+    }
+
+send:
+
     b->last = p;
     b->memory = 1;
     b->last_buf = (r == r->main) ? 1 : 0;
@@ -987,8 +1069,15 @@ ngx_http_beian_metrics_handler(ngx_http_request_t *r)
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type,
-                "text/plain; version=0.0.4; charset=utf-8");
+
+    if (json) {
+        ngx_str_set(&r->headers_out.content_type,
+                    "application/json; charset=utf-8");
+    } else {
+        ngx_str_set(&r->headers_out.content_type,
+                    "text/plain; version=0.0.4; charset=utf-8");
+    }
+
     r->headers_out.content_type_lowcase = NULL;
 
     rc = ngx_http_send_header(r);
@@ -1113,7 +1202,8 @@ ngx_http_beian_load(ngx_cycle_t *cycle, ngx_http_beian_main_conf_t *bmcf)
 
     ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                   "beian: loaded snapshot \"%V\": %uL domains, instance %s, "
-                  "generated at %L", &bmcf->snapshot,
+                  "generated at %L (beian gate " BEIAN_VERSION ")",
+                  &bmcf->snapshot,
                   (uint64_t) meta->record_count, meta->instance_id,
                   (int64_t) meta->generated_at);
 
@@ -1168,6 +1258,41 @@ ngx_http_beian_init_zone(ngx_shm_zone_t *zone, void *data)
     }
 
     zone->data = shm;
+
+    return NGX_OK;
+}
+
+
+/* The top-K table: its own zone, so that its size never resets the
+ * counters' zone; a static tag, so that a reload keeps it. */
+static ngx_uint_t  ngx_http_beian_top_tag;
+
+static ngx_str_t  ngx_http_beian_top_name = ngx_string("beian_top_blocked");
+
+
+static ngx_int_t
+ngx_http_beian_init_top_zone(ngx_shm_zone_t *zone, void *data)
+{
+    void                        *mem;
+    beian_top_t                 *old = data;
+    ngx_slab_pool_t             *shpool;
+    ngx_http_beian_main_conf_t  *bmcf = zone->data;
+
+    if (old && old->n == bmcf->top) {
+        zone->data = old;
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) zone->shm.addr;
+
+    mem = ngx_slab_alloc(shpool, beian_top_size(bmcf->top));
+    if (mem == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->data = beian_top_init(mem, (uint32_t) bmcf->top,
+                                ((uint64_t) ngx_random() << 32)
+                                ^ (uint64_t) ngx_random() ^ (uint64_t) ngx_time());
 
     return NGX_OK;
 }
@@ -1251,19 +1376,23 @@ ngx_http_beian_status_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* The custom page is read once here, never per request. */
+/* The custom page is read and compiled once here, never per request. */
 static char *
 ngx_http_beian_page_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_beian_srv_conf_t  *bscf = conf;
 
     ssize_t          n;
-    ngx_str_t       *value, name;
+    ngx_str_t       *value, name, text;
     ngx_file_t       file;
     ngx_file_info_t  fi;
 
-    if (bscf->page.data) {
+    if (bscf->page) {
         return "is duplicate";
+    }
+
+    if (bscf->redirect) {
+        return "cannot be used with \"beian_block_redirect\" at one level";
     }
 
     value = cf->args->elts;
@@ -1295,20 +1424,25 @@ ngx_http_beian_page_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         goto failed;
     }
 
-    bscf->page.len = (size_t) ngx_file_size(&fi);
-    bscf->page.data = ngx_pnalloc(cf->pool, bscf->page.len);
-    if (bscf->page.data == NULL) {
+    text.len = (size_t) ngx_file_size(&fi);
+    text.data = ngx_pnalloc(cf->pool, text.len);
+    if (text.data == NULL) {
         goto failed;
     }
 
-    n = ngx_read_file(&file, bscf->page.data, bscf->page.len, 0);
-    if (n != (ssize_t) bscf->page.len) {
+    n = ngx_read_file(&file, text.data, text.len, 0);
+    if (n != (ssize_t) text.len) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
                            "short read of block page \"%V\"", &name);
         goto failed;
     }
 
     ngx_close_file(file.fd);
+
+    bscf->page = ngx_http_beian_page_compile(cf, &text);
+    if (bscf->page == NULL) {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 
@@ -1317,6 +1451,76 @@ failed:
     ngx_close_file(file.fd);
 
     return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_beian_redirect_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_beian_srv_conf_t  *bscf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (bscf->redirect) {
+        return "is duplicate";
+    }
+
+    if (bscf->page) {
+        return "cannot be used with \"beian_block_page\" at one level";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        return "requires a URL";
+    }
+
+    bscf->redirect = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (bscf->redirect == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = bscf->redirect;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_beian_top_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_beian_main_conf_t  *bmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (bmcf->top != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n == NGX_ERROR || n > BEIAN_TOP_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\" directive, "
+                           "it must be a number from 0 to %d",
+                           &value[1], &cmd->name, BEIAN_TOP_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    bmcf->top = (ngx_uint_t) n;
+
+    return NGX_CONF_OK;
 }
 
 
@@ -1399,6 +1603,7 @@ ngx_http_beian_create_main_conf(ngx_conf_t *cf)
      */
 
     bmcf->check = NGX_CONF_UNSET_MSEC;
+    bmcf->top = NGX_CONF_UNSET_UINT;
     bmcf->copy = NGX_INVALID_FILE;
 
     return bmcf;
@@ -1419,7 +1624,8 @@ ngx_http_beian_create_srv_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     bscf->exempt = { NULL, NULL };
-     *     bscf->page = { 0, NULL };
+     *     bscf->page = NULL;
+     *     bscf->redirect = NULL;
      *     bscf->flags = 0;
      */
 
@@ -1440,6 +1646,8 @@ ngx_http_beian_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_beian_srv_conf_t  *prev = parent;
     ngx_http_beian_srv_conf_t  *conf = child;
 
+    ngx_http_beian_main_conf_t  *bmcf;
+
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_uint_value(conf->mode, prev->mode,
                               NGX_HTTP_BEIAN_ENFORCE);
@@ -1448,8 +1656,24 @@ ngx_http_beian_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->subdomains, prev->subdomains, 1);
     ngx_conf_merge_uint_value(conf->ip_host, prev->ip_host,
                               NGX_HTTP_BEIAN_IP_ALLOW);
-    ngx_conf_merge_str_value(conf->page, prev->page, "");
     ngx_conf_merge_value(conf->tls, prev->tls, 1);
+
+    /* a page or a redirect of its own replaces the inherited answer */
+    if (conf->page == NULL && conf->redirect == NULL) {
+        conf->page = prev->page;
+        conf->redirect = prev->redirect;
+    }
+
+    if (conf->page == NULL && conf->redirect == NULL) {
+        bmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_beian_module);
+
+        if (bmcf->builtin == NULL) {
+            bmcf->builtin = ngx_http_beian_page_builtin(cf);
+            if (bmcf->builtin == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+    }
 
     ngx_beian_exempt_merge(&conf->exempt, &prev->exempt);
 
@@ -1606,6 +1830,7 @@ ngx_http_beian_drop_copies(ngx_http_beian_main_conf_t *bmcf)
 static ngx_int_t
 ngx_http_beian_init(ngx_conf_t *cf)
 {
+    size_t                       size;
     ngx_uint_t                   i, enabled;
     ngx_file_info_t              fi;
     ngx_http_handler_pt         *h;
@@ -1648,6 +1873,23 @@ ngx_http_beian_init(ngx_conf_t *cf)
     }
 
     bmcf->enabled = 1;
+
+    ngx_conf_init_uint_value(bmcf->top, NGX_HTTP_BEIAN_TOP_DEFAULT);
+
+    if (bmcf->top) {
+        size = beian_top_size((uint32_t) bmcf->top);
+        size += size / 32 + 8 * ngx_pagesize;       /* the slab's own */
+
+        bmcf->top_zone = ngx_shared_memory_add(cf, &ngx_http_beian_top_name,
+                                               ngx_align(size, ngx_pagesize),
+                                               &ngx_http_beian_top_tag);
+        if (bmcf->top_zone == NULL) {
+            return NGX_ERROR;
+        }
+
+        bmcf->top_zone->init = ngx_http_beian_init_top_zone;
+        bmcf->top_zone->data = bmcf;
+    }
 
     if (bmcf->snapshot.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

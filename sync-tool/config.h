@@ -9,10 +9,10 @@
 
 #include <stddef.h>
 
+#include "version.h"
 
-#ifndef BEIAN_SYNC_VERSION
-#define BEIAN_SYNC_VERSION  "0.1.0"
-#endif
+
+#define BEIAN_SYNC_VERSION  BEIAN_VERSION
 
 #define SYNC_DEFAULT_ENDPOINT   "https://lighthouse.tencentcloudapi.com"
 #define SYNC_DEFAULT_ACTION     "DescribeInstanceBeianDomains"

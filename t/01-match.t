@@ -63,7 +63,7 @@ filed example.com 京ICP备12345678号-1
 [403, 403, 403, 403, 403]
 --- response_body_like eval
 [qr/notexample\.com/, qr/example\.com\.evil\.net/, qr/xexample\.com/,
- qr/example\.co\b/, qr/<strong>com<\/strong>/]
+ qr/example\.co\b/, qr/<span class="host">com<\/span>/]
 --- no_error_log
 [error]
 
@@ -239,7 +239,7 @@ through: nginx serves the URI's host, but $http_host would pass the other on
 --- raw_request eval
 "GET http://www.example.com/t HTTP/1.1\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
 --- error_code: 403
---- response_body_like: <strong>evil\.example\.net</strong>
+--- response_body_like: <span class="host">evil\.example\.net</span>
 --- error_log
 beian: blocked unfiled host "evil.example.net"
 

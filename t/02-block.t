@@ -12,7 +12,8 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: default block page: 403, headers, Chinese first, link
+=== TEST 1: default block page: 403, headers, Chinese first, then English;
+host, MIIT's system named and linked, time and request id in each part
 --- config
     beian on;
     location / {
@@ -27,7 +28,7 @@ Host: unfiled.example.net
 Content-Type: text/html; charset=utf-8
 Cache-Control: no-store
 --- response_body_like chomp
-\A<!DOCTYPE html>.*<h1>网站暂时无法访问</h1>.*<strong>unfiled\.example\.net</strong>.*<a href="https://beian\.miit\.gov\.cn/">.*<h1 lang="en">Site not available</h1>.*<strong>unfiled\.example\.net</strong>.*</html>\n\z
+\A<!DOCTYPE html>\n<html lang="zh-CN">.*<meta name="viewport" content="width=device-width, initial-scale=1">.*<meta name="color-scheme" content="light dark">.*<section lang="zh-CN">\n<h1>网站暂时无法访问</h1>\n<p>域名 <span class="host">unfiled\.example\.net</span> .*如果您是访问者.*联系该网站的管理员.*如果您是网站负责人.*域名还没有 ICP 备案.*已在其他服务商备案.*接入备案.*工业和信息化部 ICP/IP地址/域名信息备案管理系统.*<a href="https://beian\.miit\.gov\.cn/">https://beian\.miit\.gov\.cn/</a>.*下一次同步.*时间 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d · 请求编号 [0-9a-f]{32}</p>\n</section>\n<section lang="en">\n<h1>Site not available</h1>\n<p>The domain <span class="host">unfiled\.example\.net</span> has no ICP filing with access registration.*contact the site's administrator.*Never filed.*Filed with another provider.*ICP/IP Address/Domain Name Filing Management System: <a href="https://beian\.miit\.gov\.cn/">https://beian\.miit\.gov\.cn/</a>.*next sync.*Time \d{4}-\d\d-\d\dT[\d:]+[+-][\d:]+ · Request ID [0-9a-f]{32}</p>\n</section>\n</main>\n</body>\n</html>\n\z
 --- error_log
 beian: blocked unfiled host "unfiled.example.net"
 --- no_error_log
@@ -38,19 +39,66 @@ beian: blocked unfiled host "unfiled.example.net"
 
 
 
-=== TEST 2: hostile hosts are reflected HTML-escaped, never raw
+=== TEST 2: the built-in page is small, self-contained and script-free
+--- request
+GET /
+--- more_headers
+Host: unfiled.example.net
+--- error_code: 403
+--- response_body_unlike eval
+qr/<script|<link|<img|<iframe|\bsrc=|url\(|\@import|href="(?!https:\/\/beian\.miit\.gov\.cn\/")|.{6000}/s
+
+
+
+=== TEST 3: one request id, the same in both parts
+--- request
+GET /
+--- more_headers
+Host: unfiled.example.net
+--- error_code: 403
+--- response_body_like chomp
+请求编号 ([0-9a-f]{32})</p>.*Request ID \1</p>
+
+
+
+=== TEST 4: an IDN host is shown in its Unicode form, its A-label beside it
+--- config
+    beian on;
+--- request
+GET /
+--- more_headers
+Host: xn--fsqu00a.xn--55qx5d
+--- error_code: 403
+--- response_body_like chomp
+<span class="host">例子\.公司 \(xn--fsqu00a\.xn--55qx5d\)</span>.*<span class="host">例子\.公司 \(xn--fsqu00a\.xn--55qx5d\)</span>
+
+
+
+=== TEST 5: a name that looks like an A-label but does not decode is shown
+as sent, escaped
+--- request
+GET /
+--- more_headers
+Host: xn--zz-z.example
+--- error_code: 403
+--- response_body_like chomp
+<span class="host">xn--zz-z\.example</span>
+
+
+
+=== TEST 6: hostile hosts are reflected HTML-escaped, never raw
 --- config
     beian on;
 --- raw_request eval
 "GET / HTTP/1.1\r\nHost: a<script>alert('x')<&b\"c.example\r\nConnection: close\r\n\r\n"
 --- error_code: 403
 --- response_body_like chomp
-<strong>a&lt;script&gt;alert\(&#39;x&#39;\)&lt;&amp;b&quot;c\.example</strong>
+<span class="host">a&lt;script&gt;alert\(&#39;x&#39;\)&lt;&amp;b&quot;c\.example</span>
 --- response_body_unlike: <script>
 
 
 
-=== TEST 3: beian_block_status 451
+=== TEST 7: beian_block_status 451
 --- config
     beian on;
     beian_block_status 451;
@@ -64,7 +112,7 @@ Host: unfiled.example.net
 
 
 
-=== TEST 4: beian_block_status 444 closes the connection without a response
+=== TEST 8: beian_block_status 444 closes the connection without a response
 --- config
     beian on;
     beian_block_status 444;
@@ -79,7 +127,7 @@ beian: blocked unfiled host "unfiled.example.net"
 
 
 
-=== TEST 5: 444 sends not one byte
+=== TEST 9: 444 sends not one byte
 --- config
     beian on;
     beian_block_status 444;
@@ -93,7 +141,7 @@ Host: unfiled.example.net
 
 
 
-=== TEST 6: HEAD gets the headers only
+=== TEST 10: HEAD gets the headers only
 --- config
     beian on;
 --- request
@@ -108,7 +156,7 @@ Cache-Control: no-store
 
 
 
-=== TEST 7: POST with a body is blocked and the keepalive connection goes on
+=== TEST 11: POST with a body is blocked and the keepalive connection goes on
 --- config
     beian on;
 --- pipelined_requests eval
@@ -125,7 +173,7 @@ Host: unfiled.example.net
 
 
 
-=== TEST 8: pipelined requests on one keepalive connection
+=== TEST 12: pipelined requests on one keepalive connection
 --- config
     beian on;
     location = /ok {
@@ -142,7 +190,7 @@ Host: unfiled.example.net
 
 
 
-=== TEST 9: custom block page, read at configuration time
+=== TEST 13: custom block page, read at configuration time
 --- config
     beian on;
     beian_block_page ../html/blocked.html;
@@ -162,7 +210,7 @@ Cache-Control: no-store
 
 
 
-=== TEST 10: a missing custom page is a configuration error
+=== TEST 14: a missing custom page is a configuration error
 --- config
     beian on;
     beian_block_page /nonexistent/blocked.html;
@@ -172,7 +220,7 @@ qr{\[emerg\] .*open\(\) "/nonexistent/blocked\.html" failed}
 
 
 
-=== TEST 11: error_page for 403 never serves site content to unfiled hosts
+=== TEST 15: error_page for 403 never serves site content to unfiled hosts
 --- config
     beian on;
     error_page 403 /site-403.html;
@@ -192,7 +240,7 @@ Host: unfiled.example.net
 
 
 
-=== TEST 12: filed hosts still get the site's own error_page
+=== TEST 16: filed hosts still get the site's own error_page
 --- config
     beian on;
     error_page 403 /site-403.html;

@@ -135,7 +135,7 @@ site: blocked before the site's location runs
 --- raw_request eval
 "GET /x HTTP/1.1\r\nHost: evil.example.net\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
 --- error_code: 403
---- response_body_like: <strong>evil\.example\.net</strong>
+--- response_body_like: <span class="host">evil\.example\.net</span>
 --- response_body_unlike: site content
 --- error_log
 beian: blocked unfiled host "evil.example.net"

@@ -4,7 +4,7 @@
 # proxies to the TLS server under test, which --- tls_server_config
 # configures), so a refused handshake is a 502
 # with OpenSSL's alert 112 in the log.  What a client sees byte for byte is
-# in t/14-tls-cli.t.
+# in t/19-tls-cli.t.
 
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';

@@ -104,7 +104,7 @@ filed example.com
 the new worker uses the master's sealed copy, no crash loop
 --- in_place: corrupt_meta
 --- kill_worker
---- settle: 0.5
+--- settle: 1.5
 --- request eval
 ["GET /t", "GET /t", "GET /t", "GET /t", "GET /t", "GET /t"]
 --- more_headers eval
@@ -199,7 +199,7 @@ killed: the new worker checks what it copies, refuses it and fails closed;
 the other worker never noticed and keeps its copy
 --- in_place: corrupt_meta
 --- kill_worker
---- settle: 0.6
+--- settle: 1.5
 --- request
 GET /t
 --- more_headers
