@@ -172,11 +172,12 @@ ngx_beian_check_parse(ngx_conf_t *cf, ngx_command_t *cmd, ngx_msec_t *check)
 
 
 char *
-ngx_beian_snap_parse(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc)
+ngx_beian_snap_parse(ngx_conf_t *cf, ngx_str_t *path,
+    ngx_flag_t *if_missing_block)
 {
     ngx_str_t  *value;
 
-    if (sc->path.data) {
+    if (path->data) {
         return "is duplicate";
     }
 
@@ -186,9 +187,9 @@ ngx_beian_snap_parse(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc)
         return "requires a file name";
     }
 
-    sc->path = value[1];
+    *path = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &sc->path, 1) != NGX_OK) {
+    if (ngx_conf_full_name(cf->cycle, path, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -201,7 +202,7 @@ ngx_beian_snap_parse(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc)
             return NGX_CONF_ERROR;
         }
 
-        sc->if_missing_block = 1;
+        *if_missing_block = 1;
     }
 
     return NGX_CONF_OK;

@@ -84,7 +84,8 @@ char *ngx_beian_check_parse(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_msec_t *check);
 
 /* "beian_snapshot FILE [if_missing=block]" */
-char *ngx_beian_snap_parse(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc);
+char *ngx_beian_snap_parse(ngx_conf_t *cf, ngx_str_t *path,
+    ngx_flag_t *if_missing_block);
 /* opens, checks and closes it: NGX_ERROR fails nginx -t and a reload */
 ngx_int_t ngx_beian_snap_validate(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc);
 /*

@@ -1303,37 +1303,7 @@ ngx_http_beian_snapshot_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_beian_main_conf_t  *bmcf = conf;
 
-    ngx_str_t  *value;
-
-    if (bmcf->snapshot.data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (value[1].len == 0) {
-        return "requires a file name";
-    }
-
-    bmcf->snapshot = value[1];
-
-    if (ngx_conf_full_name(cf->cycle, &bmcf->snapshot, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (cf->args->nelts == 3) {
-        if (ngx_strcmp(value[2].data, "if_missing=block") != 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\", "
-                               "the only one is \"if_missing=block\"",
-                               &value[2]);
-            return NGX_CONF_ERROR;
-        }
-
-        bmcf->if_missing_block = 1;
-    }
-
-    return NGX_CONF_OK;
+    return ngx_beian_snap_parse(cf, &bmcf->snapshot, &bmcf->if_missing_block);
 }
 
 

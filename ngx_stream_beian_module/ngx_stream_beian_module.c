@@ -483,7 +483,8 @@ ngx_stream_beian_snapshot_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_stream_beian_main_conf_t  *bmcf = conf;
 
-    return ngx_beian_snap_parse(cf, &bmcf->snapshot);
+    return ngx_beian_snap_parse(cf, &bmcf->snapshot.path,
+                                &bmcf->snapshot.if_missing_block);
 }
 
 
