@@ -25,7 +25,7 @@ SAN        ?=
 ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SAN) -fstack-protector-strong \
               -D_FORTIFY_SOURCE=2
 LIBS_CORE  := -llmdb
-LIBS_SYNC  := -ljansson -lpcre2-8 -lidn2 -lcrypto -lcurl
+LIBS_SYNC  := -ljansson -lpcre2-8 -lidn2 -lpsl -lcrypto -lcurl -lpthread
 
 CORE_SRC   := core/host.c core/snapshot.c core/topk.c core/hello.c
 CORE_W_SRC := core/snapshot_write.c

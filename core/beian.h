@@ -215,6 +215,16 @@ typedef int (*beian_snap_iter_pt)(const char *domain, size_t len,
 int beian_snap_foreach(const beian_snap_t *snap, beian_snap_iter_pt fn,
     void *data, char *err, size_t err_len);
 
+/*
+ * For beian-sync's integrity checks: the stored index value as it is (0,
+ * or -1 without one), and every entry it holds, line by line, whether a
+ * lookup would reach it or not (-1 with err at one that does not decode).
+ */
+int beian_snap_index_raw(const beian_snap_t *snap, const unsigned char **p,
+    size_t *len);
+int beian_snap_index_foreach(const beian_snap_t *snap, beian_snap_iter_pt fn,
+    void *data, char *err, size_t err_len);
+
 
 /* Matching options: what beian_subdomains and beian_ip_host say. */
 #define BEIAN_MATCH_SUBDOMAINS  0x01
@@ -262,9 +272,31 @@ int beian_domain_cmp(const char *a, size_t alen, const char *b, size_t blen);
  */
 size_t beian_entries_sort(beian_entry_t *e, size_t n);
 
-/* "sha256:<hex>" over instance id and the sorted entries. */
-void beian_entries_digest(const char *instance_id, const beian_entry_t *e,
+/*
+ * The content digest, "sha256:<hex>", over everything a reader uses: the
+ * instance id, the sorted entries, and the hash index value the writer
+ * derives from them (when it writes one).  0, or -1 (out of memory: out
+ * is then "").
+ */
+int beian_entries_digest(const char *instance_id, const beian_entry_t *e,
     size_t n, char out[72]);
+
+/*
+ * The same digest over a snapshot as it is: its instance id, the records
+ * of its tree and its stored index value, byte for byte.  Equal to the
+ * meta digest only if nothing a reader uses was changed.  0, or -1 with
+ * err.
+ */
+int beian_snap_digest(const beian_snap_t *snap, char out[72], char *err,
+    size_t err_len);
+
+/*
+ * The hash index value beian_snap_write() writes for these sorted, unique
+ * entries, in *buf (malloc()ed; free it), or *len 0 when it writes none.
+ * 0, or -1 when out of memory.
+ */
+int beian_index_build(const beian_entry_t *e, size_t n, unsigned char **buf,
+    size_t *len);
 
 /*
  * Writes a new snapshot: temp file in the target directory, fsync, rename

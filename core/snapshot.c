@@ -1466,3 +1466,100 @@ beian_snap_foreach(const beian_snap_t *snap, beian_snap_iter_pt fn,
 
     return 0;
 }
+
+
+/*
+ * The stored index value as it is, for beian-sync's digest and its check
+ * against the tree.  0, or -1 when the snapshot has none.
+ */
+int
+beian_snap_index_raw(const beian_snap_t *snap, const unsigned char **p,
+    size_t *len)
+{
+    if (snap->ix_filter == NULL) {
+        return -1;
+    }
+
+    *p = snap->ix_filter - BEIAN_IX_HDR;
+    *len = BEIAN_IX_HDR
+           + ((size_t) snap->ix_blocks + snap->ix_nlines) * BEIAN_INDEX_LINE
+           + snap->ix_long_len + snap->ix_recs_len;
+    return 0;
+}
+
+
+/*
+ * Every entry the index holds, line by line in storage order, whether or
+ * not a lookup would reach it: what the index could answer, to be held
+ * against the tree.  -1 with err at the first entry that does not decode.
+ */
+int
+beian_snap_index_foreach(const beian_snap_t *snap, beian_snap_iter_pt fn,
+    void *data, char *err, size_t err_len)
+{
+    size_t                p, end, klen, left;
+    uint32_t              line, koff, roff;
+    MDB_val               v;
+    beian_rec_t           rec;
+    const unsigned char  *l, *k, *r;
+
+    for (line = 0; snap->ix_filter != NULL && line < snap->ix_nlines; line++)
+    {
+        l = snap->ix_lines + (size_t) line * BEIAN_INDEX_LINE;
+
+        for (p = 1; p < BEIAN_INDEX_LINE && l[p] != 0; p = end) {
+            if (l[p] == 0xff) {
+                end = p + 10;
+                if (end > BEIAN_INDEX_LINE) {
+                    goto corrupt;
+                }
+                klen = l[p + 1];
+                memcpy(&koff, l + p + 2, 4);
+                memcpy(&roff, l + p + 6, 4);
+                if (koff > snap->ix_long_len
+                    || klen > snap->ix_long_len - koff)
+                {
+                    goto corrupt;
+                }
+                k = snap->ix_long + koff;
+
+            } else {
+                klen = l[p];
+                end = p + 5 + klen;
+                if (end > BEIAN_INDEX_LINE) {
+                    goto corrupt;
+                }
+                k = l + p + 1;
+                memcpy(&roff, l + p + 1 + klen, 4);
+            }
+
+            if (roff == 0 || roff >= snap->ix_recs_len) {
+                goto corrupt;
+            }
+            r = snap->ix_recs + roff;
+            left = snap->ix_recs_len - roff;
+            if (left < 3 || 3 + (size_t) r[1] > left
+                || 3 + (size_t) r[1] + r[2 + r[1]] > left)
+            {
+                goto corrupt;
+            }
+            v.mv_data = (void *) r;
+            v.mv_size = 3 + (size_t) r[1] + r[2 + r[1]];
+            if (decode_rec(&v, &rec) != 0) {
+                goto corrupt;
+            }
+
+            if (fn((const char *) k, klen, &rec, data) != 0) {
+                return 0;
+            }
+        }
+    }
+
+    return 0;
+
+corrupt:
+
+    snprintf(err, err_len, "index line %" PRIu32 ", byte %zu: an entry that "
+             "does not decode", line, p);
+    return -1;
+}

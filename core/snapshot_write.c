@@ -61,40 +61,6 @@ beian_entries_sort(beian_entry_t *e, size_t n)
 }
 
 
-void
-beian_entries_digest(const char *instance_id, const beian_entry_t *e,
-    size_t n, char out[72])
-{
-    size_t         i;
-    unsigned int   len;
-    unsigned char  md[EVP_MAX_MD_SIZE];
-    EVP_MD_CTX    *ctx;
-
-    static const char  hex[] = "0123456789abcdef";
-
-    ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    EVP_DigestUpdate(ctx, instance_id, strlen(instance_id) + 1);
-
-    for (i = 0; i < n; i++) {
-        EVP_DigestUpdate(ctx, e[i].domain, e[i].domain_len);
-        EVP_DigestUpdate(ctx, "", 1);
-        EVP_DigestUpdate(ctx, e[i].icp, strlen(e[i].icp) + 1);
-        EVP_DigestUpdate(ctx, e[i].website_id, strlen(e[i].website_id) + 1);
-    }
-
-    EVP_DigestFinal_ex(ctx, md, &len);
-    EVP_MD_CTX_free(ctx);
-
-    memcpy(out, "sha256:", 7);
-    for (i = 0; i < len; i++) {
-        out[7 + 2 * i] = hex[md[i] >> 4];
-        out[8 + 2 * i] = hex[md[i] & 0xf];
-    }
-    out[7 + 2 * len] = '\0';
-}
-
-
 static void
 fail(char *err, size_t err_len, const char *fmt, ...)
 {
@@ -418,6 +384,171 @@ fill_index(unsigned char *out, const index_plan_t *plan,
     memcpy(out, &hdr, sizeof(hdr));
 
     return loff == plan->long_len && roff == plan->recs_len ? 0 : -1;
+}
+
+
+int
+beian_index_build(const beian_entry_t *e, size_t n, unsigned char **buf,
+    size_t *len)
+{
+    index_plan_t  plan;
+
+    *buf = NULL;
+    *len = 0;
+
+    if (index_plan(e, n, &plan) != 0) {
+        index_plan_free(&plan);
+        return -1;
+    }
+
+    if (plan.size != 0) {
+        *buf = malloc(plan.size);
+        if (*buf == NULL || fill_index(*buf, &plan, e, n) != 0) {
+            free(*buf);
+            *buf = NULL;
+            index_plan_free(&plan);
+            return -1;
+        }
+        *len = plan.size;
+    }
+
+    index_plan_free(&plan);
+    return 0;
+}
+
+
+/*
+ * The content digest: the instance id, each record (domain, ICP number,
+ * website id, each NUL-terminated) in key order, then, for a snapshot with
+ * a hash index, its key, its length and its bytes.  The index is a pure
+ * function of the records, so a file as written hashes the same as the
+ * records it was written from; a file whose index was changed does not.
+ */
+static EVP_MD_CTX *
+digest_begin(const char *instance_id)
+{
+    EVP_MD_CTX  *ctx;
+
+    ctx = EVP_MD_CTX_new();
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(ctx);
+        return NULL;
+    }
+
+    EVP_DigestUpdate(ctx, instance_id, strlen(instance_id) + 1);
+    return ctx;
+}
+
+
+static void
+digest_record(EVP_MD_CTX *ctx, const char *domain, size_t len,
+    const char *icp, size_t icp_len, const char *wid, size_t wid_len)
+{
+    EVP_DigestUpdate(ctx, domain, len);
+    EVP_DigestUpdate(ctx, "", 1);
+    EVP_DigestUpdate(ctx, icp, icp_len);
+    EVP_DigestUpdate(ctx, "", 1);
+    EVP_DigestUpdate(ctx, wid, wid_len);
+    EVP_DigestUpdate(ctx, "", 1);
+}
+
+
+static void
+digest_end(EVP_MD_CTX *ctx, const unsigned char *index, size_t index_len,
+    char out[72])
+{
+    size_t         i;
+    uint64_t       n64;
+    unsigned int   len;
+    unsigned char  md[EVP_MAX_MD_SIZE];
+
+    static const char  hex[] = "0123456789abcdef";
+
+    if (index_len != 0) {
+        n64 = index_len;
+        EVP_DigestUpdate(ctx, BEIAN_INDEX_KEY, sizeof(BEIAN_INDEX_KEY));
+        EVP_DigestUpdate(ctx, &n64, sizeof(n64));
+        EVP_DigestUpdate(ctx, index, index_len);
+    }
+
+    EVP_DigestFinal_ex(ctx, md, &len);
+    EVP_MD_CTX_free(ctx);
+
+    memcpy(out, "sha256:", 7);
+    for (i = 0; i < len; i++) {
+        out[7 + 2 * i] = hex[md[i] >> 4];
+        out[8 + 2 * i] = hex[md[i] & 0xf];
+    }
+    out[7 + 2 * len] = '\0';
+}
+
+
+int
+beian_entries_digest(const char *instance_id, const beian_entry_t *e,
+    size_t n, char out[72])
+{
+    size_t          i, ilen;
+    EVP_MD_CTX     *ctx;
+    unsigned char  *index;
+
+    out[0] = '\0';
+
+    if (beian_index_build(e, n, &index, &ilen) != 0) {
+        return -1;
+    }
+
+    ctx = digest_begin(instance_id);
+    if (ctx == NULL) {
+        free(index);
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        digest_record(ctx, e[i].domain, e[i].domain_len, e[i].icp,
+                      strlen(e[i].icp), e[i].website_id,
+                      strlen(e[i].website_id));
+    }
+
+    digest_end(ctx, index, ilen, out);
+    free(index);
+    return 0;
+}
+
+
+static int
+digest_visit(const char *domain, size_t len, const beian_rec_t *rec,
+    void *data)
+{
+    digest_record(data, domain, len, rec->icp, rec->icp_len,
+                  rec->website_id, rec->website_id_len);
+    return 0;
+}
+
+
+int
+beian_snap_digest(const beian_snap_t *snap, char out[72], char *err,
+    size_t err_len)
+{
+    size_t                ilen = 0;
+    EVP_MD_CTX           *ctx;
+    const unsigned char  *index = NULL;
+
+    out[0] = '\0';
+
+    ctx = digest_begin(beian_snap_meta(snap)->instance_id);
+    if (ctx == NULL) {
+        fail(err, err_len, "out of memory");
+        return -1;
+    }
+
+    if (beian_snap_foreach(snap, digest_visit, ctx, err, err_len) != 0) {
+        EVP_MD_CTX_free(ctx);
+        return -1;
+    }
+
+    (void) beian_snap_index_raw(snap, &index, &ilen);
+    digest_end(ctx, index, ilen, out);
+    return 0;
 }
 
 

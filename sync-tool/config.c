@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "config.h"
+#include "kv.h"
 #include "records.h"
 #include "util.h"
 
@@ -26,7 +27,8 @@
 typedef enum {
     T_STR = 0,
     T_UINT,
-    T_BOOL
+    T_BOOL,
+    T_LIST
 } key_type_t;
 
 typedef struct {
@@ -46,9 +48,10 @@ typedef struct {
 
 /* In sync_key_t order. */
 static const key_t_  keys[SYNC_KEY_N] = {
+    STR("source", source, 0),
     STR("endpoint", endpoint, 0),
     STR("action", action, 1),
-    STR("version", version, 1),
+    STR("api-version", api_version, 1),
     STR("service", service, 1),
     STR("region", region, 1),
     STR("instance-id", instance_id, 0),
@@ -56,6 +59,7 @@ static const key_t_  keys[SYNC_KEY_N] = {
     STR("reload-pid", reload_pid, 0),
     NUM("max-shrink", max_shrink, 0, 100),
     BOOL("force", force),
+    BOOL("allow-shared-dir", allow_shared_dir),
     NUM("timeout", timeout, 1, 3600),
     NUM("retries", retries, 0, 20),
     NUM("page-size", page_size, 1, 100),
@@ -66,6 +70,11 @@ static const key_t_  keys[SYNC_KEY_N] = {
     SECRET("session-token", session_token),
     BOOL("json", json),
     BOOL("quiet", quiet),
+    { "domain", T_LIST, offsetof(sync_pull_conf_t, domains), 0, 0, 0, 0 },
+    STR("domains-from", domains_from, 0),
+    STR("nginx", nginx, 0),
+    STR("nginx-conf", nginx_conf, 0),
+    NUM("concurrency", concurrency, 1, 64),
 };
 
 
@@ -84,6 +93,7 @@ sync_pull_conf_init(sync_pull_conf_t *c)
     c->timeout = 30;
     c->retries = 4;
     c->page_size = 100;
+    c->concurrency = 8;
 }
 
 
@@ -115,6 +125,54 @@ sync_pull_conf_free(sync_pull_conf_t *c)
             free_str(str_field(c, &keys[i]));
         }
     }
+
+    for (i = 0; i < c->ndomains; i++) {
+        free(c->domains[i]);
+    }
+    free(c->domains);
+    c->domains = NULL;
+    c->ndomains = 0;
+}
+
+
+/* "NAME" or "NAME ICP-NUMBER", added to the list. */
+static int
+add_domain(sync_pull_conf_t *c, const char *value, char *err,
+    size_t err_len)
+{
+    char   **l, shown[96], *v;
+    size_t   i, words = 0;
+
+    sync_display(shown, sizeof(shown), value, strlen(value));
+
+    for (i = 0; value[i]; i++) {
+        if (value[i] != ' ' && value[i] != '\t'
+            && (i == 0 || value[i - 1] == ' ' || value[i - 1] == '\t'))
+        {
+            words++;
+        }
+    }
+    if (words < 1 || words > 2 || sync_has_control(value)) {
+        snprintf(err, err_len, "domain \"%s\": expected a name and, "
+                 "optionally, its ICP number (domain = example.com "
+                 "京ICP备12345678号-1)", shown);
+        return -1;
+    }
+
+    l = realloc(c->domains, (c->ndomains + 1) * sizeof(char *));
+    if (l == NULL) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    c->domains = l;
+
+    v = strdup(value);
+    if (v == NULL) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    c->domains[c->ndomains++] = v;
+    return 0;
 }
 
 
@@ -168,6 +226,19 @@ sync_pull_conf_set(sync_pull_conf_t *c, const char *key, const char *value,
     sync_display(shown, sizeof(shown), value, strlen(value));
 
     switch (k->type) {
+
+    case T_LIST:
+        /* a higher source replaces the list; the same one adds to it */
+        if (from > c->from[i]) {
+            for (v = 0; v < c->ndomains; v++) {
+                free(c->domains[v]);
+            }
+            c->ndomains = 0;
+        }
+        if (add_domain(c, value, err, err_len) != 0) {
+            return -1;
+        }
+        break;
 
     case T_UINT:
         if (sync_parse_uint(value, k->min, k->max, &v) != 0) {
@@ -226,80 +297,35 @@ sync_pull_conf_set(sync_pull_conf_t *c, const char *key, const char *value,
 }
 
 
-/* Cuts a comment: '#' at the start or after a blank; quotes protect it. */
-static void
-cut_comment(char *s)
-{
-    int    quoted = 0;
-    char  *p;
-
-    for (p = s; *p; p++) {
-        if (*p == '"') {
-            quoted = !quoted;
-        } else if (*p == '#' && !quoted
-                   && (p == s || p[-1] == ' ' || p[-1] == '\t'))
-        {
-            *p = '\0';
-            return;
-        }
-    }
-}
-
-
 typedef struct {
     size_t       line;
     const char  *key;
     const char  *value;
 } entry_t;
 
+typedef struct {
+    entry_t  *e;
+    size_t    n;
+    size_t    size;
+} entries_t;
 
-/* Splits buf into entries in place; 0, or -1 with err. */
+
 static int
-conf_parse(const char *path, char *buf, size_t len, entry_t *e, size_t *n,
-    char *err, size_t err_len)
+conf_entry(const sync_kv_t *kv, void *data, char *err, size_t err_len)
 {
-    char    *line, *next, *eq, *key, *val;
-    size_t   lineno = 0, vlen;
+    entries_t  *l = data;
 
-    *n = 0;
+    (void) err;
+    (void) err_len;
 
-    for (line = buf; line < buf + len; line = next) {
-        next = memchr(line, '\n', (size_t) (buf + len - line));
-        if (next) {
-            *next++ = '\0';
-        } else {
-            next = buf + len;
-        }
-        lineno++;
-
-        cut_comment(line);
-        key = sync_trim(line);
-        if (*key == '\0') {
-            continue;
-        }
-
-        eq = strchr(key, '=');
-        if (eq == NULL) {
-            snprintf(err, err_len, "%s:%zu: expected \"key = value\"", path,
-                     lineno);
-            return -1;
-        }
-        *eq = '\0';
-        key = sync_trim(key);
-        val = sync_trim(eq + 1);
-
-        vlen = strlen(val);
-        if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"') {
-            val[vlen - 1] = '\0';
-            val++;
-        }
-
-        e[*n].line = lineno;
-        e[*n].key = key;
-        e[*n].value = val;
-        (*n)++;
+    /* one entry per line at most: sized for them all */
+    if (l->n == l->size) {
+        return -1;
     }
-
+    l->e[l->n].line = kv->line;
+    l->e[l->n].key = kv->key;
+    l->e[l->n].value = kv->value;
+    l->n++;
     return 0;
 }
 
@@ -313,7 +339,10 @@ sync_pull_conf_load(sync_pull_conf_t *c, const char *path, char *err,
     char          msg[BEIAN_SYNC_MSG_MAX];
     size_t        len = 0, i, j, n, lines;
     entry_t      *e = NULL;
+    entries_t     l;
     struct stat   st;
+
+    memset(&l, 0, sizeof(l));
 
     rc = sync_read_private("config", path, S_IWGRP | S_IWOTH, CONFIG_MAX,
                            &buf, &len, &st, err, err_len);
@@ -329,15 +358,21 @@ sync_pull_conf_load(sync_pull_conf_t *c, const char *path, char *err,
     for (i = 0, lines = 1; i < len; i++) {
         lines += buf[i] == '\n';
     }
-    e = calloc(lines, sizeof(*e));
-    if (e == NULL) {
+    l.e = calloc(lines, sizeof(entry_t));
+    l.n = 0;
+    l.size = lines;
+    if (l.e == NULL) {
         snprintf(err, err_len, "out of memory");
         goto done;
     }
 
-    if (conf_parse(path, buf, len, e, &n, err, err_len) != 0) {
+    if (sync_kv_parse("config", path, buf, len, 0, conf_entry, &l, err,
+                      err_len) != 0)
+    {
         goto done;
     }
+    e = l.e;
+    n = l.n;
 
     for (i = 0; i < n; i++) {
         if (strcmp(e[i].key, "config") == 0) {
@@ -346,7 +381,9 @@ sync_pull_conf_load(sync_pull_conf_t *c, const char *path, char *err,
             goto done;
         }
         for (j = 0; j < i; j++) {
-            if (strcmp(e[i].key, e[j].key) == 0) {
+            if (strcmp(e[i].key, e[j].key) == 0
+                && strcmp(e[i].key, "domain") != 0)
+            {
                 snprintf(err, err_len, "%s:%zu: %s is set twice (first on "
                          "line %zu)", path, e[i].line, e[i].key, e[j].line);
                 goto done;
@@ -380,7 +417,7 @@ sync_pull_conf_load(sync_pull_conf_t *c, const char *path, char *err,
 
 done:
 
-    free(e);
+    free(l.e);
     if (buf) {
         OPENSSL_cleanse(buf, CONFIG_MAX + 1);
         free(buf);
@@ -631,19 +668,74 @@ set_default(sync_pull_conf_t *c, sync_key_t k, const char *value)
 
 
 int
-sync_pull_conf_finish(sync_pull_conf_t *c, char *err, size_t err_len)
+sync_pull_conf_finish(sync_pull_conf_t *c, int status, char *err,
+    size_t err_len)
 {
+    int          tencent;
     const char  *msg;
     char         shown[96];
 
-    if (set_default(c, SYNC_KEY_ENDPOINT, SYNC_DEFAULT_ENDPOINT) != 0
-        || set_default(c, SYNC_KEY_ACTION, SYNC_DEFAULT_ACTION) != 0
-        || set_default(c, SYNC_KEY_VERSION, SYNC_DEFAULT_VERSION) != 0
-        || set_default(c, SYNC_KEY_SERVICE, SYNC_DEFAULT_SERVICE) != 0
-        || set_default(c, SYNC_KEY_METADATA_URL, SYNC_DEFAULT_METADATA) != 0)
+    if (status && c->source != NULL && strcmp(c->source, "tencent") != 0) {
+        snprintf(err, err_len, "status asks the tencent source; the config "
+                 "says source = %s", c->source);
+        return -1;
+    }
+    if (set_default(c, SYNC_KEY_SOURCE, status ? "tencent" : "records")
+        != 0)
     {
         snprintf(err, err_len, "out of memory");
         return -1;
+    }
+    if (strcmp(c->source, "tencent") != 0
+        && strcmp(c->source, "records") != 0)
+    {
+        snprintf(err, err_len, "source \"%s\": expected tencent or records",
+                 sync_display(shown, sizeof(shown), c->source,
+                              strlen(c->source)));
+        return -1;
+    }
+    tencent = strcmp(c->source, "tencent") == 0;
+
+    if (set_default(c, SYNC_KEY_ENDPOINT, tencent ? SYNC_TENCENT_ENDPOINT
+                                                  : SYNC_RECORDS_ENDPOINT)
+        != 0
+        || set_default(c, SYNC_KEY_ACTION, tencent ? SYNC_TENCENT_ACTION
+                                                   : SYNC_RECORDS_ACTION)
+           != 0
+        || set_default(c, SYNC_KEY_API_VERSION,
+                       tencent ? SYNC_TENCENT_VERSION : SYNC_RECORDS_VERSION)
+           != 0
+        || set_default(c, SYNC_KEY_SERVICE, tencent ? SYNC_TENCENT_SERVICE
+                                                    : SYNC_RECORDS_SERVICE)
+           != 0
+        || set_default(c, SYNC_KEY_METADATA_URL, SYNC_DEFAULT_METADATA) != 0
+        || set_default(c, SYNC_KEY_NGINX, SYNC_DEFAULT_NGINX) != 0)
+    {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+
+    if (c->domains_from != NULL && strcmp(c->domains_from, "nginx") != 0) {
+        snprintf(err, err_len, "domains-from \"%s\": expected nginx",
+                 sync_display(shown, sizeof(shown), c->domains_from,
+                              strlen(c->domains_from)));
+        return -1;
+    }
+    if (!tencent && (c->ndomains > 0 || c->domains_from != NULL)) {
+        snprintf(err, err_len, "domain and domains-from are for source = "
+                 "tencent; the records source asks for the instance's "
+                 "records");
+        return -1;
+    }
+    if (tencent && !status && c->ndomains == 0 && c->domains_from == NULL) {
+        snprintf(err, err_len, "source = tencent needs the names to ask "
+                 "about: domain = NAME [ICP] lines and/or domains-from = "
+                 "nginx");
+        return -1;
+    }
+
+    if (status) {
+        goto optional;
     }
 
     if (c->instance_id == NULL) {
@@ -665,6 +757,8 @@ sync_pull_conf_finish(sync_pull_conf_t *c, char *err, size_t err_len)
         snprintf(err, err_len, "out is required (the snapshot path)");
         return -1;
     }
+
+optional:
 
     /* a half-given pair is a mistake, not a reason to look elsewhere */
     if ((c->secret_id == NULL) != (c->secret_key == NULL)) {
@@ -692,12 +786,12 @@ sync_pull_conf_finish(sync_pull_conf_t *c, char *err, size_t err_len)
     }
 
     /* what `info` shows as the snapshot's origin; a long one is cut */
-    if ((size_t) snprintf(c->source, sizeof(c->source), "pull:%s %s %s",
-                          c->url, c->action, c->version)
-        >= sizeof(c->source))
+    if ((size_t) snprintf(c->meta_source, sizeof(c->meta_source),
+                          "pull:%s %s %s", c->url, c->action, c->api_version)
+        >= sizeof(c->meta_source))
     {
-        c->source[sizeof(c->source) - 4] = '\0';
-        strcat(c->source, "...");
+        c->meta_source[sizeof(c->meta_source) - 4] = '\0';
+        strcat(c->meta_source, "...");
     }
 
     return 0;

@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "creds.h"
+#include "kv.h"
 #include "records.h"
 #include "report.h"
 #include "util.h"
@@ -74,17 +75,56 @@ register_secrets(const sync_creds_t *cr)
 }
 
 
+typedef struct {
+    const char  *path;
+    char         id[SYNC_CREDS_ID_MAX];
+    char         key[SYNC_CREDS_KEY_MAX];
+} creds_file_t;
+
+
+/* An entry of the credentials file: only [default] counts. */
+static int
+creds_entry(const sync_kv_t *kv, void *data, char *err, size_t err_len)
+{
+    char          *out;
+    size_t         size;
+    creds_file_t  *f = data;
+
+    if (strcmp(kv->section, "default") != 0) {
+        return 0;
+    }
+
+    if (strcmp(kv->key, "secret_id") == 0) {
+        out = f->id;
+        size = sizeof(f->id);
+    } else if (strcmp(kv->key, "secret_key") == 0) {
+        out = f->key;
+        size = sizeof(f->key);
+    } else {
+        return 0;
+    }
+
+    if (take(out, size, kv->value, strlen(kv->value)) != 0) {
+        snprintf(err, err_len, "credentials file %s:%zu: %s is not a plain "
+                 "token (value not shown)", f->path, kv->line, kv->key);
+        return -1;
+    }
+    return 0;
+}
+
+
 int
 sync_creds_file(sync_creds_t *cr, const char *path, char *err,
     size_t err_len)
 {
-    int           rc, in_default = 0;
-    char         *buf = NULL, *line, *next, *k, *v, *eq;
-    size_t        len = 0, lineno = 0;
-    struct stat   st;
-    char          id[SYNC_CREDS_ID_MAX], key[SYNC_CREDS_KEY_MAX];
+    int            rc;
+    char          *buf = NULL;
+    size_t         len = 0;
+    struct stat    st;
+    creds_file_t   f;
 
-    id[0] = key[0] = '\0';
+    memset(&f, 0, sizeof(f));
+    f.path = path;
 
     /* holds a secret: no group or world access at all */
     rc = sync_read_private("credentials file", path,
@@ -96,62 +136,21 @@ sync_creds_file(sync_creds_t *cr, const char *path, char *err,
     rc = -1;
 
     /* INI: [section], key = value, # or ; comments */
-    for (line = buf; line != NULL; line = next) {
-        next = strchr(line, '\n');
-        if (next) {
-            *next++ = '\0';
-        }
-        lineno++;
-
-        k = sync_trim(line);
-        if (*k == '\0' || *k == '#' || *k == ';') {
-            continue;
-        }
-
-        if (*k == '[') {
-            in_default = strcmp(k, "[default]") == 0;
-            continue;
-        }
-
-        eq = strchr(k, '=');
-        if (eq == NULL) {
-            snprintf(err, err_len, "credentials file %s:%zu: expected "
-                     "\"key = value\"", path, lineno);
-            goto done;
-        }
-        *eq = '\0';
-        k = sync_trim(k);
-        v = sync_trim(eq + 1);
-
-        if (!in_default) {
-            continue;
-        }
-
-        if (strcmp(k, "secret_id") == 0) {
-            if (take(id, sizeof(id), v, strlen(v)) != 0) {
-                snprintf(err, err_len, "credentials file %s:%zu: secret_id "
-                         "is not a plain token (value not shown)", path,
-                         lineno);
-                goto done;
-            }
-        } else if (strcmp(k, "secret_key") == 0) {
-            if (take(key, sizeof(key), v, strlen(v)) != 0) {
-                snprintf(err, err_len, "credentials file %s:%zu: secret_key "
-                         "is not a plain token (value not shown)", path,
-                         lineno);
-                goto done;
-            }
-        }
+    if (sync_kv_parse("credentials file", path, buf, len,
+                      SYNC_KV_SECTIONS | SYNC_KV_SEMICOLON, creds_entry, &f,
+                      err, err_len) != 0)
+    {
+        goto done;
     }
 
-    if (id[0] == '\0' || key[0] == '\0') {
+    if (f.id[0] == '\0' || f.key[0] == '\0') {
         snprintf(err, err_len, "credentials file %s: no secret_id and "
                  "secret_key in [default]", path);
         goto done;
     }
 
-    memcpy(cr->id, id, sizeof(id));
-    memcpy(cr->key, key, sizeof(key));
+    memcpy(cr->id, f.id, sizeof(f.id));
+    memcpy(cr->key, f.key, sizeof(f.key));
     cr->token[0] = '\0';
     cr->expires = 0;
     cr->source = "file";
@@ -163,8 +162,7 @@ done:
         OPENSSL_cleanse(buf, CREDS_FILE_MAX + 1);
         free(buf);
     }
-    OPENSSL_cleanse(id, sizeof(id));
-    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(&f, sizeof(f));
     return rc;
 }
 

@@ -1,5 +1,6 @@
 /*
- * beian-sync: streaming reader of provider documents (DESIGN.md §6).
+ * beian-sync: streaming reader of provider documents (sync-tool/README.md,
+ * "source = records").
  *
  * A document is {"Response": {"TotalCount": N, "DomainSet": [RECORD...],
  * "RequestId": "..."}}, an Error envelope {"Response": {"Error": {"Code",

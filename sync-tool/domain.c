@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <idn2.h>
+#include <libpsl.h>
 
 #include "domain.h"
 
@@ -17,44 +18,100 @@
 
 
 /*
- * Second-level names under .cn that are registries, not registrants
- * (the Public Suffix List's cn section, as A-labels).  A filing for one of
- * them would allow every *.com.cn site: no such filing is genuine.
+ * The Public Suffix List, from libpsl: the newest of its built-in copy and
+ * the one Debian's publicsuffix package keeps up to date.  Loaded once,
+ * before any thread starts (sync_domain_psl_check()).  Only the ICANN
+ * section counts: a filing is for a domain under a registry's suffix
+ * (com.cn, gov.cn, bj.cn, 公司.cn ...); private suffixes (hosting
+ * providers' own) are registrable names of their owners.
  */
-static const char *const cn_suffixes[] = {
-    "ac", "com", "edu", "gov", "mil", "net", "org",
-    "xn--55qx5d",                               /* 公司 */
-    "xn--io0a7i",                               /* 网络 */
-    "xn--od0alg",                               /* 網絡 */
-    "ah", "bj", "cq", "fj", "gd", "gs", "gx", "gz", "ha", "hb", "he", "hi",
-    "hk", "hl", "hn", "jl", "js", "jx", "ln", "mo", "nm", "nx", "qh", "sc",
-    "sd", "sh", "sn", "sx", "tj", "tw", "xj", "xz", "yn", "zj",
-};
+static const psl_ctx_t *
+psl(void)
+{
+    static int               loaded;
+    static const psl_ctx_t  *ctx;
+
+    if (!loaded) {
+        loaded = 1;
+        ctx = psl_latest(NULL);
+        if (ctx == NULL) {
+            ctx = psl_builtin();
+        }
+    }
+    return ctx;
+}
+
+
+int
+sync_domain_psl_check(char *err, size_t err_len)
+{
+    if (psl() == NULL) {
+        snprintf(err, err_len, "no Public Suffix List: libpsl has no "
+                 "built-in list and none was found (install Debian's "
+                 "publicsuffix package)");
+        return -1;
+    }
+    return 0;
+}
+
+
+static int
+is_suffix(const char *d)
+{
+    /* without a list every name is a suffix: nothing is admitted */
+    return psl() == NULL
+           || psl_is_public_suffix2(psl(), d, PSL_TYPE_ICANN) != 0;
+}
 
 
 int
 sync_domain_public_suffix(const char *d, size_t len)
 {
-    size_t       i, l;
-    const char  *dot;
+    char  buf[BEIAN_DOMAIN_MAX + 1];
 
-    dot = memchr(d, '.', len);
-    if (dot == NULL) {
-        return 1;                               /* a TLD */
-    }
-
-    l = (size_t) (dot - d);
-    if (len - l != 3 || memcmp(dot, ".cn", 3) != 0) {
+    if (len > BEIAN_DOMAIN_MAX) {
         return 0;
     }
+    memcpy(buf, d, len);
+    buf[len] = '\0';
+    return is_suffix(buf);
+}
 
-    for (i = 0; i < sizeof(cn_suffixes) / sizeof(cn_suffixes[0]); i++) {
-        if (strlen(cn_suffixes[i]) == l && memcmp(cn_suffixes[i], d, l) == 0) {
-            return 1;
-        }
+
+int
+sync_domain_registrable(const char *d, size_t len, char *out,
+    size_t *out_len)
+{
+    size_t  i, prev;
+    char    buf[BEIAN_DOMAIN_MAX + 1];
+
+    if (len == 0 || len > BEIAN_DOMAIN_MAX) {
+        return -1;
     }
+    memcpy(buf, d, len);
+    buf[len] = '\0';
 
-    return 0;
+    /* the first suffix from the left that is public is the longest one;
+     * the registrable domain is it and the label before it */
+    for (i = 0, prev = 0; ; ) {
+        if (is_suffix(buf + i)) {
+            if (i == 0) {
+                return -1;
+            }
+            *out_len = len - prev;
+            memcpy(out, buf + prev, *out_len);
+            out[*out_len] = '\0';
+            return 0;
+        }
+        prev = i;
+        while (i < len && buf[i] != '.') {
+            i++;
+        }
+        if (i == len) {
+            return -1;
+        }
+        i++;
+    }
 }
 
 

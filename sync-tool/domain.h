@@ -29,7 +29,22 @@ sync_domain_rc_t sync_domain_normalize(const char *in, size_t len,
     char *out, size_t *out_len, const char **why, char *buf, size_t size);
 
 /* 1 if the normalized domain is a suffix under which the public
- * registers names (a TLD, "com.cn", "bj.cn", ...). */
+ * registers names (a TLD, "com.cn", "bj.cn", ...: the ICANN section of
+ * the Public Suffix List, through libpsl; every name when no list could
+ * be loaded). */
 int sync_domain_public_suffix(const char *d, size_t len);
+
+/* Whether libpsl has a list: 0, or -1 with err saying what to install.
+ * Call before starting threads (the list is loaded once). */
+int sync_domain_psl_check(char *err, size_t err_len);
+
+/*
+ * The registrable domain of a normalized domain: its longest public
+ * suffix and one label more ("www.sub.example.org" -> "example.org",
+ * "img.shop.com.cn" -> "shop.com.cn").  out holds BEIAN_DOMAIN_MAX + 1
+ * bytes.  0, or -1 when the domain is itself a public suffix.
+ */
+int sync_domain_registrable(const char *d, size_t len, char *out,
+    size_t *out_len);
 
 #endif /* SYNC_DOMAIN_H */

@@ -334,6 +334,13 @@ sync_acc_free(sync_acc_t *acc)
 }
 
 
+void
+sync_acc_set_report(sync_acc_t *acc, sync_report_t *rep)
+{
+    acc->rep = rep;
+}
+
+
 /* The Domain of a record that failed validation, if it is a string. */
 static const char *
 shown_domain(const json_t *rec, size_t *len)
@@ -348,12 +355,51 @@ shown_domain(const json_t *rec, size_t *len)
 }
 
 
+/* An admitted record into the accumulator: 0, or -1 out of memory. */
+static int
+acc_push(sync_acc_t *acc, const char *domain, size_t domain_len,
+    const char *icp, size_t icp_len, const char *website_id,
+    size_t website_id_len, int64_t updated_at, int32_t updated_nsec,
+    size_t index)
+{
+    size_t       size;
+    acc_item_t  *it;
+
+    if (acc->nitems == acc->size) {
+        size = acc->size ? acc->size * 2 : 1024;
+        it = realloc(acc->items, size * sizeof(*it));
+        if (it == NULL) {
+            return -1;
+        }
+        acc->items = it;
+        acc->size = size;
+    }
+
+    it = &acc->items[acc->nitems];
+    it->e.domain = sync_arena_strndup(&acc->arena, domain, domain_len);
+    it->e.domain_len = domain_len;
+    it->e.icp = sync_arena_strndup(&acc->arena, icp, icp_len);
+    it->e.website_id = sync_arena_strndup(&acc->arena, website_id,
+                                          website_id_len);
+    if (it->e.domain == NULL || it->e.icp == NULL || it->e.website_id == NULL)
+    {
+        return -1;
+    }
+    it->updated_at = updated_at;
+    it->updated_nsec = updated_nsec;
+    it->index = index;
+
+    acc->nitems++;
+    acc->rep->admitted++;
+    return 0;
+}
+
+
 int
 sync_acc_add(json_t *rec, const sync_pos_t *pos, void *data)
 {
     int             skip;
-    size_t          len = 0, size;
-    acc_item_t     *it;
+    size_t          len = 0;
     const char     *d;
     sync_acc_t     *acc = data;
     sync_report_t  *rep = acc->rep;
@@ -385,33 +431,19 @@ sync_acc_add(json_t *rec, const sync_pos_t *pos, void *data)
         return 0;
     }
 
-    if (acc->nitems == acc->size) {
-        size = acc->size ? acc->size * 2 : 1024;
-        it = realloc(acc->items, size * sizeof(*it));
-        if (it == NULL) {
-            return -1;
-        }
-        acc->items = it;
-        acc->size = size;
-    }
+    return acc_push(acc, r.domain, r.domain_len, r.icp, r.icp_len,
+                    r.website_id, r.website_id_len,
+                    r.has_updated_at ? r.updated_at : INT64_MIN,
+                    r.updated_nsec, pos->index);
+}
 
-    it = &acc->items[acc->nitems];
-    it->e.domain = sync_arena_strndup(&acc->arena, r.domain, r.domain_len);
-    it->e.domain_len = r.domain_len;
-    it->e.icp = sync_arena_strndup(&acc->arena, r.icp, r.icp_len);
-    it->e.website_id = sync_arena_strndup(&acc->arena, r.website_id,
-                                          r.website_id_len);
-    if (it->e.domain == NULL || it->e.icp == NULL || it->e.website_id == NULL)
-    {
-        return -1;
-    }
-    it->updated_at = r.has_updated_at ? r.updated_at : INT64_MIN;
-    it->updated_nsec = r.updated_nsec;
-    it->index = pos->index;
 
-    acc->nitems++;
-    rep->admitted++;
-    return 0;
+int
+sync_acc_put(sync_acc_t *acc, const char *domain, size_t len,
+    const char *icp, const char *website_id, size_t index)
+{
+    return acc_push(acc, domain, len, icp, strlen(icp), website_id,
+                    strlen(website_id), INT64_MIN, 0, index);
 }
 
 

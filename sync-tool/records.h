@@ -1,5 +1,6 @@
 /*
- * beian-sync: RECORD validation and admission (DESIGN.md §6).
+ * beian-sync: RECORD validation and admission (sync-tool/README.md, "Record
+ * rules", "Admission and merging").
  *
  * The accumulator is what a sync builds: sync_acc_add() is the callback
  * sync_doc_parse() calls per record, so `build` feeds it one file and
@@ -80,6 +81,15 @@ sync_acc_t *sync_acc_new(const char *instance_id, sync_report_t *rep);
 int sync_acc_add(json_t *rec, const sync_pos_t *pos, void *acc);
 
 /*
+ * A record a source has admitted itself (the tencent source decides from
+ * the provider's flags, not from a RECORD): counted as admitted (seen
+ * and valid are the source's to count), merged like any other.  0, or -1
+ * when out of memory.
+ */
+int sync_acc_put(sync_acc_t *acc, const char *domain, size_t len,
+    const char *icp, const char *website_id, size_t index);
+
+/*
  * Resolves the admitted records into entries for beian_snap_write():
  * sorted by domain, one per domain.  The same domain with the same ICP
  * number and website is a duplicate; with different ones the record with
@@ -90,6 +100,10 @@ int sync_acc_add(json_t *rec, const sync_pos_t *pos, void *acc);
  * -1 when out of memory.
  */
 int sync_acc_finish(sync_acc_t *acc, beian_entry_t **entries, size_t *n);
+
+/* Counts and messages go to rep from now on (a pass's records adopted
+ * into the run's report). */
+void sync_acc_set_report(sync_acc_t *acc, sync_report_t *rep);
 
 void sync_acc_free(sync_acc_t *acc);
 

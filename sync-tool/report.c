@@ -2,6 +2,7 @@
  * beian-sync: the run report.
  */
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,9 @@
 
 static char    *secrets[SECRETS_MAX];
 static size_t   nsecrets;
+/* requests in flight on several threads scrub their messages while one of
+ * them may register refreshed credentials */
+static pthread_mutex_t  secrets_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 
 const char *const sync_reject_names[SYNC_REJ_N] = {
@@ -43,6 +47,9 @@ const char *const sync_skip_names[SYNC_SKIP_N] = {
     "access_pending",
     "access_cancelled",
     "not_bound_here",
+    "not_filed",
+    "not_landed",
+    "banned",
 };
 
 
@@ -90,8 +97,11 @@ sync_secret_add(const char *secret)
         return;
     }
 
+    pthread_mutex_lock(&secrets_mutex);
+
     for (i = 0; i < nsecrets; i++) {
         if (strcmp(secrets[i], secret) == 0) {
+            pthread_mutex_unlock(&secrets_mutex);
             return;
         }
     }
@@ -109,6 +119,8 @@ sync_secret_add(const char *secret)
     if (secrets[nsecrets] != NULL) {
         nsecrets++;
     }
+
+    pthread_mutex_unlock(&secrets_mutex);
 }
 
 
@@ -118,6 +130,8 @@ sync_secret_scrub(char *text)
     char    *p;
     size_t   i, n;
 
+    pthread_mutex_lock(&secrets_mutex);
+
     for (i = 0; i < nsecrets; i++) {
         n = strlen(secrets[i]);
         while ((p = strstr(text, secrets[i])) != NULL) {
@@ -126,6 +140,8 @@ sync_secret_scrub(char *text)
             memmove(p + 3, p + n, strlen(p + n) + 1);
         }
     }
+
+    pthread_mutex_unlock(&secrets_mutex);
 }
 
 
@@ -134,12 +150,14 @@ sync_secrets_clear(void)
 {
     size_t  i;
 
+    pthread_mutex_lock(&secrets_mutex);
     for (i = 0; i < nsecrets; i++) {
         OPENSSL_cleanse(secrets[i], strlen(secrets[i]));
         free(secrets[i]);
         secrets[i] = NULL;
     }
     nsecrets = 0;
+    pthread_mutex_unlock(&secrets_mutex);
 }
 
 
@@ -163,8 +181,10 @@ sync_report_free(sync_report_t *r)
 {
     json_decref(r->warnings);
     json_decref(r->rejects);
+    json_decref(r->detail);
     r->warnings = NULL;
     r->rejects = NULL;
+    r->detail = NULL;
 }
 
 
@@ -413,6 +433,13 @@ sync_report_json(const sync_report_t *r, FILE *out)
                   "warnings", r->warnings,
                   "rejects", r->rejects);
     if (o == NULL) {
+        return -1;
+    }
+
+    if (r->detail != NULL
+        && json_object_set(o, "source_detail", r->detail) != 0)
+    {
+        json_decref(o);
         return -1;
     }
 

@@ -13,7 +13,7 @@
 #include "util.h"
 
 
-/* Exit codes (DESIGN.md §7, contract). */
+/* Exit codes (sync-tool/README.md, a contract). */
 #define SYNC_EXIT_OK        0
 #define SYNC_EXIT_USAGE     1
 #define SYNC_EXIT_PROVIDER  2       /* provider or network failure */
@@ -39,13 +39,17 @@ typedef enum {
     SYNC_REJ_N
 } sync_reject_t;
 
-/* Why a valid record does not allow its domain here (DESIGN.md §6). */
+/* Why a valid record does not allow its domain here (sync-tool/README.md). */
 typedef enum {
     SYNC_SKIP_FILING_PENDING = 0,
     SYNC_SKIP_FILING_CANCELLED,
     SYNC_SKIP_ACCESS_PENDING,
     SYNC_SKIP_ACCESS_CANCELLED,
     SYNC_SKIP_NOT_BOUND_HERE,
+    /* the tencent source: DescribeDomainIcpStatus says */
+    SYNC_SKIP_NOT_FILED,                /* GovStatus false */
+    SYNC_SKIP_NOT_LANDED,               /* LandedStatus false */
+    SYNC_SKIP_BANNED,                   /* Ban true */
     SYNC_SKIP_N
 } sync_skip_t;
 
@@ -98,6 +102,9 @@ typedef struct {
     const char   *credentials;      /* where they came from, never values */
     int           reloaded;
     long          reload_pid;       /* 0: none read */
+    json_t       *detail;           /* the source's own part of the JSON
+                                       report, under key "source_detail";
+                                       owned, may be NULL */
 
     /* diagnostics */
     size_t        nwarnings;        /* all of them; the first KEEP kept */

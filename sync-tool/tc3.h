@@ -1,6 +1,6 @@
 /*
  * beian-sync: Tencent Cloud API signature v3 (TC3-HMAC-SHA256), for the
- * requests of DESIGN.md §6.  Only what that contract needs: POST to "/",
+ * provider requests (sync-tool/README.md).  Only what they need: POST to "/",
  * no query string, signed headers content-type and host.
  */
 

@@ -255,39 +255,90 @@ test_finish(void **state)
     (void) state;
 
     sync_pull_conf_init(&c);
-    assert_int_equal(sync_pull_conf_finish(&c, err, sizeof(err)), -1);
+    assert_int_equal(sync_pull_conf_finish(&c, 0, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "instance-id is required"));
     assert_int_equal(set(&c, "instance-id", "lhins-abcd1234", err), 0);
-    assert_int_equal(sync_pull_conf_finish(&c, err, sizeof(err)), -1);
+    assert_int_equal(sync_pull_conf_finish(&c, 0, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "out is required"));
     assert_int_equal(set(&c, "out", "/tmp/x.mdb", err), 0);
-    assert_int_equal(sync_pull_conf_finish(&c, err, sizeof(err)), 0);
+    assert_int_equal(sync_pull_conf_finish(&c, 0, err, sizeof(err)), 0);
 
     /* the defaults of the README table */
     assert_string_equal(c.endpoint, "https://lighthouse.tencentcloudapi.com");
     assert_string_equal(c.action, "DescribeInstanceBeianDomains");
-    assert_string_equal(c.version, "2020-03-24");
+    assert_string_equal(c.api_version, "2020-03-24");
     assert_string_equal(c.service, "lighthouse");
     assert_null(c.region);
     assert_string_equal(c.url, "https://lighthouse.tencentcloudapi.com/");
     assert_string_equal(c.host, "lighthouse.tencentcloudapi.com");
     assert_string_equal(c.metadata, "http://metadata.tencentyun.com");
-    assert_string_equal(c.source, "pull:https://lighthouse.tencentcloudapi.com"
-                        "/ DescribeInstanceBeianDomains 2020-03-24");
+    assert_string_equal(c.source, "records");
+    assert_string_equal(c.meta_source, "pull:https://lighthouse."
+                        "tencentcloudapi.com/ DescribeInstanceBeianDomains "
+                        "2020-03-24");
+    sync_pull_conf_free(&c);
+
+    /* source = tencent: its own defaults, and names to ask about */
+    sync_pull_conf_init(&c);
+    assert_int_equal(set(&c, "source", "tencent", err), 0);
+    assert_int_equal(set(&c, "instance-id", "lhins-abcd1234", err), 0);
+    assert_int_equal(set(&c, "out", "/tmp/x.mdb", err), 0);
+    assert_int_equal(sync_pull_conf_finish(&c, 0, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "needs the names to ask about"));
+    assert_int_equal(set(&c, "domain", "example.com", err), 0);
+    assert_int_equal(set(&c, "domain", "shop.com.cn 京ICP备12345678号-1",
+                         err), 0);
+    assert_int_equal(c.ndomains, 2);
+    assert_int_equal(set(&c, "domain", "a b c", err), -1);
+    assert_non_null(strstr(err, "expected a name and, optionally, its ICP"));
+    assert_int_equal(sync_pull_conf_finish(&c, 0, err, sizeof(err)), 0);
+    assert_string_equal(c.endpoint, "https://ba.tencentcloudapi.com");
+    assert_string_equal(c.action, "DescribeDomainIcpStatus");
+    assert_string_equal(c.api_version, "2020-07-20");
+    assert_string_equal(c.service, "ba");
+    assert_string_equal(c.nginx, "/usr/sbin/nginx");
+    assert_int_equal(c.concurrency, 8);
+    sync_pull_conf_free(&c);
+
+    /* a flag's list replaces the file's; a bad source or domains-from */
+    sync_pull_conf_init(&c);
+    assert_int_equal(sync_pull_conf_set(&c, "domain", "a.com", SYNC_FROM_FLAG,
+                                        err, sizeof(err)), 0);
+    assert_int_equal(sync_pull_conf_set(&c, "domain", "b.com",
+                                        SYNC_FROM_CONFIG, err, sizeof(err)),
+                     0);
+    assert_int_equal(c.ndomains, 1);
+    assert_string_equal(c.domains[0], "a.com");
+    assert_int_equal(set(&c, "source", "alibaba", err), 0);
+    assert_int_equal(sync_pull_conf_finish(&c, 0, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "expected tencent or records"));
+    assert_int_equal(set(&c, "source", "records", err), 0);
+    assert_int_equal(sync_pull_conf_finish(&c, 0, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "are for source = tencent"));
+    assert_int_equal(set(&c, "source", "tencent", err), 0);
+    assert_int_equal(set(&c, "domains-from", "apache", err), 0);
+    assert_int_equal(sync_pull_conf_finish(&c, 0, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "domains-from \"apache\": expected nginx"));
+    sync_pull_conf_free(&c);
+
+    /* status needs neither instance-id nor out */
+    sync_pull_conf_init(&c);
+    assert_int_equal(sync_pull_conf_finish(&c, 1, err, sizeof(err)), 0);
+    assert_string_equal(c.source, "tencent");
     sync_pull_conf_free(&c);
 
     sync_pull_conf_init(&c);
     assert_int_equal(set(&c, "out", "/tmp/x.mdb", err), 0);
     assert_int_equal(set(&c, "instance-id", "auto", err), 0);
-    assert_int_equal(sync_pull_conf_finish(&c, err, sizeof(err)), 0);
+    assert_int_equal(sync_pull_conf_finish(&c, 0, err, sizeof(err)), 0);
     assert_int_equal(set(&c, "instance-id", "lhins-ABC", err), 0);
-    assert_int_equal(sync_pull_conf_finish(&c, err, sizeof(err)), -1);
+    assert_int_equal(sync_pull_conf_finish(&c, 0, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "instance-id \"lhins-ABC\""));
     assert_int_equal(set(&c, "instance-id", "lhins-abcd1234", err), 0);
 
     /* credentials come in pairs */
     assert_int_equal(set(&c, "secret-id", "AKIDonly0001", err), 0);
-    assert_int_equal(sync_pull_conf_finish(&c, err, sizeof(err)), -1);
+    assert_int_equal(sync_pull_conf_finish(&c, 0, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "secret-id is given without secret-key"));
     sync_pull_conf_free(&c);
 
@@ -295,13 +346,13 @@ test_finish(void **state)
     assert_int_equal(set(&c, "out", "/tmp/x.mdb", err), 0);
     assert_int_equal(set(&c, "instance-id", "auto", err), 0);
     assert_int_equal(set(&c, "session-token", "tok-0001-abcdef", err), 0);
-    assert_int_equal(sync_pull_conf_finish(&c, err, sizeof(err)), -1);
+    assert_int_equal(sync_pull_conf_finish(&c, 0, err, sizeof(err)), -1);
     assert_int_equal(set(&c, "secret-id", "AKIDpair0001", err), 0);
     assert_int_equal(set(&c, "secret-key", "sk-pair-0001", err), 0);
-    assert_int_equal(sync_pull_conf_finish(&c, err, sizeof(err)), 0);
+    assert_int_equal(sync_pull_conf_finish(&c, 0, err, sizeof(err)), 0);
 
     assert_int_equal(set(&c, "ca-file", "/nonexistent/ca.pem", err), 0);
-    assert_int_equal(sync_pull_conf_finish(&c, err, sizeof(err)), -1);
+    assert_int_equal(sync_pull_conf_finish(&c, 0, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "ca-file /nonexistent/ca.pem"));
     sync_pull_conf_free(&c);
 }

@@ -78,7 +78,7 @@ publish(size_t first, size_t n, unsigned max_shrink, int force,
 {
     int              rc;
     beian_entry_t   *e = entries(first, n);
-    sync_publish_t   p = { snap, INST, "test", max_shrink, force };
+    sync_publish_t   p = { snap, INST, "test", max_shrink, force, 0 };
 
     sync_report_init(rep, "test", NULL, 1);
     rc = sync_publish(&p, e, n, rep);
@@ -223,18 +223,18 @@ test_lock(void **state)
     (void) state;
 
     sync_report_init(&rep, "test", NULL, 1);
-    assert_int_equal(sync_lock(snap, &fd1, &rep), SYNC_EXIT_OK);
-    assert_int_equal(sync_lock(snap, &fd2, &rep), SYNC_EXIT_REFUSED);
+    assert_int_equal(sync_lock(snap, 0, &fd1, &rep), SYNC_EXIT_OK);
+    assert_int_equal(sync_lock(snap, 0, &fd2, &rep), SYNC_EXIT_REFUSED);
     assert_int_equal(fd2, -1);
     assert_non_null(strstr(rep.error, "another beian-sync"));
     close(fd1);
-    assert_int_equal(sync_lock(snap, &fd2, &rep), SYNC_EXIT_OK);
+    assert_int_equal(sync_lock(snap, 0, &fd2, &rep), SYNC_EXIT_OK);
     close(fd2);
     sync_report_free(&rep);
 
     /* a directory that does not exist is a local I/O failure */
     sync_report_init(&rep, "test", NULL, 1);
-    assert_int_equal(sync_lock("/nonexistent-dir/x.mdb", &fd1, &rep),
+    assert_int_equal(sync_lock("/nonexistent-dir/x.mdb", 0, &fd1, &rep),
                      SYNC_EXIT_IO);
     sync_report_free(&rep);
 }

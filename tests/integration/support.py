@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -168,6 +169,19 @@ def stop_process(proc, sig, timeout):
 
 # ---- the mock --------------------------------------------------------
 
+def workdir(case, prefix):
+    """A temp dir for one test, removed after it, with HOME inside and an
+    empty snapshot directory: sets case.tmp, .home, .snapdir and .out."""
+    case.tmp = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(case.tmp, 0o755)
+    case.addCleanup(shutil.rmtree, case.tmp, True)
+    case.home = os.path.join(case.tmp, "home")
+    os.mkdir(case.home, 0o700)
+    case.snapdir = os.path.join(case.tmp, "snap")
+    os.mkdir(case.snapdir, 0o755)
+    case.out = os.path.join(case.snapdir, "snapshot.mdb")
+
+
 class Mock:
     """tests/mock/provider.py on a free loopback port."""
 
@@ -239,6 +253,18 @@ class Mock:
 
     def reset(self):
         return self._call("/__mock/reset", {})
+
+    def ba(self, domains, replace=False):
+        """The ba statuses: {name: {"GovStatus": True, ...}}."""
+        return self._call("/__mock/ba", {"domains": domains,
+                                         "replace": replace})
+
+    def ba_state(self):
+        return self._call("/__mock/ba", None)
+
+    def settings(self, **kw):
+        """page_cap=N, ba_delay=SECONDS."""
+        return self._call("/__mock/settings", kw)
 
     def clock(self, offset):
         """The API side's clock runs offset seconds ahead of ours."""

@@ -9,12 +9,15 @@ one), and an nginx reading it through beian_snapshot_check keeps serving.
 Mount-based cases need root (tmpfs); they are skipped otherwise.
 """
 
+import hashlib
 import json
 import os
+import pwd
 import random
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -72,6 +75,73 @@ def snapshot_state(path):
 
 def leftovers(directory):
     return [n for n in os.listdir(directory) if ".tmp." in n]
+
+
+# The hash index's hash (core/snapshot.c, beian_key_hash), to forge an
+# entry the way a writer would place it.
+M64 = (1 << 64) - 1
+
+
+def key_hash(seed, key):
+    h = seed ^ ((len(key) * 0x9e3779b97f4a7c15) & M64)
+    i = 0
+    while len(key) - i >= 8:
+        h = ((h ^ int.from_bytes(key[i:i + 8], "little")) * 0xbf58476d1ce4e5b9) & M64
+        h ^= h >> 31
+        i += 8
+    h = ((h ^ int.from_bytes(key[i:], "little")) * 0x94d049bb133111eb) & M64
+    h ^= h >> 33
+    h = (h * 0xff51afd7ed558ccd) & M64
+    h ^= h >> 33
+    h = (h * 0xc4ceb9fe1a85ec53) & M64
+    h ^= h >> 33
+    return h
+
+
+def forge_index_entry(path, names):
+    """Adds an entry for the first of names whose home line has room to the
+    hash-v2 index of the snapshot at path, pointing at the first record, in
+    place: only bytes of the index value change, LMDB stays valid.  Returns
+    the name forged."""
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    at = data.find(b"beianix2")
+    assert at > 0 and data.find(b"beianix2", at + 1) == -1, "one index"
+    seed, count, blocks, homes, lines = struct.unpack_from("<QQIII", data, at + 8)
+    filt = at + 48
+    line0 = filt + blocks * 64
+    for name in names:
+        key = name.encode()
+        h = key_hash(seed, key)
+        home = ((h & 0xffffffff) * homes) >> 32
+        line = line0 + home * 64
+        p = 1
+        while p < 64 and data[line + p] != 0:
+            p += 10 if data[line + p] == 0xff else 5 + data[line + p]
+        if p + 5 + len(key) > 64:
+            continue
+        data[line + p] = len(key)
+        data[line + p + 1:line + p + 1 + len(key)] = key
+        struct.pack_into("<I", data, line + p + 1 + len(key), 1)
+        block = filt + (((h >> 32) * blocks) >> 32) * 64
+        for i in range(6):
+            bit = (((h * 0x9e3779b97f4a7c15) & M64) >> (64 - 9 - 9 * i)) & 511
+            data[block + (bit >> 3)] |= 1 << (bit & 7)
+        with open(path, "r+b") as f:
+            f.write(data)
+        return name
+    raise AssertionError("no home line with room")
+
+
+def small_state(path):
+    """snapshot_state() with a digest of the bytes: short in a failure."""
+    ino, size, data = snapshot_state(path)
+    return (ino, size, hashlib.sha256(data).hexdigest())
+
+
+def nobody():
+    pw = pwd.getpwnam("nobody")
+    return pw.pw_uid, pw.pw_gid
 
 
 class Tmpfs:
@@ -208,6 +278,167 @@ class LocalFaults(unittest.TestCase):
                 self.assertIn("has another record for", r.stderr)
                 seen.add("index")
         self.assertEqual(seen, {"tree", "index"})
+
+
+class ForgedIndex(unittest.TestCase):
+    """An index entry for an unfiled name, added to a valid snapshot."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="beian-forge.")
+        os.chmod(self.tmp, 0o755)
+        self.recs = os.path.join(self.tmp, "recs.json")
+        write_records(self.recs, records(3))
+        self.out = os.path.join(self.tmp, "snapshot.mdb")
+        self.assertEqual(build(self.recs, self.out).returncode, 0)
+        self.assertEqual(tool("info", "--snapshot", self.out).returncode, 0)
+        self.evil = forge_index_entry(self.out, ["evil%d.com" % i for i in range(50)])
+        # the forgery works: the index answers filed, the tree does not know it
+        r = tool("check", "--snapshot", self.out, self.evil)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn(self.evil, tool("dump", "--snapshot", self.out).stdout)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_info_names_it(self):
+        r = tool("info", "--snapshot", self.out)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn("digest_verified: no", r.stdout)
+        self.assertIn("index_verified: no", r.stdout)
+        self.assertIn('the hash index holds "%s", which the tree does not'
+                      % self.evil, r.stderr)
+
+    def test_build_with_the_same_records_rewrites_it(self):
+        before = small_state(self.out)
+        r = build(self.recs, self.out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotEqual(small_state(self.out), before)
+        self.assertEqual(tool("info", "--snapshot", self.out).returncode, 0)
+        r = tool("check", "--snapshot", self.out, self.evil)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+
+    def test_force_always_rewrites(self):
+        # even a snapshot that is whole is written again with --force
+        clean = os.path.join(self.tmp, "clean.mdb")
+        self.assertEqual(build(self.recs, clean).returncode, 0)
+        before = small_state(clean)
+        r = subprocess.run(build_argv(self.recs, clean, "--force", "--json"),
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(json.loads(r.stdout)["changed"], r.stdout)
+        self.assertNotEqual(small_state(clean)[0], before[0])
+
+        self.assertEqual(build(self.recs, self.out, "--force").returncode, 0)
+        self.assertEqual(tool("info", "--snapshot", self.out).returncode, 0)
+        self.assertEqual(tool("check", "--snapshot", self.out, self.evil).returncode, 3)
+
+
+@unittest.skipUnless(IS_ROOT, "another user's files need root (chown)")
+class UnsafePlace(unittest.TestCase):
+    """Where other users could interfere, beian-sync refuses to publish
+    (exit 3, a safety guard) and leaves everything as it was."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="beian-place.")
+        os.chmod(self.tmp, 0o755)
+        self.recs = os.path.join(self.tmp, "recs.json")
+        write_records(self.recs, records(3))
+        self.dir = os.path.join(self.tmp, "lib")
+        os.mkdir(self.dir, 0o755)
+        self.out = os.path.join(self.dir, "snapshot.mdb")
+        self.lock = self.out + ".lock"
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def refused(self, *extra, pattern):
+        r = build(self.recs, self.out, *extra)
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertRegex(r.stderr, pattern)
+        return r
+
+    def test_symlinked_lock(self):
+        victim = os.path.join(self.tmp, "victim")
+        os.symlink(victim, self.lock)
+        self.refused(pattern=r"lock file .*snapshot\.mdb\.lock is a symbolic link")
+        self.assertFalse(os.path.lexists(victim))
+        self.assertFalse(os.path.exists(self.out))
+
+    def test_lock_of_another_user(self):
+        with open(self.lock, "w"):
+            pass
+        os.chown(self.lock, *nobody())
+        self.refused(pattern=r"lock file .* is owned by uid %d" % nobody()[0])
+        self.assertFalse(os.path.exists(self.out))
+
+    def test_lock_made_private(self):
+        with open(self.lock, "w"):
+            pass
+        os.chmod(self.lock, 0o644)
+        self.assertEqual(build(self.recs, self.out).returncode, 0)
+        self.assertEqual(os.stat(self.lock).st_mode & 0o777, 0o600)
+
+    def test_snapshot_of_another_user(self):
+        # another user's file with one more domain than the records
+        planted = os.path.join(self.tmp, "planted.json")
+        write_records(planted, records(4))
+        self.assertEqual(build(planted, self.out).returncode, 0)
+        os.chown(self.out, *nobody())
+        before = small_state(self.out)
+        self.refused(pattern=r"snapshot .*snapshot\.mdb is owned by uid %d"
+                     % nobody()[0])
+        self.refused("--force", pattern=r"is owned by uid")
+        self.assertEqual(small_state(self.out), before)
+        self.assertEqual(os.stat(self.out).st_uid, nobody()[0])
+
+    def test_symlinked_snapshot(self):
+        target = os.path.join(self.tmp, "elsewhere.mdb")
+        self.assertEqual(build(self.recs, target, "--allow-shared-dir").returncode, 0)
+        before = small_state(target)
+        os.symlink(target, self.out)
+        self.refused(pattern=r"snapshot .* is a symbolic link")
+        self.assertEqual(small_state(target), before)
+
+    def test_shared_directory(self):
+        for mode, what in ((0o775, "group"), (0o757, "world"), (0o1777, "world")):
+            os.chmod(self.dir, mode)
+            self.refused(pattern=r"snapshot directory .* is %s-writable \(mode %04o\)"
+                         % (what, mode))
+            self.assertEqual(os.listdir(self.dir), [], "nothing created")
+
+    def test_directory_of_another_user(self):
+        os.chown(self.dir, *nobody())
+        self.refused(pattern=r"snapshot directory .* is owned by uid %d" % nobody()[0])
+        self.assertEqual(os.listdir(self.dir), [])
+
+    def test_override(self):
+        os.chmod(self.dir, 0o777)
+        r = build(self.recs, self.out, "--allow-shared-dir")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(tool("info", "--snapshot", self.out).returncode, 0)
+        # the lock and snapshot checks still hold with the override
+        os.chown(self.lock, *nobody())
+        self.refused("--allow-shared-dir", pattern=r"lock file .* is owned by uid")
+
+    def test_override_in_pull_config(self):
+        # the config key is the flag's name; the refusal comes before any
+        # credentials or network
+        os.chmod(self.dir, 0o777)
+        conf = os.path.join(self.tmp, "sync.conf")
+        for allow, code in (("false", 3), ("true", None)):
+            with open(conf, "w") as f:
+                f.write("instance-id = %s\nout = %s\nallow-shared-dir = %s\n"
+                        "endpoint = http://127.0.0.1:9/\nretries = 0\n"
+                        "secret-id = AKIDx\nsecret-key = k\n" % (INSTANCE, self.out, allow))
+            os.chmod(conf, 0o600)
+            r = subprocess.run([SYNC, "pull", "--quiet", "--config", conf],
+                               capture_output=True, text=True)
+            if code == 3:
+                self.assertEqual(r.returncode, 3, r.stderr)
+                self.assertIn("world-writable", r.stderr)
+            else:
+                # past the directory check: the provider is unreachable
+                self.assertEqual(r.returncode, 2, r.stderr)
 
 
 @unittest.skipUnless(os.path.exists(MODULE) and os.path.exists(NGINX), "no nginx/module")

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """
-Mock filing-record provider for beian-sync pull (DESIGN.md §6), Python 3
+Mock filing-record provider for beian-sync pull (sync-tool/README.md), Python 3
 standard library only.
 
-One loopback HTTP server answers three things:
+One loopback HTTP server answers four things:
 
   POST /                      the provider API: {"InstanceId","Offset","Limit"}
                               -> {"Response": {"TotalCount","DomainSet","RequestId"}}
@@ -11,6 +11,13 @@ One loopback HTTP server answers three things:
                               the TC3-HMAC-SHA256 signature (Tencent Cloud API
                               signature v3), X-TC-Action / X-TC-Version /
                               X-TC-Timestamp (300 s) and X-TC-Token.
+  POST / with X-TC-Action: DescribeDomainIcpStatus
+                              Tencent Cloud's per-domain filing status (the
+                              `ba` service): {"Domain": "example.com"} ->
+                              {"Response": {"GovStatus","LandedStatus",
+                              "AuditTicket","Ban","RequestId"}}, with its own
+                              signature check for service "ba" and version
+                              2020-07-20.  A domain not set is not filed.
   GET  /latest/meta-data/...  a mock instance metadata service: instance-id,
                               cam/security-credentials/ (role name) and
                               cam/security-credentials/ROLE (temporary
@@ -40,10 +47,23 @@ One loopback HTTP server answers three things:
                                           clock runs that far ahead (a client
                                           clock skew, for SignatureExpire)
       POST /__mock/reset                  clear faults and logs (records stay)
+      POST /__mock/settings               {"page_cap": N}: a page holds at most
+                                          N records whatever Limit asks
+                                          (providers cap page sizes; null:
+                                          no cap); {"ba_delay": SECONDS}:
+                                          each DescribeDomainIcpStatus answer
+                                          waits that long
+      POST /__mock/ba                     {"domains": {NAME: {"GovStatus":
+                                          bool, ...}}, "replace": bool}: the
+                                          ba statuses (missing flags false)
+      GET  /__mock/ba                     the ba statuses, and "inflight_max":
+                                          the most ba requests seen at once
 
 Faults apply to the next `times` API requests that passed authentication and
 validation and that the fault can apply to (page faults need a page after
-the first, or the last page), after skipping `after` of them.  Names:
+the first, or the last page; a fault with "domain" only to
+DescribeDomainIcpStatus for that domain; page faults never to ba, ba faults
+never to pages), after skipping `after` of them.  Names:
 
   http500 http502 http503 http (status=,      an HTTP status, HTML body
                                 location=)      (a redirect with location)
@@ -70,6 +90,8 @@ the first, or the last page), after skipping `after` of them.  Names:
                                               more than the total
   oversized (mib=17)                          a valid document over 16 MiB
   error (code=, message=)                     any Error envelope
+  missing_field (field=GovStatus)             ba: one flag left out
+  string_true (field=LandedStatus)            ba: one flag as the string "true"
   RequestLimitExceeded, InternalError, ResourceUnavailable,
   AuthFailure.SignatureExpire, AuthFailure.SecretIdNotFound,
   AuthFailure.SignatureFailure, AuthFailure.UnauthorizedOperation,
@@ -109,6 +131,10 @@ DEFAULT_ACTION = "DescribeInstanceBeianDomains"
 DEFAULT_VERSION = "2020-03-24"
 DEFAULT_SERVICE = "lighthouse"
 DEFAULT_ROLE = "BeianSyncRole"
+BA_ACTION = "DescribeDomainIcpStatus"
+BA_VERSION = "2020-07-20"
+BA_SERVICE = "ba"
+BA_FLAGS = ("GovStatus", "LandedStatus", "AuditTicket", "Ban")
 ALGORITHM = "TC3-HMAC-SHA256"
 MAX_SKEW = 300
 MAX_LIMIT = 100
@@ -151,8 +177,13 @@ BODY_FAULTS = {
     "truncated", "invalid_json", "not_object", "total_string",
     "domainset_object", "domain_number", "total_change", "duplicate",
     "short_page", "long_page", "empty_page", "extra_records", "oversized",
-    "error",
+    "error", "missing_field", "string_true",
 }
+# faults about pages, and about ba answers: each applies to its own kind
+PAGE_FAULTS = {"total_string", "domainset_object", "domain_number",
+               "total_change", "duplicate", "short_page", "long_page",
+               "empty_page", "extra_records"}
+BA_FAULTS = {"missing_field", "string_true"}
 
 
 # ---- Tencent Cloud API signature v3 -----------------------------------
@@ -362,8 +393,14 @@ class Fault:
                                                    str):
             raise ValueError("fault error needs a code")
 
-    def applies(self, offset, limit, total):
+    def applies(self, offset, limit, total, domain=None):
         n = self.name
+        if domain is not None or "domain" in self.params:
+            # a ba request (domain set) or a fault meant for one
+            return domain is not None and n not in PAGE_FAULTS \
+                and self.params.get("domain", domain) == domain
+        if n in BA_FAULTS:
+            return False
         if n in ("total_change", "duplicate", "empty_page"):
             return 0 < offset < total
         if n in ("short_page", "long_page"):
@@ -407,6 +444,26 @@ class State:
                      "no_role": False}
         self.connections = {"accepted": 0, "tls_failed": 0}
         self.tmp = None             # the current temporary credentials
+        self.page_cap = None
+        self.ba = {}                # domain -> {flag: bool}
+        self.ba_delay = 0.0
+        self.ba_inflight = 0
+        self.ba_inflight_max = 0
+
+    def take_fault(self, offset, limit, total, domain=None):
+        """The fault for this request, if one is armed for it (the lock is
+        held), counted down."""
+        fault = None
+        for f in self.faults:
+            if f.times > 0 and f.applies(offset, limit, total, domain):
+                if f.after > 0:
+                    f.after -= 1
+                    continue
+                f.times -= 1
+                fault = f
+                break
+        self.faults = [f for f in self.faults if f.times > 0]
+        return fault
 
     # temporary credentials, issued by the metadata service
     def temporary(self):
@@ -520,6 +577,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     obj = list(st.metadata_log)
                 elif path == "/__mock/connections":
                     obj = dict(st.connections)
+                elif path == "/__mock/ba":
+                    obj = {"domains": dict(st.ba),
+                           "inflight_max": st.ba_inflight_max}
                 elif path == "/__mock/faults":
                     obj = [f.describe() for f in st.faults]
                 elif path == "/__mock/issued":
@@ -573,6 +633,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 st.faults.append(f)
                 n = len(st.faults)
             return self._json(200, {"ok": True, "faults": n})
+        if path == "/__mock/settings":
+            with st.lock:
+                if "page_cap" in obj:
+                    st.page_cap = obj["page_cap"]
+                if "ba_delay" in obj:
+                    st.ba_delay = float(obj["ba_delay"])
+            return self._json(200, {"ok": True})
+        if path == "/__mock/ba":
+            doms = obj.get("domains", {})
+            if not isinstance(doms, dict):
+                raise ValueError("domains must be an object")
+            with st.lock:
+                if obj.get("replace"):
+                    st.ba = {}
+                for name, flags in doms.items():
+                    st.ba[name] = {k: bool(flags.get(k, False))
+                                   for k in BA_FLAGS}
+            return self._json(200, {"ok": True, "count": len(st.ba)})
         if path == "/__mock/clock":
             with st.lock:
                 st.clock_offset = float(obj.get("offset", 0))
@@ -583,6 +661,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 st.log = []
                 st.metadata_log = []
                 st.connections = {"accepted": 0, "tls_failed": 0}
+                st.ba_inflight_max = 0
             return self._json(200, {"ok": True})
         if path == "/__mock/metadata":
             with st.lock:
@@ -671,8 +750,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 entry["offset"] = req.get("Offset")
                 entry["limit"] = req.get("Limit")
                 entry["instance_id"] = req.get("InstanceId")
+                entry["domain"] = req.get("Domain")
         except (ValueError, UnicodeDecodeError):
             req = None
+
+        if h.get("x-tc-action") == BA_ACTION:
+            return self._ba(h, body, req, entry)
 
         code = self._authenticate(h, body, entry)
         if code:
@@ -718,22 +801,59 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with st.lock:
             records = st.records
             total = len(records)
-            fault = None
-            for f in st.faults:
-                if f.times > 0 and f.applies(off, lim, total):
-                    if f.after > 0:
-                        f.after -= 1
-                        continue
-                    f.times -= 1
-                    fault = f
-                    break
-            st.faults = [f for f in st.faults if f.times > 0]
-        page = records[off:off + lim]
+            fault = st.take_fault(off, lim, total)
+        cap = st.page_cap
+        page = records[off:off + (min(lim, cap) if cap else lim)]
         return self._answer(entry, fault, records, page, total, off, lim)
 
-    def _authenticate(self, h, body, entry):
+    def _ba(self, h, body, req, entry):
+        """DescribeDomainIcpStatus, as Tencent's `ba` service answers it."""
+        st = self.state
+        code = self._authenticate(h, body, entry, BA_SERVICE)
+        if code:
+            entry["auth_error"] = code
+            return self._api_error(entry, code, entry.pop("_msg", None))
+        if h.get("x-tc-version") != BA_VERSION:
+            return self._api_error(entry, "NoSuchVersion",
+                                   "version %r is not %s"
+                                   % (h.get("x-tc-version"), BA_VERSION))
+        if not isinstance(req, dict) or set(req) != {"Domain"} \
+                or not isinstance(req["Domain"], str):
+            return self._api_error(entry, "InvalidParameter",
+                                   'the body must be {"Domain": "NAME"}')
+        domain = req["Domain"]
+        with st.lock:
+            fault = st.take_fault(None, None, None, domain)
+            flags = dict(st.ba.get(domain, {k: False for k in BA_FLAGS}))
+            st.ba_inflight += 1
+            st.ba_inflight_max = max(st.ba_inflight_max, st.ba_inflight)
+            delay = st.ba_delay
+        try:
+            if delay:
+                time.sleep(delay)
+            rid = str(uuid.uuid4())
+            resp = dict(flags, RequestId=rid)
+            entry.update({"status": 200, "request_id": rid})
+            if fault is not None and fault.name in BA_FAULTS:
+                entry["fault"] = fault.name
+                field = fault.params.get("field", "GovStatus")
+                if fault.name == "missing_field":
+                    resp.pop(field, None)
+                else:
+                    resp[field] = "true"
+                return self._json(200, {"Response": resp})
+            if fault is not None:
+                return self._answer(entry, fault, [], [], 0, 0, 0,
+                                    ba=resp)
+            return self._json(200, {"Response": resp})
+        finally:
+            with st.lock:
+                st.ba_inflight -= 1
+
+    def _authenticate(self, h, body, entry, service=None):
         """None if the request is authentic, else an error Code."""
         st = self.state
+        service = service or st.service
         auth = h.get("authorization")
         if not auth:
             entry["_msg"] = "the Authorization header is missing"
@@ -763,10 +883,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             entry["_msg"] = "credential scope date %s is not the UTC date " \
                             "%s of X-TC-Timestamp" % (a["date"], utc_date(ts))
             return "AuthFailure.SignatureFailure"
-        if a["service"] != st.service:
+        if a["service"] != service:
             entry["signature_ok"] = False
             entry["_msg"] = "credential scope service %s is not %s" \
-                            % (a["service"], st.service)
+                            % (a["service"], service)
             return "AuthFailure.SignatureFailure"
         creq = canonical_request(self.command, "/", "", h,
                                  a["signed_headers"], body)
@@ -791,10 +911,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return "AuthFailure.TokenFailure"
         return None
 
-    def _answer(self, entry, fault, records, page, total, off, lim):
+    def _answer(self, entry, fault, records, page, total, off, lim, ba=None):
         rid = str(uuid.uuid4())
         resp = {"TotalCount": total, "DomainSet": page, "RequestId": rid}
-        entry.update({"status": 200, "request_id": rid, "count": len(page)})
+        if ba is not None:
+            resp = ba
+        entry.update({"status": 200, "request_id": resp["RequestId"],
+                      "count": None if ba is not None else len(page)})
         if fault is None:
             return self._json(200, {"Response": resp})
 
