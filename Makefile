@@ -12,6 +12,9 @@ prefix     ?= /usr/local
 DESTDIR    ?=
 NGINX_SRC  ?= /usr/share/nginx/src
 NGINX_BIN  ?= /usr/sbin/nginx
+# nginx's own stream module, loaded before ours in the t/ suites
+# (Debian: libnginx-mod-stream; a source tree: $(B)/nginx/objs/...)
+NGINX_STREAM_MODULE ?= /usr/lib/nginx/modules/ngx_stream_module.so
 B          := build
 
 CC         ?= cc
@@ -24,7 +27,7 @@ ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SAN) -fstack-protector-strong \
 LIBS_CORE  := -llmdb
 LIBS_SYNC  := -ljansson -lpcre2-8 -lidn2 -lpsl -lcrypto -lcurl -lpthread
 
-CORE_SRC   := core/host.c core/snapshot.c core/topk.c
+CORE_SRC   := core/host.c core/snapshot.c core/topk.c core/hello.c
 CORE_W_SRC := core/snapshot_write.c
 SYNC_SRC   := $(filter-out sync-tool/main.c,$(wildcard sync-tool/*.c))
 CORE_OBJ   := $(CORE_SRC:%.c=$(B)/obj/%.o)
@@ -32,11 +35,7 @@ CORE_W_OBJ := $(CORE_W_SRC:%.c=$(B)/obj/%.o)
 SYNC_OBJ   := $(SYNC_SRC:%.c=$(B)/obj/%.o)
 UNIT_SRC   := $(wildcard tests/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/%.c=$(B)/tests/%)
-MODULE_SRC := $(wildcard ngx_http_beian_module/*.[ch]) $(CORE_SRC) \
-              $(wildcard core/*.h) config
-
-.PHONY: all deps module tool run test unit test-nginx test-sync static clean \
-        install install-tool deb test-deb
+CORE_SRC   := core/host.c core/snapshot.c core/topk.c core/hello.c
 
 all: module tool
 
@@ -44,7 +43,7 @@ deps:
 	@sh .ci/deps.sh
 
 tool: $(B)/beian-sync
-module: $(B)/ngx_http_beian_module.so
+module: $(B)/ngx_http_beian_module.so $(B)/ngx_stream_beian_module.so
 
 $(B)/obj/%.o: %.c $(wildcard core/*.h) $(wildcard sync-tool/*.h)
 	@mkdir -p $(dir $@)
@@ -71,11 +70,28 @@ $(B)/nginx/objs/Makefile: config
 	    --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
 	    || { tail -30 configure.log; exit 1; }
 
-$(B)/ngx_http_beian_module.so: $(B)/nginx/objs/Makefile $(MODULE_SRC)
-	$(MAKE) -C $(B)/nginx -f objs/Makefile modules >/dev/null
-	@# a new file, renamed into place: an nginx that has the old one
-	@# mapped must not see its code change under it
-	cp $(B)/nginx/objs/ngx_http_beian_module.so $@.tmp && mv -f $@.tmp $@
+# Only our modules: the nginx-dev tree has no sources for nginx's own
+# dynamic modules (stream), the other .so is built alongside.
+$(B)/ngx_http_beian_module.so $(B)/ngx_stream_beian_module.so &: \
+    $(B)/nginx/objs/Makefile $(MODULE_SRC)
+	$(MAKE) -C $(B)/nginx -f objs/Makefile \
+	    objs/ngx_http_beian_module.so objs/ngx_stream_beian_module.so \
+	    >/dev/null
+	@# new files, renamed into place: an nginx that has the old ones
+	@# mapped must not see their code change under it
+	for m in ngx_http_beian_module ngx_stream_beian_module; do \
+	    cp $(B)/nginx/objs/$$m.so $(B)/$$m.so.tmp && \
+	    mv -f $(B)/$$m.so.tmp $(B)/$$m.so || exit 1; \
+	done
+
+# With NGINX_SRC a full source tree (a release, or a checkout of
+# github.com/nginx/nginx), the nginx binary of that tree, to run the suites
+# against: TEST_NGINX_BINARY=$(B)/nginx/objs/nginx, with
+# NGINX_STREAM_MODULE=$(B)/nginx/objs/ngx_stream_module.so
+nginx-binary: $(B)/nginx/objs/Makefile
+	@test -f $(B)/nginx/src/core/nginx.c || \
+	    { echo "nginx-binary: NGINX_SRC must be a full source tree" >&2; exit 1; }
+	$(MAKE) -C $(B)/nginx -f objs/Makefile binary modules >/dev/null
 
 # A static nginx with the module compiled in, to prove --add-module works.
 # nginx-dev has headers only, so this needs a full source tree: NGINX_SRC if
@@ -107,7 +123,9 @@ test: deps all unit fuzz-replay test-nginx test-sync
 
 test-nginx: all
 	@BEIAN_SYNC=$(abspath $(B))/beian-sync \
-	    TEST_NGINX_LOAD_MODULES=$(abspath $(B))/ngx_http_beian_module.so \
+	    TEST_NGINX_LOAD_MODULES="$(abspath $(NGINX_STREAM_MODULE)) \
+	        $(abspath $(B))/ngx_http_beian_module.so \
+	        $(abspath $(B))/ngx_stream_beian_module.so" \
 	    sh t/run.sh
 
 # beian-sync against a mock provider and real nginx (tests/integration)
@@ -120,6 +138,8 @@ install: all install-tool
 	install -d $(DESTDIR)/usr/lib/nginx/modules
 	install -m 644 $(B)/ngx_http_beian_module.so \
 	    $(DESTDIR)/usr/lib/nginx/modules/ngx_http_beian_module.so
+	install -m 644 $(B)/ngx_stream_beian_module.so \
+	    $(DESTDIR)/usr/lib/nginx/modules/ngx_stream_beian_module.so
 
 # beian-sync and its man page (the Debian package uses this too)
 install-tool: tool
@@ -172,7 +192,7 @@ test-deb: deb
 #                        on any error that involves our code
 
 FUZZ_B       := build/fuzz
-FUZZ_TARGETS := host records snapshot
+FUZZ_TARGETS := host records snapshot hello
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -35,10 +35,11 @@ rm -rf "$reports"
 mkdir -p "$reports"
 chmod 1777 "$reports"           # nginx workers may run as another user
 
-# nginx, preloaded; no leak check: nginx leaves freeing to exit()
+# nginx, preloaded; no leak check: nginx leaves freeing to exit();
+# t/asan.suppress: nginx's own per-module symbols
 cat > $B/nginx-asan <<EOF
 #!/bin/sh
-ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$reports/asan-nginx \\
+ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$reports/asan-nginx:suppressions=$PWD/t/asan.suppress \\
 LD_PRELOAD=$libasan exec ${NGINX_BIN:-/usr/sbin/nginx} "\$@"
 EOF
 chmod 755 $B/nginx-asan
@@ -51,7 +52,7 @@ export BEIAN_SYNC=$PWD/$B/beian-sync
 export BEIAN_MODULE=$PWD/$B/ngx_http_beian_module.so
 export NGINX_BIN=$PWD/$B/nginx-asan
 export TEST_NGINX_BINARY=$NGINX_BIN
-export TEST_NGINX_LOAD_MODULES=$BEIAN_MODULE
+export TEST_NGINX_LOAD_MODULES="${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so} $BEIAN_MODULE $PWD/$B/ngx_stream_beian_module.so"
 
 status=0
 {

@@ -6,6 +6,7 @@ set -e
 pkgs="gcc make perl curl nginx nginx-dev liblmdb-dev lmdb-utils libpcre2-dev
       libcurl4-openssl-dev libcmocka-dev libidn2-dev libjansson-dev libssl-dev
       zlib1g-dev pkg-config python3 nghttp2-client openssl libpsl-dev publicsuffix
+      libnginx-mod-stream
       ${BEIAN_EXTRA_PKGS:-}"
 
 missing=

@@ -37,7 +37,7 @@ EOF
 chmod 755 $B/nginx-valgrind
 
 export BEIAN_SYNC=$PWD/$B/beian-sync
-export TEST_NGINX_LOAD_MODULES=$PWD/$B/ngx_http_beian_module.so
+export TEST_NGINX_LOAD_MODULES="${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so} $PWD/$B/ngx_http_beian_module.so $PWD/$B/ngx_stream_beian_module.so"
 
 harness=$(grep -l '^use Test::Nginx::Socket' t/*.t | tr '\n' ' ')
 own=$(grep -L '^use Test::Nginx::Socket' t/*.t | tr '\n' ' ')

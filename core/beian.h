@@ -15,6 +15,16 @@
 #include <sys/stat.h>
 
 
+/*
+ * The core is compiled into each nginx module (http, stream), and nginx
+ * may load both into one process: each keeps its own copy, none of its
+ * symbols binds to the other module's.
+ */
+#if defined __GNUC__
+#pragma GCC visibility push(hidden)
+#endif
+
+
 /* Longest domain in presentation form without the trailing dot. */
 #define BEIAN_DOMAIN_MAX        253
 #define BEIAN_LABEL_MAX         63
@@ -380,5 +390,43 @@ int beian_snap_write(const char *path, const beian_meta_t *meta,
  * Returns how many were removed, or -1.
  */
 int beian_snap_clean_temps(const char *path);
+
+
+/*
+ * The server name of a TLS ClientHello (core/hello.c), for the gates that
+ * see raw bytes (stream) or an extension body (http, OpenSSL's ClientHello
+ * callback).
+ */
+#define BEIAN_SNI_MAX       255         /* as OpenSSL, TLSEXT_MAXLEN_host_name */
+/* Largest ClientHello message beian_tls_client_hello() gathers. */
+#define BEIAN_HELLO_MAX     16384
+
+typedef enum {
+    BEIAN_SNI_FOUND = 0,                /* *name, *name_len set */
+    BEIAN_SNI_NONE,                     /* a ClientHello without one */
+    BEIAN_SNI_AGAIN,                    /* need more bytes */
+    BEIAN_SNI_NOT_TLS,                  /* not a TLS handshake at all */
+    BEIAN_SNI_BAD                       /* malformed, or too long */
+} beian_sni_t;
+
+/*
+ * A server_name extension's body: FOUND with one host_name of 1..255 bytes
+ * without NUL, else BAD.
+ */
+beian_sni_t beian_tls_sni_ext(const unsigned char *ext, size_t len,
+    const unsigned char **name, size_t *name_len);
+
+/*
+ * The first bytes a client sent: TLS records carrying a ClientHello.  The
+ * message is gathered into scratch (size bytes, BEIAN_HELLO_MAX is
+ * enough for any sane client); *name points into scratch.
+ */
+beian_sni_t beian_tls_client_hello(const unsigned char *buf, size_t len,
+    unsigned char *scratch, size_t size, const unsigned char **name,
+    size_t *name_len);
+
+#if defined __GNUC__
+#pragma GCC visibility pop
+#endif
 
 #endif /* BEIAN_H */

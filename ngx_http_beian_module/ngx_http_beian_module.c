@@ -12,6 +12,8 @@
 #include "topk.h"
 #include "ngx_http_beian_page.h"
 #include "version.h"
+#include "ngx_beian_common.h"
+#include "ngx_http_beian_ssl.h"
 
 
 #define NGX_HTTP_BEIAN_ENFORCE    0
@@ -34,6 +36,8 @@ typedef struct {
     ngx_atomic_t                generated_at;
     ngx_atomic_t                loaded_at;
     ngx_atomic_t                refused;          /* inode last refused */
+    ngx_atomic_t                tls_rejected;
+    ngx_atomic_t                tls_would_reject;
 } ngx_http_beian_shm_t;
 
 
@@ -58,13 +62,11 @@ typedef struct {
     ngx_uint_t                  status;
     ngx_flag_t                  subdomains;
     ngx_uint_t                  ip_host;
-    ngx_array_t                *exempt_names;     /* of ngx_str_t */
-#if (NGX_PCRE)
-    ngx_array_t                *exempt_regex;     /* of ngx_regex_t * */
-#endif
+    ngx_beian_exempt_t          exempt;
     ngx_http_beian_page_t      *page;             /* NULL: the built-in */
     ngx_http_complex_value_t   *redirect;
     ngx_uint_t                  flags;            /* BEIAN_MATCH_* */
+    ngx_flag_t                  tls;
 } ngx_http_beian_srv_conf_t;
 
 
@@ -125,6 +127,8 @@ static ngx_str_t *ngx_http_beian_ctx_host(ngx_http_request_t *r,
     ngx_http_beian_ctx_t *ctx);
 static ngx_http_beian_ctx_t *ngx_http_beian_verdict(ngx_http_request_t *r);
 static ngx_http_beian_ctx_t *ngx_http_beian_matched(ngx_http_request_t *r);
+static beian_status_t ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf,
+    beian_host_class_t cls, beian_host_t *h);
 static ngx_int_t ngx_http_beian_block(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
 static void ngx_http_beian_top_add(ngx_http_request_t *r,
@@ -256,6 +260,13 @@ static ngx_command_t  ngx_http_beian_commands[] = {
       ngx_http_beian_exempt_cmd,
       NGX_HTTP_SRV_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("beian_tls"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_beian_srv_conf_t, tls),
       NULL },
 
     { ngx_string("beian_metrics"),
@@ -585,35 +596,11 @@ static beian_status_t
 ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf, beian_host_class_t cls,
     beian_host_t *h)
 {
-    ngx_str_t       host, *name;
-    ngx_uint_t      i;
-    beian_match_t   m;
+    beian_match_t  m;
 
-    host.data = (u_char *) h->name;
-    host.len = h->len;
-
-    if (bscf->exempt_names) {
-        name = bscf->exempt_names->elts;
-        for (i = 0; i < bscf->exempt_names->nelts; i++) {
-            if (name[i].len == host.len
-                && ngx_memcmp(name[i].data, host.data, host.len) == 0)
-            {
-                return BEIAN_EXEMPT;
-            }
-        }
+    if (ngx_beian_exempt_match(&bscf->exempt, (char *) h->name, h->len)) {
+        return BEIAN_EXEMPT;
     }
-
-#if (NGX_PCRE)
-    if (bscf->exempt_regex) {
-        ngx_regex_t  **re = bscf->exempt_regex->elts;
-
-        for (i = 0; i < bscf->exempt_regex->nelts; i++) {
-            if (ngx_regex_exec(re[i], &host, NULL, 0) >= 0) {
-                return BEIAN_EXEMPT;
-            }
-        }
-    }
-#endif
 
     return beian_match_host(ngx_http_beian_snapshot(), cls, h,
                             bscf->flags | BEIAN_MATCH_NO_RECORD, &m);
@@ -710,6 +697,67 @@ done:
     ngx_http_set_ctx(mr, ctx, ngx_http_beian_module);
 
     return ctx;
+}
+
+
+/*
+ * The TLS gate (ngx_http_beian_ssl.c): the verdict for a ClientHello's
+ * server name (NULL data: none sent) in the server nginx chose for it.
+ * NGX_OK lets the handshake go on, NGX_DECLINED refuses it.
+ */
+ngx_int_t
+ngx_http_beian_tls_verdict(ngx_connection_t *c, ngx_http_conf_ctx_t *conf_ctx,
+    ngx_str_t *name)
+{
+    u_char                      *p;
+    beian_host_t                 h;
+    beian_status_t               status;
+    beian_host_class_t           cls;
+    ngx_http_beian_shm_t        *shm;
+    ngx_http_beian_srv_conf_t   *bscf;
+    ngx_http_beian_main_conf_t  *bmcf;
+    char                         buf[BEIAN_HOST_MAX + 1];
+    u_char                       shown[NGX_BEIAN_SHOWN_MAX];
+
+    bscf = conf_ctx->srv_conf[ngx_http_beian_module.ctx_index];
+
+    if (!bscf->enable || !bscf->tls) {
+        return NGX_OK;
+    }
+
+    cls = beian_host_parse((char *) name->data, name->len, buf, &h);
+    status = ngx_http_beian_judge(bscf, cls, &h);
+
+    if (beian_allowed(status, bscf->flags)) {
+        return NGX_OK;
+    }
+
+    bmcf = conf_ctx->main_conf[ngx_http_beian_module.ctx_index];
+    shm = bmcf->zone ? bmcf->zone->data : NULL;
+
+    /* any bytes but NUL may come: shown escaped, and bounded */
+    p = ngx_beian_shown(shown, name);
+
+    if (bscf->mode == NGX_HTTP_BEIAN_REPORT) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "beian: would reject TLS handshake for %s server name "
+                      "\"%*s\" (report mode)", beian_status_names[status],
+                      p - shown, shown);
+        if (shm) {
+            ngx_atomic_fetch_add(&shm->tls_would_reject, 1);
+        }
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                  "beian: rejected TLS handshake for %s server name \"%*s\"",
+                  beian_status_names[status], p - shown, shown);
+
+    if (shm) {
+        ngx_atomic_fetch_add(&shm->tls_rejected, 1);
+    }
+
+    return NGX_DECLINED;
 }
 
 
@@ -1055,7 +1103,8 @@ ngx_http_beian_metrics_handler(ngx_http_request_t *r)
     top = ngx_http_beian_top_copy(r, bmcf, &ntop, &observed);
 
     /* per entry: a host escaped at worst 2x, an address, numbers, times */
-    len = 4096 + BEIAN_NSTATUS * (64 + NGX_ATOMIC_T_LEN)
+    len = 4096 + 512 + BEIAN_NSTATUS * (64 + NGX_ATOMIC_T_LEN)
+          + NGX_BEIAN_STREAM_METRICS_MAX
           + (size_t) ntop * (2 * BEIAN_TOP_HOST_MAX + 2 * BEIAN_TOP_ADDR_MAX
                              + 256);
 
@@ -1137,6 +1186,20 @@ ngx_http_beian_metrics_handler(ngx_http_request_t *r)
         "beian_snapshot_reload_failures_total %uA\n",
         shm->blocked, shm->would_block, shm->records, shm->generated_at,
         shm->loaded_at, shm->reload_failures);
+
+    p = ngx_sprintf(p,
+        "# HELP beian_tls_rejected_total TLS handshakes refused for the "
+        "server name.\n"
+        "# TYPE beian_tls_rejected_total counter\n"
+        "beian_tls_rejected_total %uA\n"
+        "# HELP beian_tls_would_reject_total TLS handshakes let through by "
+        "report mode that enforce mode would refuse.\n"
+        "# TYPE beian_tls_would_reject_total counter\n"
+        "beian_tls_would_reject_total %uA\n",
+        shm->tls_rejected, shm->tls_would_reject);
+
+    /* the stream gate's, when it runs in this nginx */
+    p = ngx_beian_stream_metrics(p);
 
     if (bmcf->top_zone) {
         p = ngx_sprintf(p,
@@ -1398,37 +1461,7 @@ ngx_http_beian_snapshot_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_beian_main_conf_t  *bmcf = conf;
 
-    ngx_str_t  *value;
-
-    if (bmcf->snapshot.data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (value[1].len == 0) {
-        return "requires a file name";
-    }
-
-    bmcf->snapshot = value[1];
-
-    if (ngx_conf_full_name(cf->cycle, &bmcf->snapshot, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (cf->args->nelts == 3) {
-        if (ngx_strcmp(value[2].data, "if_missing=block") != 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\", "
-                               "the only one is \"if_missing=block\"",
-                               &value[2]);
-            return NGX_CONF_ERROR;
-        }
-
-        bmcf->if_missing_block = 1;
-    }
-
-    return NGX_CONF_OK;
+    return ngx_beian_snap_parse(cf, &bmcf->snapshot, &bmcf->if_missing_block);
 }
 
 
@@ -1437,28 +1470,7 @@ ngx_http_beian_check_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_beian_main_conf_t  *bmcf = conf;
 
-    ngx_str_t  *value;
-
-    if (bmcf->check != NGX_CONF_UNSET_MSEC) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        bmcf->check = 0;
-        return NGX_CONF_OK;
-    }
-
-    bmcf->check = ngx_parse_time(&value[1], 0);
-    if (bmcf->check == (ngx_msec_t) NGX_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in \"%V\" directive",
-                           &value[1], &cmd->name);
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
+    return ngx_beian_check_parse(cf, cmd, &bmcf->check);
 }
 
 
@@ -1645,87 +1657,17 @@ ngx_http_beian_exempt_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_beian_srv_conf_t  *bscf = conf;
 
-    size_t       n;
-    ngx_str_t   *value, *name;
+    ngx_str_t   *value;
     ngx_uint_t   i;
-    char         buf[BEIAN_HOST_MAX + 1];
 
     value = cf->args->elts;
 
     for (i = 1; i < cf->args->nelts; i++) {
-
-        if (value[i].len > 1 && value[i].data[0] == '~') {
-#if (NGX_PCRE)
-            ngx_regex_t          **re;
-            ngx_regex_compile_t    rc;
-            u_char                 errstr[NGX_MAX_CONF_ERRSTR];
-
-            ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
-
-            rc.pattern.data = value[i].data + 1;
-            rc.pattern.len = value[i].len - 1;
-            rc.pool = cf->pool;
-            rc.err.len = NGX_MAX_CONF_ERRSTR;
-            rc.err.data = errstr;
-
-            if (ngx_regex_compile(&rc) != NGX_OK) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
-                return NGX_CONF_ERROR;
-            }
-
-            if (bscf->exempt_regex == NULL) {
-                bscf->exempt_regex = ngx_array_create(cf->pool, 2,
-                                                      sizeof(ngx_regex_t *));
-                if (bscf->exempt_regex == NULL) {
-                    return NGX_CONF_ERROR;
-                }
-            }
-
-            re = ngx_array_push(bscf->exempt_regex);
-            if (re == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            *re = rc.regex;
-            continue;
-#else
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "using regex \"%V\" requires PCRE library",
-                               &value[i]);
-            return NGX_CONF_ERROR;
-#endif
-        }
-
-        /* stored as the handler will see the host: normalized */
-        (void) beian_host_normalize((char *) value[i].data, value[i].len,
-                                    buf, &n);
-        if (n == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid host name \"%V\" in \"%V\" directive",
-                               &value[i], &cmd->name);
+        if (ngx_beian_exempt_add(cf, &bscf->exempt, &value[i], &cmd->name)
+            != NGX_CONF_OK)
+        {
             return NGX_CONF_ERROR;
         }
-
-        if (bscf->exempt_names == NULL) {
-            bscf->exempt_names = ngx_array_create(cf->pool, 4,
-                                                  sizeof(ngx_str_t));
-            if (bscf->exempt_names == NULL) {
-                return NGX_CONF_ERROR;
-            }
-        }
-
-        name = ngx_array_push(bscf->exempt_names);
-        if (name == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        name->len = n;
-        name->data = ngx_pnalloc(cf->pool, n);
-        if (name->data == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_memcpy(name->data, buf, n);
     }
 
     return NGX_CONF_OK;
@@ -1809,8 +1751,7 @@ ngx_http_beian_create_srv_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *
-     *     bscf->exempt_names = NULL;
-     *     bscf->exempt_regex = NULL;
+     *     bscf->exempt = { NULL, NULL };
      *     bscf->page = NULL;
      *     bscf->redirect = NULL;
      *     bscf->flags = 0;
@@ -1821,6 +1762,7 @@ ngx_http_beian_create_srv_conf(ngx_conf_t *cf)
     bscf->status = NGX_CONF_UNSET_UINT;
     bscf->subdomains = NGX_CONF_UNSET;
     bscf->ip_host = NGX_CONF_UNSET_UINT;
+    bscf->tls = NGX_CONF_UNSET;
 
     return bscf;
 }
@@ -1842,6 +1784,8 @@ ngx_http_beian_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->subdomains, prev->subdomains, 1);
     ngx_conf_merge_uint_value(conf->ip_host, prev->ip_host,
                               NGX_HTTP_BEIAN_IP_ALLOW);
+    ngx_conf_merge_value(conf->tls, prev->tls, 1);
+
     /* a page or a redirect of its own replaces the inherited answer */
     if (conf->page == NULL && conf->redirect == NULL) {
         conf->page = prev->page;
@@ -1859,19 +1803,7 @@ ngx_http_beian_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
-    /* a server's own list, names and regexes together, replaces the
-     * inherited one */
-    if (conf->exempt_names == NULL
-#if (NGX_PCRE)
-        && conf->exempt_regex == NULL
-#endif
-       )
-    {
-        conf->exempt_names = prev->exempt_names;
-#if (NGX_PCRE)
-        conf->exempt_regex = prev->exempt_regex;
-#endif
-    }
+    ngx_beian_exempt_merge(&conf->exempt, &prev->exempt);
 
     conf->flags = (conf->subdomains ? BEIAN_MATCH_SUBDOMAINS : 0)
                   | (conf->ip_host == NGX_HTTP_BEIAN_IP_BLOCK
@@ -2140,6 +2072,10 @@ ngx_http_beian_init(ngx_conf_t *cf)
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_beian_header_filter;
+
+    if (ngx_http_beian_ssl_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }

@@ -35,6 +35,12 @@ printf 'record_count\n4294967296000\n' | mdb_load -T -n -s meta "$out/hugecount.
 rm -f "$out"/*-lock
 chmod 644 "$out"/*.mdb
 
+# one self-signed certificate for the TLS servers under test
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$out/tls.key" -out "$out/tls.crt" -subj /CN=beian-test \
+    -days 3650 2>/dev/null
+chmod 644 "$out/tls.key" "$out/tls.crt"
+
 # big: 4000 filed domains (d0.big.cn ... d3999.big.cn), about 0.5 MB, so
 # that a smaller file written over it in place leaves most of the old
 # mapping beyond the new end

@@ -1182,6 +1182,71 @@ teardown(void **state)
 }
 
 
+/*
+ * ClientHellos as real clients send them (captured from openssl s_client
+ * and curl, fuzz/corpus/hello) and broken ones, whole and cut short.
+ */
+static void
+test_client_hello(void **state)
+{
+    static const struct {
+        const char   *file;
+        beian_sni_t   rc;
+        const char   *name;
+    } cases[] = {
+        { "openssl-tls13", BEIAN_SNI_FOUND, "www.example.com" },
+        { "openssl-tls12", BEIAN_SNI_FOUND, "example.com" },
+        { "openssl-ip", BEIAN_SNI_FOUND, "127.0.0.1" },
+        { "curl-h2", BEIAN_SNI_FOUND, "xn--fsqu00a.xn--fiqs8s" },
+        { "fragmented", BEIAN_SNI_FOUND, "www.example.com" },
+        { "openssl-nosni", BEIAN_SNI_NONE, NULL },
+        { "truncated", BEIAN_SNI_AGAIN, NULL },
+        { "not-tls-http", BEIAN_SNI_NOT_TLS, NULL },
+        { "sslv2", BEIAN_SNI_NOT_TLS, NULL },
+        { "alert-record", BEIAN_SNI_NOT_TLS, NULL },
+        { "dup-sni", BEIAN_SNI_BAD, NULL },
+    };
+
+    size_t                i, len, n, cut;
+    FILE                 *f;
+    char                  path[256];
+    const unsigned char  *name;
+    static unsigned char  buf[65536], scratch[BEIAN_HELLO_MAX];
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(path, sizeof(path), "fuzz/corpus/hello/%s", cases[i].file);
+        f = fopen(path, "rb");
+        assert_non_null(f);
+        len = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+
+        assert_int_equal(beian_tls_client_hello(buf, len, scratch,
+                                                sizeof(scratch), &name, &n),
+                         cases[i].rc);
+        if (cases[i].name) {
+            assert_int_equal(n, strlen(cases[i].name));
+            assert_memory_equal(name, cases[i].name, n);
+        }
+
+        /* one byte short of a whole ClientHello is never a verdict */
+        if (cases[i].rc == BEIAN_SNI_FOUND || cases[i].rc == BEIAN_SNI_NONE) {
+            for (cut = 0; cut < len; cut++) {
+                assert_int_equal(beian_tls_client_hello(buf, cut, scratch,
+                                     sizeof(scratch), &name, &n),
+                                 BEIAN_SNI_AGAIN);
+            }
+        }
+    }
+
+    /* a message longer than the scratch buffer is refused, not cut */
+    assert_int_equal(beian_tls_client_hello((const unsigned char *)
+                         "\x16\x03\x01\x00\x04\x01\x00\x40\x01", 9,
+                         scratch, 64, &name, &n), BEIAN_SNI_BAD);
+}
+
+
 int
 main(void)
 {
@@ -1199,6 +1264,7 @@ main(void)
         cmocka_unit_test(test_key_order),
         cmocka_unit_test(test_digest),
         cmocka_unit_test(test_write_refuses_unsorted),
+        cmocka_unit_test(test_client_hello),
     };
 
     return cmocka_run_group_tests_name("core", tests, setup, teardown);

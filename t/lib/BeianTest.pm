@@ -24,6 +24,7 @@ use strict;
 use warnings;
 use File::Basename qw(basename);
 use File::Copy qw(copy);
+use IO::Socket::INET;
 use Time::HiRes qw(sleep);
 
 my $snap = $ENV{TEST_NGINX_SNAP}
@@ -32,6 +33,19 @@ my $snap = $ENV{TEST_NGINX_SNAP}
 (my $live = basename($0)) =~ s/\.t$//;
 $ENV{TEST_NGINX_LIVE} = "$snap/live-$live.mdb";
 
+# More ports than the harness's own, free ones, picked once per file: a TLS
+# server ($TEST_NGINX_TLS_PORT) and the stream server of --- stream_config
+# ($TEST_NGINX_STREAM_PORT, as Test::Nginx::Socket::Lua::Stream names it).
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, ReuseAddr => 1)
+        or die "no free port: $!\n";
+    return $s->sockport;
+}
+
+$ENV{TEST_NGINX_TLS_PORT}    ||= free_port();
+$ENV{TEST_NGINX_STREAM_PORT} ||= free_port();
+
 sub install_snapshot {
     my ($name) = @_;
     my $tmp = "$ENV{TEST_NGINX_LIVE}.tmp";
@@ -39,6 +53,30 @@ sub install_snapshot {
     copy("$snap/$name.mdb", $tmp) or die "copy $name.mdb: $!\n";
     chmod 0644, $tmp;
     rename($tmp, $ENV{TEST_NGINX_LIVE}) or die "rename: $!\n";
+}
+
+# The real Test::Nginx::Socket has no --- stream_config (its Lua::Stream
+# subclass does, and needs Lua): there the stream {} block is written here,
+# in the same shape, into --- main_config.  The bundled harness writes it
+# itself (stream_block).
+sub stream_to_main_config {
+    my ($block) = @_;
+    my @servers = ($block->stream_server_config,
+                   $block->stream_server_config2,
+                   $block->stream_server_config3);
+
+    return unless defined $block->stream_config || defined $servers[0];
+
+    my $port = $ENV{TEST_NGINX_STREAM_PORT};
+    my $out = "stream {\n" . ($block->stream_config // '') . "\n";
+    for my $i (grep { $_ == 0 || defined $servers[$_] } 0 .. 2) {
+        $out .= "    server {\n        listen " . ($port + $i) . ";\n\n"
+              . ($servers[$i] // '') . "\n    }\n";
+    }
+    $block->set_value('main_config', ($block->main_config // '') . "$out}\n");
+    $block->set_value($_, undef)
+        for qw(stream_config stream_server_config stream_server_config2
+               stream_server_config3);
 }
 
 sub in_place {
@@ -128,11 +166,20 @@ sub host_400 {
 }
 
 my $errors_in_log = 0;
+my $crit_in_log = 0;
 
 sub errors_in_log { $errors_in_log = 1 }
 
+# Suites where nginx itself is the TLS client of a refused handshake: its
+# side logs the refusal at [crit] ("SSL_do_handshake() failed ... tlsv1
+# unrecognized name") or [error]; [alert] still fails a block.
+sub handshake_errors_in_log { $errors_in_log = 1; $crit_in_log = 1 }
+
 sub preprocess {
     my ($block) = @_;
+
+    stream_to_main_config($block)
+        unless defined &Test::Nginx::Socket::stream_block;
 
     if (defined $block->snapshot) {
         (my $name = $block->snapshot) =~ s/\s+//g;
@@ -167,12 +214,50 @@ sub preprocess {
                      || defined $block->grep_error_log;
 
         $block->set_value('no_error_log',
-                          ($errors ? '' : "[error]\n") . "[alert]\n[crit]\n");
+                          ($errors ? '' : "[error]\n") . "[alert]\n"
+                          . ($crit_in_log ? '' : "[crit]\n"));
     }
 
     if (defined $block->config && !defined $block->http_config) {
         $block->set_value('http_config',
                           "beian_snapshot $ENV{TEST_NGINX_LIVE};\n");
+    }
+}
+
+# The TLS suites' client is nginx itself: a front (the harness's server,
+# beian off) that proxies with proxy_ssl_name taken from ?sni= (empty: no
+# SNI sent) to the TLS server under test (/p/, $TEST_NGINX_TLS_PORT) or to
+# the stream server (/s/ over TLS, /plain/ without, $TEST_NGINX_STREAM_PORT).
+# A refused handshake or a closed connection is a 502.
+sub tls_front {
+    my ($block) = @_;
+    my $front = '';
+
+    for (['p', 'https', 'TLS'], ['s', 'https', 'STREAM'],
+         ['plain', 'http', 'STREAM'])
+    {
+        my ($loc, $scheme, $port) = @$_;
+        $front .= "    location /$loc/ {\n"
+                . "        proxy_pass $scheme://127.0.0.1:\$TEST_NGINX_${port}_PORT/;\n"
+                . ($scheme eq 'https'
+                   ? "        proxy_ssl_server_name on;\n"
+                   . "        proxy_ssl_name \$arg_sni;\n"
+                   . "        proxy_ssl_session_reuse off;\n" : '')
+                . "        proxy_set_header Host \$arg_host;\n"
+                . "    }\n";
+    }
+    $block->set_value('config', $front . ($block->config // ''))
+        unless defined $block->no_front;
+
+    # --- tls_server_config: the body of the TLS server under test
+    if (defined(my $tls = $block->tls_server_config)) {
+        $block->set_value('http_config',
+            ($block->http_config // "beian_snapshot $ENV{TEST_NGINX_LIVE};\n")
+            . "server {\n"
+            . "    listen 127.0.0.1:\$TEST_NGINX_TLS_PORT ssl;\n"
+            . "    ssl_certificate \$TEST_NGINX_SNAP/tls.crt;\n"
+            . "    ssl_certificate_key \$TEST_NGINX_SNAP/tls.key;\n"
+            . "$tls}\n");
     }
 }
 

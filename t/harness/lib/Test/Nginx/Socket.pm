@@ -14,6 +14,9 @@ package Test::Nginx::Socket;
 #  - TEST_NGINX_USE_VALGRIND: nginx runs in the foreground under memcheck as
 #    in the real one, but valgrind writes to logs/valgrind.PID.log, which is
 #    echoed to stderr when nginx stops (see valgrind_cmd);
+#  - --- stream_config / --- stream_server_config(2, 3) write the stream {}
+#    block as Test::Nginx::Socket::Lua::Stream does, but --- stream_request
+#    and --- stream_response (sent from Lua there) are not implemented;
 #  - no http2/http3/curl, stap, check-leak, tcp_listen/udp_listen,
 #    access_log checks, shutdown_error_log, todo/skip_nginx*, body filters;
 #    requests split into packets ([[...]] in --- request eval) bail out;
@@ -542,6 +545,30 @@ sub write_user_files {
     }
 }
 
+# --- stream_config and --- stream_server_config (2, 3): a stream {} block
+# shaped as Test::Nginx::Socket::Lua::Stream writes it, its servers on
+# TEST_NGINX_STREAM_PORT (default: the server port + 1) and the next two.
+# The requests are the suite's own business (the real one sends them from
+# Lua, which Debian's nginx does not have).
+sub stream_block {
+    my ($block) = @_;
+    my $stream_config = $block->stream_config;
+    my @servers = ($block->stream_server_config,
+                   $block->stream_server_config2,
+                   $block->stream_server_config3);
+
+    return '' unless defined $stream_config || defined $servers[0];
+
+    my $port = $ENV{TEST_NGINX_STREAM_PORT} // $ServerPort + 1;
+    my $out = "stream {\n" . ($stream_config // '') . "\n";
+    for my $i (0 .. 2) {
+        next if $i > 0 && !defined $servers[$i];
+        $out .= "    server {\n        listen " . ($port + $i) . ";\n\n"
+              . ($servers[$i] // '') . "\n    }\n";
+    }
+    return "$out}\n";
+}
+
 sub write_config_file {
     my ($block, $config, $hup) = @_;
     my $name = $block->name;
@@ -549,7 +576,7 @@ sub write_config_file {
     master_on() if $hup;    # reloading is unreliable without a master
 
     my $http_config = expand_env(scalar($block->http_config), $name) // '';
-    my $main_config = $block->main_config // '';
+    my $main_config = ($block->main_config // '') . stream_block($block);
     my @modules = map { "load_module $_;" } grep { length } split /\s+/,
                   $LoadModules // '';
     $main_config = join ' ', @modules, $main_config if @modules;
@@ -671,6 +698,8 @@ my @UNSUPPORTED = qw(
     shutdown_error_log no_shutdown_error_log response_body_filters
     response_body_json_sort todo todo_nginx skip_nginx skip_nginx2
     skip_openssl skip_slave http09 request_eval response_body_eval charset
+    stream_request stream_request2 stream_request3 stream_response
+    stream_response_like
     server_addr_for_client write_resp_body_file
 );
 

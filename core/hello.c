@@ -1,0 +1,232 @@
+/*
+ * The server name (SNI) of a TLS ClientHello, read from the raw bytes a
+ * client sends first (RFC 8446 4.1.2 and 5.1, RFC 6066 3).  Bounded: the
+ * handshake message is gathered from its records into the caller's buffer,
+ * never longer than that, and every length is checked against what is left.
+ */
+
+#include <string.h>
+
+#include "beian.h"
+
+
+#define TLS_RECORD_HEADER       5
+#define TLS_HANDSHAKE_HEADER    4
+#define TLS_CONTENT_HANDSHAKE   22
+#define TLS_CLIENT_HELLO        1
+#define TLS_EXT_SERVER_NAME     0
+#define TLS_SNI_HOST_NAME       0
+/* a record's payload: 2^14 bytes, and a little more for old peers */
+#define TLS_RECORD_MAX          (16384 + 2048)
+
+
+/* A cursor over bytes: every read checks what is left. */
+typedef struct {
+    const unsigned char  *p;
+    size_t                left;
+} cur_t;
+
+
+static int
+get_n(cur_t *c, size_t n, const unsigned char **out)
+{
+    if (c->left < n) {
+        return -1;
+    }
+    *out = c->p;
+    c->p += n;
+    c->left -= n;
+    return 0;
+}
+
+
+static int
+get_u8(cur_t *c, size_t *v)
+{
+    const unsigned char  *p;
+
+    if (get_n(c, 1, &p) != 0) {
+        return -1;
+    }
+    *v = p[0];
+    return 0;
+}
+
+
+static int
+get_u16(cur_t *c, size_t *v)
+{
+    const unsigned char  *p;
+
+    if (get_n(c, 2, &p) != 0) {
+        return -1;
+    }
+    *v = (size_t) p[0] << 8 | p[1];
+    return 0;
+}
+
+
+/* A vector with a length prefix of 1 or 2 bytes, as a cursor of its own. */
+static int
+get_vec(cur_t *c, int prefix, cur_t *vec)
+{
+    size_t  n;
+
+    if ((prefix == 1 ? get_u8(c, &n) : get_u16(c, &n)) != 0) {
+        return -1;
+    }
+    vec->left = n;
+    return get_n(c, n, &vec->p);
+}
+
+
+beian_sni_t
+beian_tls_sni_ext(const unsigned char *ext, size_t len,
+    const unsigned char **name, size_t *name_len)
+{
+    size_t  type;
+    cur_t   c, list, host;
+
+    /* exactly one entry, of type host_name, as OpenSSL accepts it */
+    c.p = ext;
+    c.left = len;
+
+    if (get_vec(&c, 2, &list) != 0 || c.left != 0
+        || get_u8(&list, &type) != 0 || type != TLS_SNI_HOST_NAME
+        || get_vec(&list, 2, &host) != 0 || list.left != 0
+        || host.left == 0 || host.left > BEIAN_SNI_MAX
+        || memchr(host.p, '\0', host.left) != NULL)
+    {
+        return BEIAN_SNI_BAD;
+    }
+
+    *name = host.p;
+    *name_len = host.left;
+    return BEIAN_SNI_FOUND;
+}
+
+
+/* The ClientHello body: skip to the extensions, find server_name. */
+static beian_sni_t
+client_hello_sni(cur_t *c, const unsigned char **name, size_t *name_len)
+{
+    size_t                type, seen;
+    cur_t                 v, exts, ext;
+    const unsigned char  *skip;
+    beian_sni_t           rc;
+
+    if (get_n(c, 2 + 32, &skip) != 0            /* version, random */
+        || get_vec(c, 1, &v) != 0 || v.left > 32 /* session id */
+        || get_vec(c, 2, &v) != 0 || v.left == 0 || v.left % 2 != 0
+        || get_vec(c, 1, &v) != 0 || v.left == 0) /* compression */
+    {
+        return BEIAN_SNI_BAD;
+    }
+
+    if (c->left == 0) {
+        /* no extensions at all (SSL 3.0 style) */
+        return BEIAN_SNI_NONE;
+    }
+
+    if (get_vec(c, 2, &exts) != 0 || c->left != 0) {
+        return BEIAN_SNI_BAD;
+    }
+
+    rc = BEIAN_SNI_NONE;
+    seen = 0;
+
+    while (exts.left) {
+        if (get_u16(&exts, &type) != 0 || get_vec(&exts, 2, &ext) != 0) {
+            return BEIAN_SNI_BAD;
+        }
+
+        if (type != TLS_EXT_SERVER_NAME) {
+            continue;
+        }
+
+        /* a repeated extension is a decode error in TLS */
+        if (seen++) {
+            return BEIAN_SNI_BAD;
+        }
+
+        rc = beian_tls_sni_ext(ext.p, ext.left, name, name_len);
+        if (rc != BEIAN_SNI_FOUND) {
+            return rc;
+        }
+    }
+
+    return rc;
+}
+
+
+beian_sni_t
+beian_tls_client_hello(const unsigned char *buf, size_t len,
+    unsigned char *scratch, size_t size, const unsigned char **name,
+    size_t *name_len)
+{
+    size_t                type, major, rlen, have, need;
+    cur_t                 in, msg;
+    const unsigned char  *frag;
+
+    in.p = buf;
+    in.left = len;
+    have = 0;
+    need = TLS_HANDSHAKE_HEADER;
+
+    /* gather the handshake message from as many records as it spans */
+    while (have < need) {
+
+        if (in.left < TLS_RECORD_HEADER) {
+            /* the first byte alone tells a TLS client from others */
+            if (have == 0 && in.left > 0 && buf[0] != TLS_CONTENT_HANDSHAKE) {
+                return BEIAN_SNI_NOT_TLS;
+            }
+            return BEIAN_SNI_AGAIN;
+        }
+
+        (void) get_u8(&in, &type);
+        (void) get_u8(&in, &major);
+        (void) get_n(&in, 1, &frag);            /* minor: any */
+        (void) get_u16(&in, &rlen);
+
+        if (type != TLS_CONTENT_HANDSHAKE || major != 3) {
+            return have == 0 ? BEIAN_SNI_NOT_TLS : BEIAN_SNI_BAD;
+        }
+
+        if (rlen == 0 || rlen > TLS_RECORD_MAX) {
+            return BEIAN_SNI_BAD;
+        }
+
+        if (in.left < rlen) {
+            /* a record arrives whole before we read it */
+            return BEIAN_SNI_AGAIN;
+        }
+
+        (void) get_n(&in, rlen, &frag);
+
+        if (rlen > size - have) {
+            rlen = size - have;
+        }
+        memcpy(scratch + have, frag, rlen);
+        have += rlen;
+
+        if (need == TLS_HANDSHAKE_HEADER && have >= TLS_HANDSHAKE_HEADER) {
+            if (scratch[0] != TLS_CLIENT_HELLO) {
+                return BEIAN_SNI_BAD;
+            }
+
+            need += (size_t) scratch[1] << 16 | (size_t) scratch[2] << 8
+                    | scratch[3];
+
+            if (need > size) {
+                return BEIAN_SNI_BAD;
+            }
+        }
+    }
+
+    /* the message; bytes past it (a next message) are not ours */
+    msg.p = scratch + TLS_HANDSHAKE_HEADER;
+    msg.left = need - TLS_HANDSHAKE_HEADER;
+
+    return client_hello_sni(&msg, name, name_len);
+}

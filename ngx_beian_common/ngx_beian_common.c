@@ -1,0 +1,410 @@
+/*
+ * nginx glue shared by the http and the stream beian modules (see
+ * ngx_beian_common.h).
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_beian_common.h"
+
+
+char *
+ngx_beian_exempt_add(ngx_conf_t *cf, ngx_beian_exempt_t *ex, ngx_str_t *value,
+    ngx_str_t *directive)
+{
+    size_t      n;
+    ngx_str_t  *name;
+    char        buf[BEIAN_HOST_MAX + 1];
+
+    if (value->len > 1 && value->data[0] == '~') {
+#if (NGX_PCRE)
+        ngx_regex_t          **re;
+        ngx_regex_compile_t    rc;
+        u_char                 errstr[NGX_MAX_CONF_ERRSTR];
+
+        ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
+
+        rc.pattern.data = value->data + 1;
+        rc.pattern.len = value->len - 1;
+        rc.pool = cf->pool;
+        rc.err.len = NGX_MAX_CONF_ERRSTR;
+        rc.err.data = errstr;
+
+        if (ngx_regex_compile(&rc) != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ex->regex == NULL) {
+            ex->regex = ngx_array_create(cf->pool, 2, sizeof(ngx_regex_t *));
+            if (ex->regex == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        re = ngx_array_push(ex->regex);
+        if (re == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *re = rc.regex;
+
+        return NGX_CONF_OK;
+#else
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "using regex \"%V\" requires PCRE library", value);
+        return NGX_CONF_ERROR;
+#endif
+    }
+
+    /* kept as the gate will see the name: normalized */
+    (void) beian_host_normalize((char *) value->data, value->len, buf, &n);
+    if (n == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid host name \"%V\" in \"%V\" directive",
+                           value, directive);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ex->names == NULL) {
+        ex->names = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+        if (ex->names == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    name = ngx_array_push(ex->names);
+    if (name == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    name->len = n;
+    name->data = ngx_pnalloc(cf->pool, n);
+    if (name->data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(name->data, buf, n);
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_beian_exempt_match(ngx_beian_exempt_t *ex, char *host, size_t len)
+{
+    ngx_str_t   *name;
+    ngx_uint_t   i;
+
+    if (ex->names) {
+        name = ex->names->elts;
+        for (i = 0; i < ex->names->nelts; i++) {
+            if (name[i].len == len && ngx_memcmp(name[i].data, host, len) == 0)
+            {
+                return 1;
+            }
+        }
+    }
+
+#if (NGX_PCRE)
+    if (ex->regex) {
+        ngx_str_t      s;
+        ngx_regex_t  **re = ex->regex->elts;
+
+        s.data = (u_char *) host;
+        s.len = len;
+
+        for (i = 0; i < ex->regex->nelts; i++) {
+            if (ngx_regex_exec(re[i], &s, NULL, 0) >= 0) {
+                return 1;
+            }
+        }
+    }
+#endif
+
+    return 0;
+}
+
+
+/* a server's own list, names and regexes together, replaces the inherited
+ * one */
+void
+ngx_beian_exempt_merge(ngx_beian_exempt_t *conf, ngx_beian_exempt_t *prev)
+{
+    if (conf->names == NULL
+#if (NGX_PCRE)
+        && conf->regex == NULL
+#endif
+       )
+    {
+        *conf = *prev;
+    }
+}
+
+
+char *
+ngx_beian_check_parse(ngx_conf_t *cf, ngx_command_t *cmd, ngx_msec_t *check)
+{
+    ngx_str_t  *value;
+
+    if (*check != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        *check = 0;
+        return NGX_CONF_OK;
+    }
+
+    *check = ngx_parse_time(&value[1], 0);
+    if (*check == (ngx_msec_t) NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\" directive",
+                           &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_beian_snap_parse(ngx_conf_t *cf, ngx_str_t *path,
+    ngx_flag_t *if_missing_block)
+{
+    ngx_str_t  *value;
+
+    if (path->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        return "requires a file name";
+    }
+
+    *path = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strcmp(value[2].data, "if_missing=block") != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\", "
+                               "the only one is \"if_missing=block\"",
+                               &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        *if_missing_block = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_beian_snap_validate(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc)
+{
+    beian_snap_t     *snap;
+    ngx_file_info_t   fi;
+    char              err[BEIAN_ERR_MAX];
+
+    if (sc->if_missing_block
+        && ngx_file_info(sc->path.data, &fi) == NGX_FILE_ERROR
+        && ngx_errno == NGX_ENOENT)
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "beian: snapshot \"%V\" does not exist yet, "
+                           "every domain is blocked until beian-sync "
+                           "writes it (if_missing=block)", &sc->path);
+        return NGX_OK;
+    }
+
+    /* closed again: an LMDB env must not be inherited across fork() */
+    snap = beian_snap_open((char *) sc->path.data, err, sizeof(err));
+    if (snap == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "beian: %s", err);
+        return NGX_ERROR;
+    }
+
+    beian_snap_close(snap);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_beian_snap_load(ngx_log_t *log, ngx_beian_snap_conf_t *sc,
+    ngx_beian_snap_state_t *st, ngx_beian_snap_stats_t *stats)
+{
+    ngx_err_t            e;
+    ngx_uint_t           level;
+    ngx_atomic_uint_t    old;
+    struct stat          fi;
+    beian_snap_t        *snap;
+    const beian_meta_t  *meta;
+    char                 err[BEIAN_ERR_MAX];
+
+    if (stat((char *) sc->path.data, &fi) != 0) {
+        e = ngx_errno;
+
+        if (st->failed.st_ino != 0 || st->snap) {
+            /* a missing file is no news while we hold a snapshot */
+            return;
+        }
+
+        st->failed.st_ino = (ino_t) -1;
+        level = (sc->if_missing_block && e == NGX_ENOENT) ? NGX_LOG_WARN
+                                                          : NGX_LOG_ALERT;
+        ngx_log_error(level, log, e,
+                      "beian: snapshot \"%V\" not loaded: every domain is "
+                      "blocked until it is", &sc->path);
+        return;
+    }
+
+    if ((st->snap && beian_snap_same_file(&fi, &st->loaded))
+        || beian_snap_same_file(&fi, &st->failed))
+    {
+        return;
+    }
+
+    /* a sealed private copy: the file changing in place cannot hurt */
+    snap = beian_snap_open((char *) sc->path.data, err, sizeof(err));
+
+    if (snap == NULL) {
+        st->failed = fi;
+        ngx_log_error(NGX_LOG_ERR, log, 0, "beian: %s; %s", err,
+                      st->snap ? "keeping the previous snapshot"
+                               : "every domain is blocked");
+
+        /* every worker refuses the same file: count it once */
+        old = stats ? stats->refused : 0;
+
+        if (stats && old != (ngx_atomic_uint_t) fi.st_ino
+            && ngx_atomic_cmp_set(&stats->refused, old,
+                                  (ngx_atomic_uint_t) fi.st_ino))
+        {
+            ngx_atomic_fetch_add(&stats->reload_failures, 1);
+        }
+        return;
+    }
+
+    beian_snap_close(st->snap);
+    st->snap = snap;
+    ngx_memzero(&st->failed, sizeof(struct stat));
+
+    if (beian_snap_fstat(snap, &st->loaded) != 0) {
+        st->loaded = fi;
+    }
+
+    meta = beian_snap_meta(snap);
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "beian: loaded snapshot \"%V\": %uL domains, instance %s, "
+                  "generated at %L", &sc->path,
+                  (uint64_t) meta->record_count, meta->instance_id,
+                  (int64_t) meta->generated_at);
+
+    if (stats) {
+        stats->records = (ngx_atomic_uint_t) meta->record_count;
+        stats->generated_at = (ngx_atomic_uint_t) meta->generated_at;
+        stats->loaded_at = (ngx_atomic_uint_t) ngx_time();
+    }
+}
+
+
+u_char *
+ngx_beian_shown(u_char *dst, ngx_str_t *name)
+{
+    return (u_char *) ngx_escape_uri(dst, name->data,
+                                     ngx_min(name->len, BEIAN_SNI_MAX),
+                                     NGX_ESCAPE_URI_COMPONENT);
+}
+
+
+ngx_beian_stream_shm_t *
+ngx_beian_stream_zone(void)
+{
+    ngx_uint_t               i;
+    ngx_list_part_t         *part;
+    ngx_shm_zone_t          *zone;
+    ngx_beian_stream_shm_t  *shm;
+
+    static ngx_str_t  name = ngx_string(NGX_BEIAN_STREAM_ZONE);
+
+    part = &((ngx_cycle_t *) ngx_cycle)->shared_memory.part;
+    zone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+            part = part->next;
+            zone = part->elts;
+            i = 0;
+        }
+
+        if (zone[i].shm.name.len == name.len
+            && ngx_strncmp(zone[i].shm.name.data, name.data, name.len) == 0)
+        {
+            shm = zone[i].data;
+            return (shm && shm->magic == NGX_BEIAN_STREAM_MAGIC) ? shm : NULL;
+        }
+    }
+}
+
+
+u_char *
+ngx_beian_stream_metrics(u_char *p)
+{
+    ngx_uint_t               i;
+    ngx_beian_stream_shm_t  *shm;
+
+    shm = ngx_beian_stream_zone();
+    if (shm == NULL) {
+        return p;
+    }
+
+    p = ngx_sprintf(p,
+        "# HELP beian_stream_connections_total Stream connections checked "
+        "by the beian gate, by verdict and what was done.\n"
+        "# TYPE beian_stream_connections_total counter\n");
+
+    for (i = 0; i < BEIAN_NSTATUS; i++) {
+        p = ngx_sprintf(p, "beian_stream_connections_total{status=\"%s\","
+                        "action=\"accepted\"} %uA\n"
+                        "beian_stream_connections_total{status=\"%s\","
+                        "action=\"closed\"} %uA\n",
+                        beian_status_names[i], shm->accepted[i],
+                        beian_status_names[i], shm->closed[i]);
+    }
+
+    return ngx_sprintf(p,
+        "# HELP beian_stream_would_close_total Stream connections let "
+        "through by report mode that enforce mode would close.\n"
+        "# TYPE beian_stream_would_close_total counter\n"
+        "beian_stream_would_close_total %uA\n"
+        "# HELP beian_stream_snapshot_records Domains in the stream "
+        "snapshot last loaded.\n"
+        "# TYPE beian_stream_snapshot_records gauge\n"
+        "beian_stream_snapshot_records %uA\n"
+        "# HELP beian_stream_snapshot_loaded_timestamp_seconds When a worker "
+        "last loaded the stream snapshot.\n"
+        "# TYPE beian_stream_snapshot_loaded_timestamp_seconds gauge\n"
+        "beian_stream_snapshot_loaded_timestamp_seconds %uA\n"
+        "# HELP beian_stream_snapshot_reload_failures_total Stream "
+        "snapshots refused at reload or by the periodic check.\n"
+        "# TYPE beian_stream_snapshot_reload_failures_total counter\n"
+        "beian_stream_snapshot_reload_failures_total %uA\n",
+        shm->would_close, shm->snap.records, shm->snap.loaded_at,
+        shm->snap.reload_failures);
+}

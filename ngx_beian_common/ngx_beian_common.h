@@ -1,0 +1,113 @@
+/*
+ * nginx glue shared by ngx_http_beian_module and ngx_stream_beian_module:
+ * what does not depend on the subsystem.  Every function takes its state
+ * from the caller: both modules may be loaded into one nginx, each with its
+ * own copy of this file.
+ */
+
+#ifndef _NGX_BEIAN_COMMON_H_INCLUDED_
+#define _NGX_BEIAN_COMMON_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "beian.h"
+
+
+/* in each module its own copy, as the core (beian.h) */
+#if defined __GNUC__
+#pragma GCC visibility push(hidden)
+#endif
+
+
+/* beian_exempt_host: names, kept normalized, and ~regexes */
+typedef struct {
+    ngx_array_t                *names;            /* of ngx_str_t */
+#if (NGX_PCRE)
+    ngx_array_t                *regex;            /* of ngx_regex_t * */
+#endif
+} ngx_beian_exempt_t;
+
+
+/* beian_snapshot, as configured */
+typedef struct {
+    ngx_str_t                   path;
+    ngx_flag_t                  if_missing_block;
+} ngx_beian_snap_conf_t;
+
+
+/* Snapshot figures, in a module's shared memory. */
+typedef struct {
+    ngx_atomic_t                records;
+    ngx_atomic_t                generated_at;
+    ngx_atomic_t                loaded_at;
+    ngx_atomic_t                reload_failures;
+    ngx_atomic_t                refused;          /* inode last refused */
+} ngx_beian_snap_stats_t;
+
+
+/* A worker's snapshot. */
+typedef struct {
+    beian_snap_t               *snap;
+    struct stat                 loaded;           /* identity of snap */
+    struct stat                 failed;           /* last refused file */
+} ngx_beian_snap_state_t;
+
+
+/*
+ * The stream module's counters: a shared zone of this name, readable by
+ * the http module's beian_metrics handler.
+ */
+#define NGX_BEIAN_STREAM_ZONE   "beian_stream_metrics"
+#define NGX_BEIAN_STREAM_MAGIC  0x6d74736e61696562ULL  /* "beiansts" */
+
+typedef struct {
+    uint64_t                    magic;
+    ngx_atomic_t                accepted[BEIAN_NSTATUS];
+    ngx_atomic_t                closed[BEIAN_NSTATUS];
+    ngx_atomic_t                would_close;
+    ngx_beian_snap_stats_t      snap;
+} ngx_beian_stream_shm_t;
+
+
+char *ngx_beian_exempt_add(ngx_conf_t *cf, ngx_beian_exempt_t *ex,
+    ngx_str_t *value, ngx_str_t *directive);
+ngx_int_t ngx_beian_exempt_match(ngx_beian_exempt_t *ex, char *host,
+    size_t len);
+/* a server without a list of its own inherits the enclosing one whole */
+void ngx_beian_exempt_merge(ngx_beian_exempt_t *conf,
+    ngx_beian_exempt_t *prev);
+
+/* "beian_snapshot_check off | TIME" */
+char *ngx_beian_check_parse(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_msec_t *check);
+
+/* "beian_snapshot FILE [if_missing=block]" */
+char *ngx_beian_snap_parse(ngx_conf_t *cf, ngx_str_t *path,
+    ngx_flag_t *if_missing_block);
+/* opens, checks and closes it: NGX_ERROR fails nginx -t and a reload */
+ngx_int_t ngx_beian_snap_validate(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc);
+/*
+ * In a worker: (re)opens the file if it changed, into a sealed copy of its
+ * own; never fails.  (The http module shares the master's copy instead.)
+ */
+void ngx_beian_snap_load(ngx_log_t *log, ngx_beian_snap_conf_t *sc,
+    ngx_beian_snap_state_t *st, ngx_beian_snap_stats_t *stats);
+
+/* a name a client sent, for a log line: escaped, at most 255 bytes */
+#define NGX_BEIAN_SHOWN_MAX  (3 * BEIAN_SNI_MAX)
+u_char *ngx_beian_shown(u_char *dst, ngx_str_t *name);
+
+/* the stream counters, for the http metrics handler */
+#define NGX_BEIAN_STREAM_METRICS_MAX  (2048 + 2 * BEIAN_NSTATUS * 96)
+u_char *ngx_beian_stream_metrics(u_char *p);
+/* the running cycle's stream counters, if the stream gate is on */
+ngx_beian_stream_shm_t *ngx_beian_stream_zone(void);
+
+
+#if defined __GNUC__
+#pragma GCC visibility pop
+#endif
+
+#endif /* _NGX_BEIAN_COMMON_H_INCLUDED_ */

@@ -1,0 +1,755 @@
+/*
+ * ngx_stream_beian_module: the beian gate for stream {} servers, such as
+ * TLS passthrough with ssl_preread.  In the preread phase it reads the
+ * server name (SNI) from the client's ClientHello (core/hello.c) and closes
+ * the connection when the name is not filed, before a byte reaches the
+ * upstream.  The verdict is core/'s, the same as the http module's.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_stream.h>
+
+#include "beian.h"
+#include "ngx_beian_common.h"
+
+
+#define NGX_STREAM_BEIAN_ENFORCE    0
+#define NGX_STREAM_BEIAN_REPORT     1
+
+#define NGX_STREAM_BEIAN_IP_ALLOW   0
+#define NGX_STREAM_BEIAN_IP_BLOCK   1
+
+
+typedef struct {
+    ngx_beian_snap_conf_t       snapshot;
+    ngx_msec_t                  check;
+    ngx_flag_t                  enabled;          /* in some server */
+    ngx_shm_zone_t             *zone;
+} ngx_stream_beian_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                  enable;
+    ngx_uint_t                  mode;
+    ngx_flag_t                  subdomains;
+    ngx_uint_t                  ip_host;
+    ngx_beian_exempt_t          exempt;
+    ngx_uint_t                  flags;            /* BEIAN_MATCH_* */
+} ngx_stream_beian_srv_conf_t;
+
+
+typedef struct {
+    beian_status_t              status;
+} ngx_stream_beian_ctx_t;
+
+
+/* Per-process state: each worker opens its own env in init_process. */
+typedef struct {
+    ngx_cycle_t                *cycle;
+    ngx_beian_snap_state_t      state;
+    ngx_event_t                 timer;
+} ngx_stream_beian_worker_t;
+
+
+static ngx_int_t ngx_stream_beian_handler(ngx_stream_session_t *s);
+static ngx_int_t ngx_stream_beian_preread_phase(ngx_stream_session_t *s,
+    ngx_stream_phase_handler_t *ph);
+static beian_status_t ngx_stream_beian_verdict(ngx_stream_session_t *s,
+    ngx_stream_beian_srv_conf_t *bscf, ngx_str_t *name);
+static ngx_int_t ngx_stream_beian_variable(ngx_stream_session_t *s,
+    ngx_stream_variable_value_t *v, uintptr_t data);
+static beian_snap_t *ngx_stream_beian_snapshot(void);
+static void ngx_stream_beian_check_handler(ngx_event_t *ev);
+static ngx_int_t ngx_stream_beian_init_zone(ngx_shm_zone_t *zone,
+    void *data);
+
+static char *ngx_stream_beian_snapshot_cmd(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_stream_beian_check_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_stream_beian_exempt_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+static ngx_int_t ngx_stream_beian_add_variables(ngx_conf_t *cf);
+static void *ngx_stream_beian_create_main_conf(ngx_conf_t *cf);
+static void *ngx_stream_beian_create_srv_conf(ngx_conf_t *cf);
+static char *ngx_stream_beian_merge_srv_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_stream_beian_init(ngx_conf_t *cf);
+static ngx_int_t ngx_stream_beian_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_stream_beian_init_process(ngx_cycle_t *cycle);
+static void ngx_stream_beian_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_stream_beian_modes[] = {
+    { ngx_string("enforce"), NGX_STREAM_BEIAN_ENFORCE },
+    { ngx_string("report"), NGX_STREAM_BEIAN_REPORT },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_stream_beian_ip_hosts[] = {
+    { ngx_string("allow"), NGX_STREAM_BEIAN_IP_ALLOW },
+    { ngx_string("block"), NGX_STREAM_BEIAN_IP_BLOCK },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_stream_beian_commands[] = {
+
+    { ngx_string("beian"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_beian_srv_conf_t, enable),
+      NULL },
+
+    { ngx_string("beian_snapshot"),
+      NGX_STREAM_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_stream_beian_snapshot_cmd,
+      NGX_STREAM_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("beian_snapshot_check"),
+      NGX_STREAM_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_stream_beian_check_cmd,
+      NGX_STREAM_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("beian_mode"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_beian_srv_conf_t, mode),
+      &ngx_stream_beian_modes },
+
+    { ngx_string("beian_subdomains"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_beian_srv_conf_t, subdomains),
+      NULL },
+
+    { ngx_string("beian_ip_host"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_beian_srv_conf_t, ip_host),
+      &ngx_stream_beian_ip_hosts },
+
+    { ngx_string("beian_exempt_host"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_1MORE,
+      ngx_stream_beian_exempt_cmd,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_stream_module_t  ngx_stream_beian_module_ctx = {
+    ngx_stream_beian_add_variables,        /* preconfiguration */
+    ngx_stream_beian_init,                 /* postconfiguration */
+
+    ngx_stream_beian_create_main_conf,     /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    ngx_stream_beian_create_srv_conf,      /* create server configuration */
+    ngx_stream_beian_merge_srv_conf        /* merge server configuration */
+};
+
+
+ngx_module_t  ngx_stream_beian_module = {
+    NGX_MODULE_V1,
+    &ngx_stream_beian_module_ctx,          /* module context */
+    ngx_stream_beian_commands,             /* module directives */
+    NGX_STREAM_MODULE,                     /* module type */
+    NULL,                                  /* init master */
+    ngx_stream_beian_init_module,          /* init module */
+    ngx_stream_beian_init_process,         /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_stream_beian_exit_process,         /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_stream_variable_t  ngx_stream_beian_vars[] = {
+
+    { ngx_string("beian_status"), NULL, ngx_stream_beian_variable, 0, 0, 0 },
+
+      ngx_stream_null_variable
+};
+
+
+static ngx_str_t  ngx_stream_beian_zone_name =
+    ngx_string(NGX_BEIAN_STREAM_ZONE);
+
+static ngx_stream_beian_worker_t  ngx_stream_beian_worker;
+
+/* timer events log their data as a connection: give them a harmless one */
+static ngx_connection_t  ngx_stream_beian_timer_conn = {
+    .fd = (ngx_socket_t) -1
+};
+
+/* the ClientHello is gathered here: workers are single-threaded */
+static u_char  ngx_stream_beian_hello[BEIAN_HELLO_MAX];
+
+
+static ngx_int_t
+ngx_stream_beian_handler(ngx_stream_session_t *s)
+{
+    size_t                         len;
+    u_char                        *p;
+    ngx_str_t                      name;
+    beian_sni_t                    rc;
+    ngx_connection_t              *c;
+    ngx_beian_stream_shm_t        *shm;
+    ngx_stream_beian_ctx_t        *ctx;
+    ngx_stream_beian_srv_conf_t   *bscf;
+    ngx_stream_beian_main_conf_t  *bmcf;
+    u_char                         shown[NGX_BEIAN_SHOWN_MAX];
+
+    bscf = ngx_stream_get_module_srv_conf(s, ngx_stream_beian_module);
+    c = s->connection;
+
+    if (!bscf->enable || c->type != SOCK_STREAM) {
+        return NGX_DECLINED;
+    }
+
+#if (NGX_STREAM_SSL)
+    if (c->ssl) {
+        /*
+         * nginx ended TLS itself (listen ... ssl): the handshake is over,
+         * the client's bytes are decrypted; the name is OpenSSL's
+         */
+        name.data = (u_char *) SSL_get_servername(c->ssl->connection,
+                                                  TLSEXT_NAMETYPE_host_name);
+        len = name.data ? ngx_strlen(name.data) : 0;
+        rc = name.data ? BEIAN_SNI_FOUND : BEIAN_SNI_NONE;
+
+    } else
+#endif
+    {
+        if (c->buffer == NULL) {
+            return NGX_AGAIN;
+        }
+
+        rc = beian_tls_client_hello(c->buffer->pos,
+                                    c->buffer->last - c->buffer->pos,
+                                    ngx_stream_beian_hello,
+                                    sizeof(ngx_stream_beian_hello),
+                                    (const unsigned char **) &name.data,
+                                    &len);
+        if (rc == BEIAN_SNI_AGAIN) {
+            return NGX_AGAIN;
+        }
+    }
+
+    ctx = ngx_pcalloc(c->pool, sizeof(ngx_stream_beian_ctx_t));
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_stream_set_ctx(s, ctx, ngx_stream_beian_module);
+
+    /*
+     * No name (a ClientHello without SNI, or a client that does not speak
+     * TLS at all) is like a client connecting by IP; a malformed
+     * ClientHello names nothing that could be filed.
+     */
+    if (rc == BEIAN_SNI_FOUND) {
+        name.len = len;
+
+    } else {
+        ngx_str_null(&name);
+    }
+
+    if (rc == BEIAN_SNI_BAD) {
+        ctx->status = BEIAN_UNFILED;
+        ngx_str_set(&name, "(malformed ClientHello)");
+
+    } else {
+        ctx->status = ngx_stream_beian_verdict(s, bscf, &name);
+    }
+
+    bmcf = ngx_stream_get_module_main_conf(s, ngx_stream_beian_module);
+    shm = bmcf->zone ? bmcf->zone->data : NULL;
+
+    if (beian_allowed(ctx->status, bscf->flags)) {
+        if (shm) {
+            ngx_atomic_fetch_add(&shm->accepted[ctx->status], 1);
+        }
+        return NGX_DECLINED;
+    }
+
+    p = ngx_beian_shown(shown, &name);
+
+    if (bscf->mode == NGX_STREAM_BEIAN_REPORT) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "beian: would close connection for %s server name "
+                      "\"%*s\" (report mode)",
+                      beian_status_names[ctx->status], p - shown, shown);
+        if (shm) {
+            ngx_atomic_fetch_add(&shm->accepted[ctx->status], 1);
+            ngx_atomic_fetch_add(&shm->would_close, 1);
+        }
+        return NGX_DECLINED;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                  "beian: closed connection for %s server name \"%*s\"",
+                  beian_status_names[ctx->status], p - shown, shown);
+
+    if (shm) {
+        ngx_atomic_fetch_add(&shm->closed[ctx->status], 1);
+    }
+
+    return NGX_STREAM_FORBIDDEN;
+}
+
+
+/*
+ * The checker of every preread handler: nginx's, except that on
+ * preread_timeout nginx goes on to the content phase with whatever arrived.
+ * A client that has not finished its ClientHello by then would reach the
+ * upstream unchecked, so where the gate is on and has no verdict yet, the
+ * connection is closed instead.
+ */
+static ngx_int_t
+ngx_stream_beian_preread_phase(ngx_stream_session_t *s,
+    ngx_stream_phase_handler_t *ph)
+{
+    ngx_connection_t             *c;
+    ngx_stream_beian_srv_conf_t  *bscf;
+
+    c = s->connection;
+
+    if (c->read->timedout && c->type == SOCK_STREAM
+#if (NGX_STREAM_SSL)
+        && c->ssl == NULL
+#endif
+        && ngx_stream_get_module_ctx(s, ngx_stream_beian_module) == NULL)
+    {
+        bscf = ngx_stream_get_module_srv_conf(s, ngx_stream_beian_module);
+
+        if (bscf->enable) {
+            ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                          "beian: closed connection: no complete "
+                          "ClientHello within preread_timeout");
+            ngx_stream_finalize_session(s, NGX_STREAM_BAD_REQUEST);
+            return NGX_OK;
+        }
+    }
+
+    return ngx_stream_core_preread_phase(s, ph);
+}
+
+
+static beian_status_t
+ngx_stream_beian_verdict(ngx_stream_session_t *s,
+    ngx_stream_beian_srv_conf_t *bscf, ngx_str_t *name)
+{
+    size_t               n;
+    beian_match_t        m;
+    beian_host_class_t   cls;
+    char                 buf[BEIAN_HOST_MAX + 1];
+
+    cls = beian_host_normalize((char *) name->data, name->len, buf, &n);
+
+    if (ngx_beian_exempt_match(&bscf->exempt, buf, n)) {
+        return BEIAN_EXEMPT;
+    }
+
+    return beian_match(ngx_stream_beian_snapshot(), cls, buf, n,
+                       bscf->flags | BEIAN_MATCH_NO_RECORD, &m);
+}
+
+
+static ngx_int_t
+ngx_stream_beian_variable(ngx_stream_session_t *s,
+    ngx_stream_variable_value_t *v, uintptr_t data)
+{
+    ngx_stream_beian_ctx_t       *ctx;
+    ngx_stream_beian_srv_conf_t  *bscf;
+
+    bscf = ngx_stream_get_module_srv_conf(s, ngx_stream_beian_module);
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_beian_module);
+
+    if (bscf->enable && ctx == NULL) {
+        /* no verdict (yet): the client sent no complete ClientHello */
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = (u_char *) beian_status_names[ctx ? ctx->status : BEIAN_OFF];
+    v->len = ngx_strlen(v->data);
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The worker's snapshot.  Reopened when the cycle changed under us, which
+ * happens only in single-process mode (no new workers on reload).
+ */
+static beian_snap_t *
+ngx_stream_beian_snapshot(void)
+{
+    ngx_beian_stream_shm_t        *shm;
+    ngx_stream_beian_main_conf_t  *bmcf;
+    ngx_stream_beian_worker_t     *w = &ngx_stream_beian_worker;
+
+    if (w->cycle != ngx_cycle) {
+        w->cycle = (ngx_cycle_t *) ngx_cycle;
+
+        bmcf = ngx_stream_cycle_get_module_main_conf(ngx_cycle,
+                                                     ngx_stream_beian_module);
+        if (bmcf && bmcf->enabled) {
+            shm = bmcf->zone ? bmcf->zone->data : NULL;
+            ngx_beian_snap_load(ngx_cycle->log, &bmcf->snapshot, &w->state,
+                                shm ? &shm->snap : NULL);
+        }
+    }
+
+    return w->state.snap;
+}
+
+
+static void
+ngx_stream_beian_check_handler(ngx_event_t *ev)
+{
+    ngx_beian_stream_shm_t        *shm;
+    ngx_stream_beian_main_conf_t  *bmcf;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    /* the current cycle's conf: in single-process mode a reload frees ours */
+    bmcf = ngx_stream_cycle_get_module_main_conf(ngx_cycle,
+                                                 ngx_stream_beian_module);
+    if (bmcf == NULL || !bmcf->enabled || bmcf->check == 0) {
+        return;
+    }
+
+    (void) ngx_stream_beian_snapshot();
+
+    shm = bmcf->zone ? bmcf->zone->data : NULL;
+    ngx_beian_snap_load(ngx_cycle->log, &bmcf->snapshot,
+                        &ngx_stream_beian_worker.state,
+                        shm ? &shm->snap : NULL);
+
+    ngx_add_timer(ev, bmcf->check);
+}
+
+
+static ngx_int_t
+ngx_stream_beian_init_zone(ngx_shm_zone_t *zone, void *data)
+{
+    ngx_slab_pool_t         *shpool;
+    ngx_beian_stream_shm_t  *shm;
+
+    if (data) {
+        /* reload: keep counting where the old cycle left off */
+        zone->data = data;
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) zone->shm.addr;
+
+    shm = ngx_slab_calloc(shpool, sizeof(ngx_beian_stream_shm_t));
+    if (shm == NULL) {
+        return NGX_ERROR;
+    }
+
+    shm->magic = NGX_BEIAN_STREAM_MAGIC;
+    zone->data = shm;
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_stream_beian_snapshot_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_stream_beian_main_conf_t  *bmcf = conf;
+
+    return ngx_beian_snap_parse(cf, &bmcf->snapshot.path,
+                                &bmcf->snapshot.if_missing_block);
+}
+
+
+static char *
+ngx_stream_beian_check_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_stream_beian_main_conf_t  *bmcf = conf;
+
+    return ngx_beian_check_parse(cf, cmd, &bmcf->check);
+}
+
+
+static char *
+ngx_stream_beian_exempt_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_stream_beian_srv_conf_t  *bscf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_beian_exempt_add(cf, &bscf->exempt, &value[i], &cmd->name)
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_stream_beian_add_variables(ngx_conf_t *cf)
+{
+    ngx_stream_variable_t  *var, *v;
+
+    for (v = ngx_stream_beian_vars; v->name.len; v++) {
+        var = ngx_stream_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_stream_beian_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_stream_beian_main_conf_t  *bmcf;
+
+    bmcf = ngx_pcalloc(cf->pool, sizeof(ngx_stream_beian_main_conf_t));
+    if (bmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     bmcf->snapshot = { { 0, NULL }, 0 };
+     *     bmcf->enabled = 0;
+     *     bmcf->zone = NULL;
+     */
+
+    bmcf->check = NGX_CONF_UNSET_MSEC;
+
+    return bmcf;
+}
+
+
+static void *
+ngx_stream_beian_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_stream_beian_srv_conf_t  *bscf;
+
+    bscf = ngx_pcalloc(cf->pool, sizeof(ngx_stream_beian_srv_conf_t));
+    if (bscf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     bscf->exempt = { NULL, NULL };
+     *     bscf->flags = 0;
+     */
+
+    bscf->enable = NGX_CONF_UNSET;
+    bscf->mode = NGX_CONF_UNSET_UINT;
+    bscf->subdomains = NGX_CONF_UNSET;
+    bscf->ip_host = NGX_CONF_UNSET_UINT;
+
+    return bscf;
+}
+
+
+static char *
+ngx_stream_beian_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_stream_beian_srv_conf_t  *prev = parent;
+    ngx_stream_beian_srv_conf_t  *conf = child;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_uint_value(conf->mode, prev->mode,
+                              NGX_STREAM_BEIAN_ENFORCE);
+    ngx_conf_merge_value(conf->subdomains, prev->subdomains, 1);
+    ngx_conf_merge_uint_value(conf->ip_host, prev->ip_host,
+                              NGX_STREAM_BEIAN_IP_ALLOW);
+
+    ngx_beian_exempt_merge(&conf->exempt, &prev->exempt);
+
+    conf->flags = (conf->subdomains ? BEIAN_MATCH_SUBDOMAINS : 0)
+                  | (conf->ip_host == NGX_STREAM_BEIAN_IP_BLOCK
+                     ? BEIAN_MATCH_IP_BLOCK : 0);
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_stream_beian_init(ngx_conf_t *cf)
+{
+    ngx_uint_t                      i, enabled;
+    ngx_stream_handler_pt          *h;
+    ngx_beian_stream_shm_t         *running;
+    ngx_stream_core_srv_conf_t    **cscfp;
+    ngx_stream_core_main_conf_t    *cmcf;
+    ngx_stream_beian_srv_conf_t    *bscf;
+    ngx_stream_beian_main_conf_t   *bmcf;
+
+    cmcf = ngx_stream_conf_get_module_main_conf(cf, ngx_stream_core_module);
+    bmcf = ngx_stream_conf_get_module_main_conf(cf, ngx_stream_beian_module);
+
+    ngx_conf_init_msec_value(bmcf->check, 0);
+
+    enabled = 0;
+    cscfp = cmcf->servers.elts;
+
+    for (i = 0; i < cmcf->servers.nelts; i++) {
+        bscf = cscfp[i]->ctx->srv_conf[ngx_stream_beian_module.ctx_index];
+        if (bscf->enable) {
+            enabled = 1;
+            break;
+        }
+    }
+
+    if (!enabled) {
+        /* nothing to check: no phase handler, no snapshot, no cost */
+        return NGX_OK;
+    }
+
+    bmcf->enabled = 1;
+
+    bmcf->zone = ngx_shared_memory_add(cf, &ngx_stream_beian_zone_name,
+                                       8 * ngx_pagesize,
+                                       &ngx_stream_beian_module);
+    if (bmcf->zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    bmcf->zone->init = ngx_stream_beian_init_zone;
+
+    if (bmcf->snapshot.path.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"beian\" is on but \"beian_snapshot\" is not set "
+                           "in \"stream\"");
+        return NGX_ERROR;
+    }
+
+    /* a bad snapshot fails nginx -t and the reload; workers keep theirs */
+    if (ngx_beian_snap_validate(cf, &bmcf->snapshot) != NGX_OK) {
+        running = ngx_beian_stream_zone();
+        if (running) {
+            ngx_atomic_fetch_add(&running->snap.reload_failures, 1);
+        }
+        return NGX_ERROR;
+    }
+
+    h = ngx_array_push(&cmcf->phases[NGX_STREAM_PREREAD_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_stream_beian_handler;
+
+    return NGX_OK;
+}
+
+
+/* The phase engine exists now: give every preread handler our checker. */
+static ngx_int_t
+ngx_stream_beian_init_module(ngx_cycle_t *cycle)
+{
+    ngx_stream_phase_handler_t    *ph;
+    ngx_stream_core_main_conf_t   *cmcf;
+    ngx_stream_beian_main_conf_t  *bmcf;
+
+    if (cycle->conf_ctx[ngx_stream_module.index] == NULL) {
+        return NGX_OK;
+    }
+
+    bmcf = ngx_stream_cycle_get_module_main_conf(cycle,
+                                                 ngx_stream_beian_module);
+    cmcf = ngx_stream_cycle_get_module_main_conf(cycle, ngx_stream_core_module);
+
+    if (bmcf == NULL || !bmcf->enabled || cmcf == NULL) {
+        return NGX_OK;
+    }
+
+    for (ph = cmcf->phase_engine.handlers; ph->checker; ph++) {
+        if (ph->checker == ngx_stream_core_preread_phase) {
+            ph->checker = ngx_stream_beian_preread_phase;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_stream_beian_init_process(ngx_cycle_t *cycle)
+{
+    ngx_beian_stream_shm_t        *shm;
+    ngx_stream_beian_main_conf_t  *bmcf;
+    ngx_stream_beian_worker_t     *w = &ngx_stream_beian_worker;
+
+    if (cycle->conf_ctx[ngx_stream_module.index] == NULL) {
+        return NGX_OK;
+    }
+
+    bmcf = ngx_stream_cycle_get_module_main_conf(cycle,
+                                                 ngx_stream_beian_module);
+
+    if (bmcf == NULL || !bmcf->enabled) {
+        return NGX_OK;
+    }
+
+    /* never fail here: that would kill the worker for good */
+    w->cycle = cycle;
+    shm = bmcf->zone ? bmcf->zone->data : NULL;
+    ngx_beian_snap_load(cycle->log, &bmcf->snapshot, &w->state,
+                        shm ? &shm->snap : NULL);
+
+    if (bmcf->check) {
+        w->timer.handler = ngx_stream_beian_check_handler;
+        w->timer.data = &ngx_stream_beian_timer_conn;
+        w->timer.log = cycle->log;
+        w->timer.cancelable = 1;
+        ngx_add_timer(&w->timer, bmcf->check);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_beian_exit_process(ngx_cycle_t *cycle)
+{
+    beian_snap_close(ngx_stream_beian_worker.state.snap);
+    ngx_stream_beian_worker.state.snap = NULL;
+}

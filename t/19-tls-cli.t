@@ -1,0 +1,315 @@
+# The TLS gates as a client sees them, with the clients people use: openssl
+# s_client (the alert, and no certificate), curl over HTTP/2, IP-literal and
+# missing SNI, and new snapshots (HUP, beian_snapshot_check) changing the
+# verdict of later handshakes; the same for a stream server passing TLS
+# through to a backend, with its access log, a slow ClientHello and broken
+# snapshots.  Plain Test::More; runs its own nginx.
+
+use strict;
+use warnings;
+use Test::More;
+use File::Copy qw(copy);
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use Time::HiRes qw(sleep);
+
+my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+my $snap  = $ENV{TEST_NGINX_SNAP} or plan skip_all => 'run through t/run.sh';
+my @mods  = grep { length } split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
+my $root  = $> == 0;
+
+system('openssl version >/dev/null 2>&1') == 0
+    or plan skip_all => 'openssl (the command) is not installed';
+
+my $dir = tempdir('beian-tls.XXXXXX', TMPDIR => 1, CLEANUP => 1);
+chmod 0755, $dir;
+mkdir "$dir/logs";
+mkdir "$dir/conf";
+my $live = "$dir/live.mdb";
+
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0')
+        or die "no free port: $!";
+    return $s->sockport;
+}
+
+my ($allow, $block, $backend, $pass, $term) =
+    (free_port(), free_port(), free_port(), free_port(), free_port());
+
+sub install {
+    my ($name) = @_;
+    copy("$snap/$name.mdb", "$live.tmp") or die "copy: $!";
+    chmod 0644, "$live.tmp";
+    rename "$live.tmp", $live or die "rename: $!";
+}
+
+sub write_conf {
+    my ($http_extra, $stream_snapshot) = @_;
+    $stream_snapshot //= $live;
+    my $load = join '', map { "load_module $_;\n" } @mods;
+    my $user = $root ? "user nobody nogroup;\n" : '';
+    my $tls = "ssl_certificate $snap/tls.crt; "
+            . "ssl_certificate_key $snap/tls.key;";
+    open my $f, '>', "$dir/conf/nginx.conf" or die $!;
+    print $f <<"EOF";
+$load$user
+worker_processes 2;
+pid $dir/logs/nginx.pid;
+error_log $dir/logs/error.log info;
+events { worker_connections 64; }
+stream {
+    beian_snapshot $stream_snapshot;
+    $http_extra
+    log_format gate "\$beian_status \$ssl_preread_server_name \$status";
+    access_log $dir/logs/stream.log gate;
+    preread_timeout 1s;
+    server {
+        listen 127.0.0.1:$pass;
+        ssl_preread on;
+        beian on;
+        proxy_pass 127.0.0.1:$backend;
+    }
+    server {
+        listen 127.0.0.1:$term ssl;
+        $tls
+        beian on;
+        return "stream \$ssl_server_name\n";
+    }
+}
+http {
+    access_log off;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    beian_snapshot $live;
+    $http_extra
+    server {
+        listen 127.0.0.1:$allow ssl http2;
+        $tls
+        beian on;
+        location / { return 200 "\$beian_status \$ssl_server_name\\n"; }
+    }
+    server {
+        listen 127.0.0.1:$block ssl;
+        $tls
+        beian on;
+        beian_ip_host block;
+        location / { return 200 "\$beian_status \$ssl_server_name\\n"; }
+    }
+    server {
+        listen 127.0.0.1:$backend ssl;
+        $tls
+        location / { return 200 "backend \$ssl_server_name\\n"; }
+    }
+}
+EOF
+    close $f;
+}
+
+sub nginx_cmd { "$nginx -p $dir/ -c $dir/conf/nginx.conf -e $dir/logs/error.log" }
+
+sub pid { open my $p, '<', "$dir/logs/nginx.pid" or return; chomp(my $v = <$p>); $v }
+
+sub start_nginx {
+    system(nginx_cmd() . " 2>>$dir/logs/stderr") == 0 or die "nginx failed";
+    for (1 .. 50) {
+        return if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$allow");
+        sleep 0.1;
+    }
+    die "nginx did not listen";
+}
+
+sub stop_nginx {
+    my $pid = pid() or return;
+    kill 'QUIT', $pid;
+    for (1 .. 50) { last unless kill 0, $pid; sleep 0.1 }
+}
+
+sub slurp { local $/; open my $f, '<', $_[0] or return ''; <$f> }
+
+# s_client's view of one handshake: (refused with unrecognized_name,
+# certificate received, the output)
+sub handshake {
+    my ($port, @args) = @_;
+    my $out = `openssl s_client -connect 127.0.0.1:$port @args </dev/null 2>&1`;
+    my $alert = $out =~ /unrecognized name|alert number 112/ ? 1 : 0;
+    my $cert = $out =~ /no peer certificate available/ ? 0
+             : $out =~ /^subject=.*beian-test/m ? 1 : 0;
+    return ($alert, $cert, $out);
+}
+
+sub refused {
+    my ($port, $args, $what) = @_;
+    my ($alert, $cert, $out) = handshake($port, @$args);
+    ok($alert && !$cert, "$what: unrecognized_name, no certificate")
+        or diag $out;
+}
+
+# a stream server closes the connection: no alert of its own, no certificate
+sub refused_stream {
+    my ($port, $args, $what) = @_;
+    my ($alert, $cert, $out) = handshake($port, @$args);
+    ok(!$cert && $out =~ /unexpected eof|errno=|write:|Connection reset/i,
+       "$what: closed, no certificate") or diag $out;
+}
+
+sub accepted {
+    my ($port, $args, $what) = @_;
+    my ($alert, $cert, $out) = handshake($port, @$args);
+    ok(!$alert && $cert, "$what: handshake with the certificate")
+        or diag $out;
+}
+
+
+# 1. what s_client sees
+install('main');
+write_conf('');
+start_nginx();
+
+accepted($allow, ['-servername', 'example.com'], 'filed name');
+accepted($allow, ['-servername', 'a.b.filed.cn'], 'subdomain of a filed name');
+refused($allow, ['-servername', 'unfiled.example.net'], 'unfiled name');
+refused($allow, ['-servername', 'example.com.evil.net'], 'suffix look-alike');
+refused($allow, ['-servername', 'xexample.com'], 'prefix look-alike');
+accepted($allow, ['-servername', 'example.com', '-tls1_2'], 'filed name, TLS 1.2');
+refused($allow, ['-servername', 'xexample.com', '-tls1_2'], 'unfiled name, TLS 1.2');
+accepted($allow, ['-servername', '127.0.0.1'], 'IP-literal SNI, beian_ip_host allow');
+refused($block, ['-servername', '127.0.0.1'], 'IP-literal SNI, beian_ip_host block');
+accepted($allow, ['-noservername'], 'no SNI, beian_ip_host allow');
+refused($block, ['-noservername'], 'no SNI, beian_ip_host block');
+accepted($block, ['-servername', 'example.com'], 'filed name, beian_ip_host block');
+
+like(slurp("$dir/logs/error.log"),
+     qr/\[info\] .*beian: rejected TLS handshake for unfiled server name "xexample\.com"/,
+     'refusals are logged at info');
+like(slurp("$dir/logs/error.log"),
+     qr/beian: rejected TLS handshake for ip server name "127\.0\.0\.1"/,
+     'an IP-literal SNI is class ip');
+
+# 2. HTTP/2 over TLS: a filed name is served over h2, an unfiled one never
+#    gets to HTTP
+SKIP: {
+    skip 'curl without HTTP/2', 4 unless `curl -V 2>/dev/null` =~ /\bHTTP2\b/;
+
+    my $out = `curl -sk --http2 --resolve www.example.com:$allow:127.0.0.1 -w ' %{http_version}' https://www.example.com:$allow/`;
+    is($?, 0, 'h2: filed name');
+    is($out, "filed www.example.com\n 2", 'h2: served over HTTP/2');
+
+    $out = `curl -sk --http2 --resolve evil.example.net:$allow:127.0.0.1 -w '%{http_code}' https://evil.example.net:$allow/`;
+    is($? >> 8, 35, 'h2: unfiled name fails in the TLS handshake (curl 35)');
+    is($out, '000', 'h2: no HTTP response at all');
+}
+
+# 3. a new snapshot through HUP changes later handshakes
+refused($allow, ['-servername', 'newsite.cn'], 'before HUP: newsite.cn');
+accepted($allow, ['-servername', 'filed.cn'], 'before HUP: filed.cn');
+install('v2');
+kill 'HUP', pid();
+my $ok = 0;
+for (1 .. 50) {
+    sleep 0.2;
+    my ($alert, $cert) = handshake($allow, '-servername', 'newsite.cn');
+    last if $ok = !$alert && $cert;
+}
+ok($ok, 'after HUP: newsite.cn is accepted');
+refused($allow, ['-servername', 'filed.cn'], 'after HUP: filed.cn (cancelled)');
+stop_nginx();
+
+# 4. ... and through beian_snapshot_check, without a reload
+install('main');
+write_conf('beian_snapshot_check 1s;');
+start_nginx();
+refused($allow, ['-servername', 'newsite.cn'], 'before the check: newsite.cn');
+install('v2');
+sleep 2.5;
+accepted($allow, ['-servername', 'newsite.cn'], 'after the check: newsite.cn')
+    for 1 .. 2;
+refused($allow, ['-servername', 'filed.cn'], 'after the check: filed.cn')
+    for 1 .. 2;
+stop_nginx();
+
+# 5. stream: TLS passes through to the backend for filed names; for
+#    unfiled ones the connection closes before the backend sees a byte
+install('main');
+write_conf('');
+start_nginx();
+accepted($pass, ['-servername', 'www.example.com'], 'stream: filed name');
+refused_stream($pass, ['-servername', 'xexample.com'], 'stream: unfiled name');
+refused_stream($pass, ['-servername', 'example.com.evil.net'],
+               'stream: look-alike');
+accepted($pass, ['-noservername'], 'stream: no SNI, beian_ip_host allow');
+accepted($pass, ['-servername', '127.0.0.1'], 'stream: IP-literal SNI, allow');
+
+# a stream server that ends TLS itself: the name is judged after the
+# handshake (the certificate is out), and the connection closed unserved
+# (-ign_eof: s_client waits for the server to close, not for stdin)
+my ($a, $c, $o) = handshake($term, '-ign_eof', '-servername', 'www.example.com');
+like($o, qr/^stream www\.example\.com$/m, 'stream ssl: a filed name is served');
+($a, $c, $o) = handshake($term, '-ign_eof', '-servername', 'xexample.com');
+unlike($o, qr/^stream /m, 'stream ssl: an unfiled name is closed unserved');
+my $out = `curl -sk --resolve www.example.com:$pass:127.0.0.1 https://www.example.com:$pass/`;
+is($out, "backend www.example.com\n", 'stream: curl through the gate');
+
+# a client that is not TLS at all has no name: it passes (ip_host allow)
+my $plain = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$pass") or die;
+print $plain "GET / HTTP/1.0\r\n\r\n";
+like(join('', <$plain>), qr/400 The plain HTTP request was sent to HTTPS port/,
+     'stream: a plain HTTP client reaches the backend');
+
+# half a ClientHello, then silence past preread_timeout: nginx alone would
+# go on to the backend with it; the gate closes the connection
+my $slow = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$pass") or die;
+print $slow "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+sleep 1.6;
+print $slow "x" x 600;
+my $got = '';
+$slow->recv($got, 100);
+is($got, '', 'stream: a ClientHello unfinished at preread_timeout is closed');
+like(slurp("$dir/logs/error.log"),
+     qr/beian: closed connection: no complete ClientHello within preread_timeout/,
+     'stream: ... and logged');
+
+# new snapshots change later connections (HUP)
+refused_stream($pass, ['-servername', 'newsite.cn'], 'stream before HUP');
+install('v2');
+kill 'HUP', pid();
+$ok = 0;
+for (1 .. 50) {
+    sleep 0.2;
+    my ($alert, $cert) = handshake($pass, '-servername', 'newsite.cn');
+    last if $ok = $cert;
+}
+ok($ok, 'stream after HUP: newsite.cn passes');
+refused_stream($pass, ['-servername', 'filed.cn'], 'stream after HUP: filed.cn');
+stop_nginx();
+
+my $log = slurp("$dir/logs/stream.log");
+like($log, qr/^filed www\.example\.com 200$/m, 'stream log: $beian_status filed');
+like($log, qr/^unfiled - 403$/m, 'stream log: $beian_status unfiled, closed');
+like($log, qr/^nohost - 200$/m, 'stream log: $beian_status nohost');
+
+# ... and through beian_snapshot_check (v2 live at the start)
+write_conf('beian_snapshot_check 1s;');
+start_nginx();
+refused_stream($pass, ['-servername', 'filed.cn'], 'stream before the check');
+install('main');
+sleep 2.5;
+accepted($pass, ['-servername', 'filed.cn'], 'stream after the check')
+    for 1 .. 2;
+stop_nginx();
+
+unlike(slurp("$dir/logs/error.log"), qr/\[(alert|crit|emerg)\]/,
+       'no alert, crit or emerg in the log');
+
+# 6. nginx -t refuses a broken stream snapshot as it does an http one
+for my $name (qw(zero random truncated schema99 nometa)) {
+    write_conf('', "$snap/$name.mdb");
+    my $t = `@{[nginx_cmd()]} -t 2>&1`;
+    isnt($?, 0, "nginx -t fails on $name.mdb in stream {}");
+    like($t, qr/\[emerg\] beian: snapshot "\Q$snap\E\/$name\.mdb": /,
+         "nginx -t names $name.mdb in stream {}");
+}
+
+done_testing();
