@@ -35,7 +35,9 @@ CORE_W_OBJ := $(CORE_W_SRC:%.c=$(B)/obj/%.o)
 SYNC_OBJ   := $(SYNC_SRC:%.c=$(B)/obj/%.o)
 UNIT_SRC   := $(wildcard tests/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/%.c=$(B)/tests/%)
-CORE_SRC   := core/host.c core/snapshot.c core/topk.c core/hello.c
+MODULE_SRC := $(wildcard ngx_http_beian_module/*.[ch] \
+                ngx_stream_beian_module/*.[ch] ngx_beian_common/*.[ch]) \
+              $(CORE_SRC) $(wildcard core/*.h) config
 
 all: module tool
 

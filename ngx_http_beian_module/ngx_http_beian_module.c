@@ -106,6 +106,7 @@ static ngx_http_beian_ctx_t  ngx_http_beian_verdicts[BEIAN_NSTATUS] = {
  */
 typedef struct {
     ngx_cycle_t                *cycle;
+    ngx_cycle_t                *copy_cycle;       /* whose copy we opened */
     beian_snap_t               *snap;
     struct stat                 loaded;           /* identity of snap */
     struct stat                 failed;           /* last refused file */
@@ -1294,6 +1295,25 @@ ngx_http_beian_load(ngx_cycle_t *cycle, ngx_http_beian_main_conf_t *bmcf)
 
     shm = bmcf->zone ? bmcf->zone->data : NULL;
 
+    /*
+     * A worker starts on its configuration's snapshot: the master's copy,
+     * checked when the configuration was read.  So every worker, a
+     * respawned one too, agrees with the others whatever the file has
+     * become since; the self-check moves on from there.
+     */
+    if (bmcf->copy != NGX_INVALID_FILE && w->copy_cycle != cycle) {
+        w->copy_cycle = cycle;
+
+        snap = beian_snap_open_copy(bmcf->copy, (char *) bmcf->snapshot.data,
+                                    &bmcf->validated, 1, err, sizeof(err));
+        if (snap) {
+            goto loaded;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "beian: %s; trying the file", err);
+    }
+
     if (stat((char *) bmcf->snapshot.data, &st) != 0) {
         e = ngx_errno;
 
@@ -1319,19 +1339,8 @@ ngx_http_beian_load(ngx_cycle_t *cycle, ngx_http_beian_main_conf_t *bmcf)
         return;
     }
 
-    /*
-     * The master's copy, while the file is still the one it copied: shared
-     * by all workers and already checked.  Otherwise our own copy.
-     */
-    if (bmcf->copy != NGX_INVALID_FILE
-        && beian_snap_same_file(&st, &bmcf->validated))
-    {
-        snap = beian_snap_open_copy(bmcf->copy, (char *) bmcf->snapshot.data,
-                                    &bmcf->validated, 1, err, sizeof(err));
-    } else {
-        snap = beian_snap_open((char *) bmcf->snapshot.data, err,
-                               sizeof(err));
-    }
+    /* any other file: a copy of our own, checked whatever it looks like */
+    snap = beian_snap_open((char *) bmcf->snapshot.data, err, sizeof(err));
 
     if (snap == NULL) {
         w->failed = st;
@@ -1349,6 +1358,8 @@ ngx_http_beian_load(ngx_cycle_t *cycle, ngx_http_beian_main_conf_t *bmcf)
         }
         return;
     }
+
+loaded:
 
     beian_snap_close(w->snap);
     w->snap = snap;
@@ -1846,13 +1857,19 @@ ngx_http_beian_count_reload_failure(void)
 
 
 /*
- * The master's sealed copies, one per configuration cycle still alive.  A
+ * The master's sealed copies, one per configuration cycle still alive,
+ * oldest first, each with the identity of the file it was made from.  A
  * worker forked after a reload inherits the descriptors of older cycles
  * too; it closes them (ngx_http_beian_drop_copies()), or their memory would
  * live as long as it does.
  */
-static ngx_fd_t    *ngx_http_beian_copies;
-static ngx_uint_t   ngx_http_beian_ncopies;
+typedef struct {
+    ngx_fd_t                    fd;
+    struct stat                 src;
+} ngx_http_beian_copy_t;
+
+static ngx_http_beian_copy_t  *ngx_http_beian_copies;
+static ngx_uint_t              ngx_http_beian_ncopies;
 
 
 static void
@@ -1864,15 +1881,54 @@ ngx_http_beian_copy_cleanup(void *data)
 
     /* not in the list: a worker closed it already (drop_copies) */
     for (i = 0; i < ngx_http_beian_ncopies; i++) {
-        if (ngx_http_beian_copies[i] == *fd) {
-            ngx_http_beian_copies[i] =
-                ngx_http_beian_copies[--ngx_http_beian_ncopies];
+        if (ngx_http_beian_copies[i].fd == *fd) {
+            ngx_memmove(&ngx_http_beian_copies[i],
+                        &ngx_http_beian_copies[i + 1],
+                        (ngx_http_beian_ncopies - i - 1)
+                        * sizeof(ngx_http_beian_copy_t));
+            ngx_http_beian_ncopies--;
             (void) close(*fd);
             break;
         }
     }
 
     *fd = NGX_INVALID_FILE;
+}
+
+
+/* Makes fd (from src) this configuration's copy, closed with its pool. */
+static ngx_int_t
+ngx_http_beian_keep_copy(ngx_conf_t *cf, ngx_http_beian_main_conf_t *bmcf,
+    ngx_fd_t fd, struct stat *src)
+{
+    ngx_pool_cleanup_t     *cln;
+    ngx_http_beian_copy_t  *copies;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    copies = ngx_alloc((ngx_http_beian_ncopies + 1)
+                       * sizeof(ngx_http_beian_copy_t), cf->log);
+    if (cln == NULL || copies == NULL) {
+        ngx_free(copies);
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_beian_ncopies) {
+        ngx_memcpy(copies, ngx_http_beian_copies,
+                   ngx_http_beian_ncopies * sizeof(ngx_http_beian_copy_t));
+    }
+
+    ngx_free(ngx_http_beian_copies);
+    ngx_http_beian_copies = copies;
+    ngx_http_beian_copies[ngx_http_beian_ncopies].fd = fd;
+    ngx_http_beian_copies[ngx_http_beian_ncopies].src = *src;
+    ngx_http_beian_ncopies++;
+
+    bmcf->copy = fd;
+    bmcf->validated = *src;
+    cln->handler = ngx_http_beian_copy_cleanup;
+    cln->data = &bmcf->copy;
+
+    return NGX_OK;
 }
 
 
@@ -1886,47 +1942,60 @@ static ngx_int_t
 ngx_http_beian_copy(ngx_conf_t *cf, ngx_http_beian_main_conf_t *bmcf,
     char *err, size_t err_len)
 {
-    ngx_fd_t            fd, *copies;
-    beian_snap_t       *snap;
-    ngx_pool_cleanup_t  *cln;
+    ngx_fd_t       fd;
+    struct stat    src;
+    beian_snap_t  *snap;
 
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    copies = ngx_alloc((ngx_http_beian_ncopies + 1) * sizeof(ngx_fd_t),
-                       cf->log);
-    if (cln == NULL || copies == NULL) {
-        ngx_cpystrn((u_char *) err, (u_char *) "out of memory", err_len);
-        return NGX_ERROR;
-    }
-
-    fd = beian_snap_copy((char *) bmcf->snapshot.data, &bmcf->validated, err,
-                         err_len);
+    fd = beian_snap_copy((char *) bmcf->snapshot.data, &src, err, err_len);
     if (fd == -1) {
-        ngx_free(copies);
         return NGX_ERROR;
     }
 
-    snap = beian_snap_open_copy(fd, (char *) bmcf->snapshot.data,
-                                &bmcf->validated, 0, err, err_len);
+    snap = beian_snap_open_copy(fd, (char *) bmcf->snapshot.data, &src, 0,
+                                err, err_len);
     if (snap == NULL) {
-        ngx_free(copies);
         (void) close(fd);
         return NGX_ERROR;
     }
 
     beian_snap_close(snap);
 
-    if (ngx_http_beian_ncopies) {
-        ngx_memcpy(copies, ngx_http_beian_copies,
-                   ngx_http_beian_ncopies * sizeof(ngx_fd_t));
+    if (ngx_http_beian_keep_copy(cf, bmcf, fd, &src) != NGX_OK) {
+        (void) close(fd);
+        ngx_cpystrn((u_char *) err, (u_char *) "out of memory", err_len);
+        return NGX_ERROR;
     }
 
-    ngx_free(ngx_http_beian_copies);
-    ngx_http_beian_copies = copies;
-    ngx_http_beian_copies[ngx_http_beian_ncopies++] = fd;
+    return NGX_OK;
+}
 
-    bmcf->copy = fd;
-    cln->handler = ngx_http_beian_copy_cleanup;
-    cln->data = &bmcf->copy;
+
+/*
+ * A reload finds no snapshot file (if_missing=block): the running
+ * configuration's copy, the newest, goes on into the new one rather than
+ * nothing.  NGX_DECLINED when there is none (a first start, "nginx -t").
+ */
+static ngx_int_t
+ngx_http_beian_carry_copy(ngx_conf_t *cf, ngx_http_beian_main_conf_t *bmcf)
+{
+    ngx_fd_t                fd;
+    ngx_http_beian_copy_t  *last;
+
+    if (ngx_http_beian_ncopies == 0) {
+        return NGX_DECLINED;
+    }
+
+    last = &ngx_http_beian_copies[ngx_http_beian_ncopies - 1];
+
+    fd = fcntl(last->fd, F_DUPFD_CLOEXEC, 0);
+    if (fd == -1) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_beian_keep_copy(cf, bmcf, fd, &last->src) != NGX_OK) {
+        (void) close(fd);
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -1936,18 +2005,15 @@ ngx_http_beian_copy(ngx_conf_t *cf, ngx_http_beian_main_conf_t *bmcf,
 static void
 ngx_http_beian_drop_copies(ngx_http_beian_main_conf_t *bmcf)
 {
-    ngx_fd_t    fd;
     ngx_uint_t  i, n;
 
     n = 0;
 
     for (i = 0; i < ngx_http_beian_ncopies; i++) {
-        fd = ngx_http_beian_copies[i];
-
-        if (bmcf && fd == bmcf->copy) {
-            ngx_http_beian_copies[n++] = fd;
+        if (bmcf && ngx_http_beian_copies[i].fd == bmcf->copy) {
+            ngx_http_beian_copies[n++] = ngx_http_beian_copies[i];
         } else {
-            (void) close(fd);
+            (void) close(ngx_http_beian_copies[i].fd);
         }
     }
 
@@ -1959,6 +2025,7 @@ static ngx_int_t
 ngx_http_beian_init(ngx_conf_t *cf)
 {
     size_t                       size;
+    ngx_int_t                    rc;
     ngx_uint_t                   i, enabled;
     ngx_file_info_t              fi;
     ngx_http_handler_pt         *h;
@@ -2034,10 +2101,25 @@ ngx_http_beian_init(ngx_conf_t *cf)
         && ngx_file_info(bmcf->snapshot.data, &fi) == NGX_FILE_ERROR
         && ngx_errno == NGX_ENOENT)
     {
-        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "beian: snapshot \"%V\" does not exist yet, "
-                           "every domain is blocked until beian-sync "
-                           "writes it (if_missing=block)", &bmcf->snapshot);
+        rc = ngx_http_beian_carry_copy(cf, bmcf);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "beian: snapshot \"%V\" does not exist, "
+                               "keeping the running configuration's "
+                               "snapshot (if_missing=block)",
+                               &bmcf->snapshot);
+        } else {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "beian: snapshot \"%V\" does not exist yet, "
+                               "every domain is blocked until beian-sync "
+                               "writes it (if_missing=block)",
+                               &bmcf->snapshot);
+        }
 
     } else {
         if (ngx_http_beian_copy(cf, bmcf, err, sizeof(err)) != NGX_OK) {

@@ -117,3 +117,39 @@ qr{\[emerg\] .*beian: snapshot "[^"]*/live-05-reload-hup\.mdb": unknown schema v
 --- response_body_like eval
 ["^filed 粤B2-20090059-5\$", "Site not available",
  qr/^beian_snapshot_reload_failures_total 2$/m]
+
+
+
+=== TEST 7: if_missing=block, the file gone at a HUP: the running
+configuration's snapshot goes on, not nothing
+--- http_config
+    beian_snapshot $TEST_NGINX_LIVE if_missing=block;
+--- config
+    beian on;
+    beian_exempt_host localhost;
+    location = /t { return 200 "$beian_status $beian_icp\n"; }
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["Host: filed.cn", "Host: newsite.cn"]
+--- error_code eval
+[200, 403]
+
+
+
+=== TEST 8: ... removed, HUP (the harness waits for the new
+configuration): filed still served, no fail-open either
+--- in_place: remove
+--- http_config
+    beian_snapshot $TEST_NGINX_LIVE if_missing=block;
+--- config
+    beian on;
+    beian_exempt_host localhost;
+    location = /t { return 200 "$beian_status $beian_icp\n"; }
+    # reloaded without the file
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["Host: filed.cn", "Host: newsite.cn"]
+--- error_code eval
+[200, 403]
