@@ -7,6 +7,7 @@
 #include <ngx_core.h>
 
 #include "ngx_beian_common.h"
+#include "version.h"
 
 
 char *
@@ -172,12 +173,11 @@ ngx_beian_check_parse(ngx_conf_t *cf, ngx_command_t *cmd, ngx_msec_t *check)
 
 
 char *
-ngx_beian_snap_parse(ngx_conf_t *cf, ngx_str_t *path,
-    ngx_flag_t *if_missing_block)
+ngx_beian_snap_parse(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc)
 {
     ngx_str_t  *value;
 
-    if (path->data) {
+    if (sc->path.data) {
         return "is duplicate";
     }
 
@@ -187,9 +187,10 @@ ngx_beian_snap_parse(ngx_conf_t *cf, ngx_str_t *path,
         return "requires a file name";
     }
 
-    *path = value[1];
+    sc->path = value[1];
+    sc->copy = NGX_INVALID_FILE;
 
-    if (ngx_conf_full_name(cf->cycle, path, 1) != NGX_OK) {
+    if (ngx_conf_full_name(cf->cycle, &sc->path, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -202,16 +203,94 @@ ngx_beian_snap_parse(ngx_conf_t *cf, ngx_str_t *path,
             return NGX_CONF_ERROR;
         }
 
-        *if_missing_block = 1;
+        sc->if_missing_block = 1;
     }
 
     return NGX_CONF_OK;
 }
 
 
+/*
+ * The master's sealed copies, one per configuration cycle still alive,
+ * oldest first, each with the identity of the file it was made from.  A
+ * worker forked after a reload inherits the descriptors of older cycles
+ * too; it closes them (ngx_beian_snap_drop_copies()), or their memory would
+ * live as long as it does.  Each module has its own list (this file is
+ * compiled into each).
+ */
+typedef struct {
+    ngx_fd_t                    fd;
+    struct stat                 src;
+} ngx_beian_copy_t;
+
+static ngx_beian_copy_t  *ngx_beian_copies;
+static ngx_uint_t         ngx_beian_ncopies;
+
+
+static void
+ngx_beian_copy_cleanup(void *data)
+{
+    ngx_fd_t  *fd = data;
+
+    ngx_uint_t  i;
+
+    /* not in the list: a worker closed it already (drop_copies) */
+    for (i = 0; i < ngx_beian_ncopies; i++) {
+        if (ngx_beian_copies[i].fd == *fd) {
+            ngx_memmove(&ngx_beian_copies[i], &ngx_beian_copies[i + 1],
+                        (ngx_beian_ncopies - i - 1)
+                        * sizeof(ngx_beian_copy_t));
+            ngx_beian_ncopies--;
+            (void) close(*fd);
+            break;
+        }
+    }
+
+    *fd = NGX_INVALID_FILE;
+}
+
+
+/* Makes fd (from src) this configuration's copy, closed with its pool. */
+static ngx_int_t
+ngx_beian_keep_copy(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc, ngx_fd_t fd,
+    struct stat *src)
+{
+    ngx_beian_copy_t    *copies;
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    copies = ngx_alloc((ngx_beian_ncopies + 1) * sizeof(ngx_beian_copy_t),
+                       cf->log);
+    if (cln == NULL || copies == NULL) {
+        ngx_free(copies);
+        return NGX_ERROR;
+    }
+
+    if (ngx_beian_ncopies) {
+        ngx_memcpy(copies, ngx_beian_copies,
+                   ngx_beian_ncopies * sizeof(ngx_beian_copy_t));
+    }
+
+    ngx_free(ngx_beian_copies);
+    ngx_beian_copies = copies;
+    ngx_beian_copies[ngx_beian_ncopies].fd = fd;
+    ngx_beian_copies[ngx_beian_ncopies].src = *src;
+    ngx_beian_ncopies++;
+
+    sc->copy = fd;
+    sc->validated = *src;
+    cln->handler = ngx_beian_copy_cleanup;
+    cln->data = &sc->copy;
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_beian_snap_validate(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc)
 {
+    ngx_fd_t          fd;
+    struct stat       src;
     beian_snap_t     *snap;
     ngx_file_info_t   fi;
     char              err[BEIAN_ERR_MAX];
@@ -220,28 +299,82 @@ ngx_beian_snap_validate(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc)
         && ngx_file_info(sc->path.data, &fi) == NGX_FILE_ERROR
         && ngx_errno == NGX_ENOENT)
     {
+        if (ngx_beian_ncopies == 0) {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "beian: snapshot \"%V\" does not exist yet, "
+                               "every domain is blocked until beian-sync "
+                               "writes it (if_missing=block)", &sc->path);
+            return NGX_OK;
+        }
+
+        /* a reload: the running configuration's copy, the newest, goes on */
+        fd = fcntl(ngx_beian_copies[ngx_beian_ncopies - 1].fd,
+                   F_DUPFD_CLOEXEC, 0);
+        if (fd == -1
+            || ngx_beian_keep_copy(cf, sc, fd,
+                        &ngx_beian_copies[ngx_beian_ncopies - 1].src)
+               != NGX_OK)
+        {
+            if (fd != -1) {
+                (void) close(fd);
+            }
+            return NGX_ERROR;
+        }
+
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "beian: snapshot \"%V\" does not exist yet, "
-                           "every domain is blocked until beian-sync "
-                           "writes it (if_missing=block)", &sc->path);
+                           "beian: snapshot \"%V\" does not exist, keeping "
+                           "the running configuration's snapshot "
+                           "(if_missing=block)", &sc->path);
         return NGX_OK;
     }
 
-    /* closed again: an LMDB env must not be inherited across fork() */
-    snap = beian_snap_open((char *) sc->path.data, err, sizeof(err));
-    if (snap == NULL) {
+    fd = beian_snap_copy((char *) sc->path.data, &src, err, sizeof(err));
+    if (fd == -1) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "beian: %s", err);
         return NGX_ERROR;
     }
 
+    /* closed again: an LMDB env must not be inherited across fork() */
+    snap = beian_snap_open_copy(fd, (char *) sc->path.data, &src, 0, err,
+                                sizeof(err));
+    if (snap == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "beian: %s", err);
+        (void) close(fd);
+        return NGX_ERROR;
+    }
+
     beian_snap_close(snap);
+
+    if (ngx_beian_keep_copy(cf, sc, fd, &src) != NGX_OK) {
+        (void) close(fd);
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
 
 
 void
-ngx_beian_snap_load(ngx_log_t *log, ngx_beian_snap_conf_t *sc,
+ngx_beian_snap_drop_copies(ngx_beian_snap_conf_t *sc)
+{
+    ngx_uint_t  i, n;
+
+    n = 0;
+
+    for (i = 0; i < ngx_beian_ncopies; i++) {
+        if (sc && ngx_beian_copies[i].fd == sc->copy) {
+            ngx_beian_copies[n++] = ngx_beian_copies[i];
+        } else {
+            (void) close(ngx_beian_copies[i].fd);
+        }
+    }
+
+    ngx_beian_ncopies = n;
+}
+
+
+void
+ngx_beian_snap_load(ngx_cycle_t *cycle, ngx_beian_snap_conf_t *sc,
     ngx_beian_snap_state_t *st, ngx_beian_snap_stats_t *stats)
 {
     ngx_err_t            e;
@@ -251,6 +384,26 @@ ngx_beian_snap_load(ngx_log_t *log, ngx_beian_snap_conf_t *sc,
     beian_snap_t        *snap;
     const beian_meta_t  *meta;
     char                 err[BEIAN_ERR_MAX];
+
+    /*
+     * A worker starts on its configuration's snapshot: the master's copy,
+     * checked when the configuration was read.  So every worker, a
+     * respawned one too, agrees with the others whatever the file has
+     * become since; the self-check moves on from there.  Sealed, it needs
+     * no second check.
+     */
+    if (sc->copy != NGX_INVALID_FILE && st->copy_cycle != cycle) {
+        st->copy_cycle = cycle;
+
+        snap = beian_snap_open_copy(sc->copy, (char *) sc->path.data,
+                                    &sc->validated, 1, err, sizeof(err));
+        if (snap) {
+            goto loaded;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "beian: %s; trying the file", err);
+    }
 
     if (stat((char *) sc->path.data, &fi) != 0) {
         e = ngx_errno;
@@ -263,7 +416,7 @@ ngx_beian_snap_load(ngx_log_t *log, ngx_beian_snap_conf_t *sc,
         st->failed.st_ino = (ino_t) -1;
         level = (sc->if_missing_block && e == NGX_ENOENT) ? NGX_LOG_WARN
                                                           : NGX_LOG_ALERT;
-        ngx_log_error(level, log, e,
+        ngx_log_error(level, cycle->log, e,
                       "beian: snapshot \"%V\" not loaded: every domain is "
                       "blocked until it is", &sc->path);
         return;
@@ -275,12 +428,12 @@ ngx_beian_snap_load(ngx_log_t *log, ngx_beian_snap_conf_t *sc,
         return;
     }
 
-    /* a sealed private copy: the file changing in place cannot hurt */
+    /* any other file: a copy of our own, checked whatever it looks like */
     snap = beian_snap_open((char *) sc->path.data, err, sizeof(err));
 
     if (snap == NULL) {
         st->failed = fi;
-        ngx_log_error(NGX_LOG_ERR, log, 0, "beian: %s; %s", err,
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "beian: %s; %s", err,
                       st->snap ? "keeping the previous snapshot"
                                : "every domain is blocked");
 
@@ -296,19 +449,19 @@ ngx_beian_snap_load(ngx_log_t *log, ngx_beian_snap_conf_t *sc,
         return;
     }
 
+loaded:
+
     beian_snap_close(st->snap);
     st->snap = snap;
     ngx_memzero(&st->failed, sizeof(struct stat));
 
-    if (beian_snap_fstat(snap, &st->loaded) != 0) {
-        st->loaded = fi;
-    }
+    (void) beian_snap_fstat(snap, &st->loaded);
 
     meta = beian_snap_meta(snap);
 
-    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+    ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                   "beian: loaded snapshot \"%V\": %uL domains, instance %s, "
-                  "generated at %L", &sc->path,
+                  "generated at %L (beian gate " BEIAN_VERSION ")", &sc->path,
                   (uint64_t) meta->record_count, meta->instance_id,
                   (int64_t) meta->generated_at);
 

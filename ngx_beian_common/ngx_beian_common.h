@@ -30,10 +30,13 @@ typedef struct {
 } ngx_beian_exempt_t;
 
 
-/* beian_snapshot, as configured */
+/* beian_snapshot, as configured, and this configuration's copy of it */
 typedef struct {
     ngx_str_t                   path;
     ngx_flag_t                  if_missing_block;
+    ngx_fd_t                    copy;             /* the master's sealed copy,
+                                                     NGX_INVALID_FILE: none */
+    struct stat                 validated;        /* the file it came from */
 } ngx_beian_snap_conf_t;
 
 
@@ -50,6 +53,7 @@ typedef struct {
 /* A worker's snapshot. */
 typedef struct {
     beian_snap_t               *snap;
+    ngx_cycle_t                *copy_cycle;       /* whose copy it opened */
     struct stat                 loaded;           /* identity of snap */
     struct stat                 failed;           /* last refused file */
 } ngx_beian_snap_state_t;
@@ -83,16 +87,24 @@ void ngx_beian_exempt_merge(ngx_beian_exempt_t *conf,
 char *ngx_beian_check_parse(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_msec_t *check);
 
-/* "beian_snapshot FILE [if_missing=block]" */
-char *ngx_beian_snap_parse(ngx_conf_t *cf, ngx_str_t *path,
-    ngx_flag_t *if_missing_block);
-/* opens, checks and closes it: NGX_ERROR fails nginx -t and a reload */
-ngx_int_t ngx_beian_snap_validate(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc);
+/* "beian_snapshot FILE [if_missing=block]"; sc->copy is set up too */
+char *ngx_beian_snap_parse(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc);
 /*
- * In a worker: (re)opens the file if it changed, into a sealed copy of its
- * own; never fails.  (The http module shares the master's copy instead.)
+ * In the master, for a configuration: reads the file into sealed memory,
+ * checks the copy and keeps it for the configuration's workers (closed
+ * with the cycle).  NGX_ERROR, logged, fails nginx -t and the reload.  A
+ * missing file under if_missing=block is no error: the running
+ * configuration's copy goes on, or there is none.
  */
-void ngx_beian_snap_load(ngx_log_t *log, ngx_beian_snap_conf_t *sc,
+ngx_int_t ngx_beian_snap_validate(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc);
+/* In a new worker: the copies of other configurations are closed. */
+void ngx_beian_snap_drop_copies(ngx_beian_snap_conf_t *sc);
+/*
+ * In a worker: its configuration's copy first, then the file whenever it
+ * changes, copied and checked; never fails (a refused file is logged once
+ * and the previous snapshot stays).
+ */
+void ngx_beian_snap_load(ngx_cycle_t *cycle, ngx_beian_snap_conf_t *sc,
     ngx_beian_snap_state_t *st, ngx_beian_snap_stats_t *stats);
 
 /* a name a client sent, for a log line: escaped, at most 255 bytes */

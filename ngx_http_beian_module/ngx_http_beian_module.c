@@ -31,19 +31,14 @@ typedef struct {
     ngx_atomic_t                requests[BEIAN_NSTATUS];
     ngx_atomic_t                blocked;
     ngx_atomic_t                would_block;
-    ngx_atomic_t                reload_failures;
-    ngx_atomic_t                records;
-    ngx_atomic_t                generated_at;
-    ngx_atomic_t                loaded_at;
-    ngx_atomic_t                refused;          /* inode last refused */
+    ngx_beian_snap_stats_t      snap;
     ngx_atomic_t                tls_rejected;
     ngx_atomic_t                tls_would_reject;
 } ngx_http_beian_shm_t;
 
 
 typedef struct {
-    ngx_str_t                   snapshot;
-    ngx_flag_t                  if_missing_block;
+    ngx_beian_snap_conf_t       snapshot;         /* and the master's copy */
     ngx_msec_t                  check;
     ngx_flag_t                  metrics;
     ngx_flag_t                  enabled;          /* in some server */
@@ -51,8 +46,6 @@ typedef struct {
     ngx_uint_t                  top;              /* beian_top_blocked */
     ngx_shm_zone_t             *top_zone;
     ngx_http_beian_page_t      *builtin;
-    ngx_fd_t                    copy;             /* the master's sealed copy */
-    struct stat                 validated;        /* the file it came from */
 } ngx_http_beian_main_conf_t;
 
 
@@ -106,10 +99,7 @@ static ngx_http_beian_ctx_t  ngx_http_beian_verdicts[BEIAN_NSTATUS] = {
  */
 typedef struct {
     ngx_cycle_t                *cycle;
-    ngx_cycle_t                *copy_cycle;       /* whose copy we opened */
-    beian_snap_t               *snap;
-    struct stat                 loaded;           /* identity of snap */
-    struct stat                 failed;           /* last refused file */
+    ngx_beian_snap_state_t      state;
     ngx_event_t                 timer;
 } ngx_http_beian_worker_t;
 
@@ -1127,7 +1117,7 @@ ngx_http_beian_metrics_handler(ngx_http_request_t *r)
                         "\"snapshot_records\":%uA,"
                         "\"top_blocked\":{\"capacity\":%ui,"
                         "\"observed\":%uL,\"hosts\":[",
-                        shm->blocked, shm->would_block, shm->records,
+                        shm->blocked, shm->would_block, shm->snap.records,
                         bmcf->top_zone ? bmcf->top : 0, observed);
 
         for (i = 0; i < ntop; i++) {
@@ -1185,8 +1175,8 @@ ngx_http_beian_metrics_handler(ngx_http_request_t *r)
         "reload or by the periodic check.\n"
         "# TYPE beian_snapshot_reload_failures_total counter\n"
         "beian_snapshot_reload_failures_total %uA\n",
-        shm->blocked, shm->would_block, shm->records, shm->generated_at,
-        shm->loaded_at, shm->reload_failures);
+        shm->blocked, shm->would_block, shm->snap.records, shm->snap.generated_at,
+        shm->snap.loaded_at, shm->snap.reload_failures);
 
     p = ngx_sprintf(p,
         "# HELP beian_tls_rejected_total TLS handshakes refused for the "
@@ -1271,116 +1261,20 @@ ngx_http_beian_snapshot(void)
         }
     }
 
-    return ngx_http_beian_worker.snap;
+    return ngx_http_beian_worker.state.snap;
 }
 
 
-/*
- * Opens the snapshot if the file changed since the last load.  A file that
- * fails validation is refused once (and logged once); the previous snapshot
- * stays in use.  With no snapshot at all every domain is unfiled.
- */
+/* The worker's snapshot, loaded (or kept) by the shared glue. */
 static void
 ngx_http_beian_load(ngx_cycle_t *cycle, ngx_http_beian_main_conf_t *bmcf)
 {
-    ngx_err_t                 e;
-    ngx_uint_t                level;
-    ngx_atomic_uint_t         old;
-    struct stat               st;
-    beian_snap_t             *snap;
-    const beian_meta_t       *meta;
-    ngx_http_beian_shm_t     *shm;
-    ngx_http_beian_worker_t  *w = &ngx_http_beian_worker;
-    char                      err[BEIAN_ERR_MAX];
+    ngx_http_beian_shm_t  *shm;
 
     shm = bmcf->zone ? bmcf->zone->data : NULL;
 
-    /*
-     * A worker starts on its configuration's snapshot: the master's copy,
-     * checked when the configuration was read.  So every worker, a
-     * respawned one too, agrees with the others whatever the file has
-     * become since; the self-check moves on from there.
-     */
-    if (bmcf->copy != NGX_INVALID_FILE && w->copy_cycle != cycle) {
-        w->copy_cycle = cycle;
-
-        snap = beian_snap_open_copy(bmcf->copy, (char *) bmcf->snapshot.data,
-                                    &bmcf->validated, 1, err, sizeof(err));
-        if (snap) {
-            goto loaded;
-        }
-
-        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
-                      "beian: %s; trying the file", err);
-    }
-
-    if (stat((char *) bmcf->snapshot.data, &st) != 0) {
-        e = ngx_errno;
-
-        if (w->failed.st_ino != 0 || w->snap) {
-            /* a missing file is no news while we hold a snapshot */
-            return;
-        }
-
-        w->failed.st_ino = (ino_t) -1;
-        level = (bmcf->if_missing_block && e == NGX_ENOENT) ? NGX_LOG_WARN
-                                                            : NGX_LOG_ALERT;
-        ngx_log_error(level, cycle->log, e,
-                      "beian: snapshot \"%V\" not loaded: every domain is "
-                      "blocked until it is", &bmcf->snapshot);
-        return;
-    }
-
-    if (w->snap && beian_snap_same_file(&st, &w->loaded)) {
-        return;
-    }
-
-    if (beian_snap_same_file(&st, &w->failed)) {
-        return;
-    }
-
-    /* any other file: a copy of our own, checked whatever it looks like */
-    snap = beian_snap_open((char *) bmcf->snapshot.data, err, sizeof(err));
-
-    if (snap == NULL) {
-        w->failed = st;
-        ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "beian: %s; %s", err,
-                      w->snap ? "keeping the previous snapshot"
-                              : "every domain is blocked");
-        /* every worker refuses the same file: count it once */
-        old = shm ? shm->refused : 0;
-
-        if (shm && old != (ngx_atomic_uint_t) st.st_ino
-            && ngx_atomic_cmp_set(&shm->refused, old,
-                                  (ngx_atomic_uint_t) st.st_ino))
-        {
-            ngx_atomic_fetch_add(&shm->reload_failures, 1);
-        }
-        return;
-    }
-
-loaded:
-
-    beian_snap_close(w->snap);
-    w->snap = snap;
-    ngx_memzero(&w->failed, sizeof(struct stat));
-
-    (void) beian_snap_fstat(snap, &w->loaded);
-
-    meta = beian_snap_meta(snap);
-
-    ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
-                  "beian: loaded snapshot \"%V\": %uL domains, instance %s, "
-                  "generated at %L (beian gate " BEIAN_VERSION ")",
-                  &bmcf->snapshot,
-                  (uint64_t) meta->record_count, meta->instance_id,
-                  (int64_t) meta->generated_at);
-
-    if (shm) {
-        shm->records = (ngx_atomic_uint_t) meta->record_count;
-        shm->generated_at = (ngx_atomic_uint_t) meta->generated_at;
-        shm->loaded_at = (ngx_atomic_uint_t) ngx_time();
-    }
+    ngx_beian_snap_load(cycle, &bmcf->snapshot, &ngx_http_beian_worker.state,
+                        shm ? &shm->snap : NULL);
 }
 
 
@@ -1472,7 +1366,7 @@ ngx_http_beian_snapshot_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_beian_main_conf_t  *bmcf = conf;
 
-    return ngx_beian_snap_parse(cf, &bmcf->snapshot, &bmcf->if_missing_block);
+    return ngx_beian_snap_parse(cf, &bmcf->snapshot);
 }
 
 
@@ -1733,17 +1627,16 @@ ngx_http_beian_create_main_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *
-     *     bmcf->snapshot = { 0, NULL };
-     *     bmcf->if_missing_block = 0;
+     *     bmcf->snapshot.path = { 0, NULL };
+     *     bmcf->snapshot.if_missing_block = 0;
      *     bmcf->metrics = 0;
      *     bmcf->enabled = 0;
-     *     bmcf->validated = { 0 };
      *     bmcf->zone = NULL;
      */
 
     bmcf->check = NGX_CONF_UNSET_MSEC;
     bmcf->top = NGX_CONF_UNSET_UINT;
-    bmcf->copy = NGX_INVALID_FILE;
+    bmcf->snapshot.copy = NGX_INVALID_FILE;
 
     return bmcf;
 }
@@ -1849,175 +1742,10 @@ ngx_http_beian_count_reload_failure(void)
 
         if (zone[i].tag == &ngx_http_beian_module && zone[i].data) {
             shm = zone[i].data;
-            ngx_atomic_fetch_add(&shm->reload_failures, 1);
+            ngx_atomic_fetch_add(&shm->snap.reload_failures, 1);
             return;
         }
     }
-}
-
-
-/*
- * The master's sealed copies, one per configuration cycle still alive,
- * oldest first, each with the identity of the file it was made from.  A
- * worker forked after a reload inherits the descriptors of older cycles
- * too; it closes them (ngx_http_beian_drop_copies()), or their memory would
- * live as long as it does.
- */
-typedef struct {
-    ngx_fd_t                    fd;
-    struct stat                 src;
-} ngx_http_beian_copy_t;
-
-static ngx_http_beian_copy_t  *ngx_http_beian_copies;
-static ngx_uint_t              ngx_http_beian_ncopies;
-
-
-static void
-ngx_http_beian_copy_cleanup(void *data)
-{
-    ngx_fd_t  *fd = data;
-
-    ngx_uint_t  i;
-
-    /* not in the list: a worker closed it already (drop_copies) */
-    for (i = 0; i < ngx_http_beian_ncopies; i++) {
-        if (ngx_http_beian_copies[i].fd == *fd) {
-            ngx_memmove(&ngx_http_beian_copies[i],
-                        &ngx_http_beian_copies[i + 1],
-                        (ngx_http_beian_ncopies - i - 1)
-                        * sizeof(ngx_http_beian_copy_t));
-            ngx_http_beian_ncopies--;
-            (void) close(*fd);
-            break;
-        }
-    }
-
-    *fd = NGX_INVALID_FILE;
-}
-
-
-/* Makes fd (from src) this configuration's copy, closed with its pool. */
-static ngx_int_t
-ngx_http_beian_keep_copy(ngx_conf_t *cf, ngx_http_beian_main_conf_t *bmcf,
-    ngx_fd_t fd, struct stat *src)
-{
-    ngx_pool_cleanup_t     *cln;
-    ngx_http_beian_copy_t  *copies;
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    copies = ngx_alloc((ngx_http_beian_ncopies + 1)
-                       * sizeof(ngx_http_beian_copy_t), cf->log);
-    if (cln == NULL || copies == NULL) {
-        ngx_free(copies);
-        return NGX_ERROR;
-    }
-
-    if (ngx_http_beian_ncopies) {
-        ngx_memcpy(copies, ngx_http_beian_copies,
-                   ngx_http_beian_ncopies * sizeof(ngx_http_beian_copy_t));
-    }
-
-    ngx_free(ngx_http_beian_copies);
-    ngx_http_beian_copies = copies;
-    ngx_http_beian_copies[ngx_http_beian_ncopies].fd = fd;
-    ngx_http_beian_copies[ngx_http_beian_ncopies].src = *src;
-    ngx_http_beian_ncopies++;
-
-    bmcf->copy = fd;
-    bmcf->validated = *src;
-    cln->handler = ngx_http_beian_copy_cleanup;
-    cln->data = &bmcf->copy;
-
-    return NGX_OK;
-}
-
-
-/*
- * Copies the snapshot into sealed memory and validates the copy, for this
- * configuration: "nginx -t" and a reload with a bad file fail while the
- * running workers keep theirs.  The env is closed again (it must not cross
- * fork()); the copy is kept, closed with the cycle's pool.
- */
-static ngx_int_t
-ngx_http_beian_copy(ngx_conf_t *cf, ngx_http_beian_main_conf_t *bmcf,
-    char *err, size_t err_len)
-{
-    ngx_fd_t       fd;
-    struct stat    src;
-    beian_snap_t  *snap;
-
-    fd = beian_snap_copy((char *) bmcf->snapshot.data, &src, err, err_len);
-    if (fd == -1) {
-        return NGX_ERROR;
-    }
-
-    snap = beian_snap_open_copy(fd, (char *) bmcf->snapshot.data, &src, 0,
-                                err, err_len);
-    if (snap == NULL) {
-        (void) close(fd);
-        return NGX_ERROR;
-    }
-
-    beian_snap_close(snap);
-
-    if (ngx_http_beian_keep_copy(cf, bmcf, fd, &src) != NGX_OK) {
-        (void) close(fd);
-        ngx_cpystrn((u_char *) err, (u_char *) "out of memory", err_len);
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * A reload finds no snapshot file (if_missing=block): the running
- * configuration's copy, the newest, goes on into the new one rather than
- * nothing.  NGX_DECLINED when there is none (a first start, "nginx -t").
- */
-static ngx_int_t
-ngx_http_beian_carry_copy(ngx_conf_t *cf, ngx_http_beian_main_conf_t *bmcf)
-{
-    ngx_fd_t                fd;
-    ngx_http_beian_copy_t  *last;
-
-    if (ngx_http_beian_ncopies == 0) {
-        return NGX_DECLINED;
-    }
-
-    last = &ngx_http_beian_copies[ngx_http_beian_ncopies - 1];
-
-    fd = fcntl(last->fd, F_DUPFD_CLOEXEC, 0);
-    if (fd == -1) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_http_beian_keep_copy(cf, bmcf, fd, &last->src) != NGX_OK) {
-        (void) close(fd);
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-/* In a new worker: the copies of cycles other than its own go. */
-static void
-ngx_http_beian_drop_copies(ngx_http_beian_main_conf_t *bmcf)
-{
-    ngx_uint_t  i, n;
-
-    n = 0;
-
-    for (i = 0; i < ngx_http_beian_ncopies; i++) {
-        if (bmcf && ngx_http_beian_copies[i].fd == bmcf->copy) {
-            ngx_http_beian_copies[n++] = ngx_http_beian_copies[i];
-        } else {
-            (void) close(ngx_http_beian_copies[i].fd);
-        }
-    }
-
-    ngx_http_beian_ncopies = n;
 }
 
 
@@ -2025,15 +1753,12 @@ static ngx_int_t
 ngx_http_beian_init(ngx_conf_t *cf)
 {
     size_t                       size;
-    ngx_int_t                    rc;
     ngx_uint_t                   i, enabled;
-    ngx_file_info_t              fi;
     ngx_http_handler_pt         *h;
     ngx_http_core_srv_conf_t   **cscfp;
     ngx_http_core_main_conf_t   *cmcf;
     ngx_http_beian_srv_conf_t   *bscf;
     ngx_http_beian_main_conf_t  *bmcf;
-    char                         err[BEIAN_ERR_MAX];
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
     bmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_beian_module);
@@ -2086,47 +1811,19 @@ ngx_http_beian_init(ngx_conf_t *cf)
         bmcf->top_zone->data = bmcf;
     }
 
-    if (bmcf->snapshot.len == 0) {
+    if (bmcf->snapshot.path.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"beian\" is on but \"beian_snapshot\" is not set");
         return NGX_ERROR;
     }
 
     /*
-     * Validate now, so that "nginx -t" and a reload with a bad snapshot
-     * fail while the running workers keep theirs.  The env is closed again:
-     * it must not be inherited across fork().
+     * Copied and checked now, so that "nginx -t" and a reload with a bad
+     * snapshot fail while the running workers keep theirs.
      */
-    if (bmcf->if_missing_block
-        && ngx_file_info(bmcf->snapshot.data, &fi) == NGX_FILE_ERROR
-        && ngx_errno == NGX_ENOENT)
-    {
-        rc = ngx_http_beian_carry_copy(cf, bmcf);
-
-        if (rc == NGX_ERROR) {
-            return NGX_ERROR;
-        }
-
-        if (rc == NGX_OK) {
-            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                               "beian: snapshot \"%V\" does not exist, "
-                               "keeping the running configuration's "
-                               "snapshot (if_missing=block)",
-                               &bmcf->snapshot);
-        } else {
-            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                               "beian: snapshot \"%V\" does not exist yet, "
-                               "every domain is blocked until beian-sync "
-                               "writes it (if_missing=block)",
-                               &bmcf->snapshot);
-        }
-
-    } else {
-        if (ngx_http_beian_copy(cf, bmcf, err, sizeof(err)) != NGX_OK) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "beian: %s", err);
-            ngx_http_beian_count_reload_failure();
-            return NGX_ERROR;
-        }
+    if (ngx_beian_snap_validate(cf, &bmcf->snapshot) != NGX_OK) {
+        ngx_http_beian_count_reload_failure();
+        return NGX_ERROR;
     }
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
@@ -2171,7 +1868,7 @@ ngx_http_beian_init_process(ngx_cycle_t *cycle)
 
     bmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_beian_module);
 
-    ngx_http_beian_drop_copies(bmcf);
+    ngx_beian_snap_drop_copies(bmcf ? &bmcf->snapshot : NULL);
 
     if (bmcf == NULL || !bmcf->enabled) {
         return NGX_OK;
@@ -2196,6 +1893,6 @@ ngx_http_beian_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_beian_exit_process(ngx_cycle_t *cycle)
 {
-    beian_snap_close(ngx_http_beian_worker.snap);
-    ngx_http_beian_worker.snap = NULL;
+    beian_snap_close(ngx_http_beian_worker.state.snap);
+    ngx_http_beian_worker.state.snap = NULL;
 }

@@ -415,7 +415,8 @@ ngx_stream_beian_snapshot(void)
                                                      ngx_stream_beian_module);
         if (bmcf && bmcf->enabled) {
             shm = bmcf->zone ? bmcf->zone->data : NULL;
-            ngx_beian_snap_load(ngx_cycle->log, &bmcf->snapshot, &w->state,
+            ngx_beian_snap_load((ngx_cycle_t *) ngx_cycle, &bmcf->snapshot,
+                                &w->state,
                                 shm ? &shm->snap : NULL);
         }
     }
@@ -444,7 +445,7 @@ ngx_stream_beian_check_handler(ngx_event_t *ev)
     (void) ngx_stream_beian_snapshot();
 
     shm = bmcf->zone ? bmcf->zone->data : NULL;
-    ngx_beian_snap_load(ngx_cycle->log, &bmcf->snapshot,
+    ngx_beian_snap_load((ngx_cycle_t *) ngx_cycle, &bmcf->snapshot,
                         &ngx_stream_beian_worker.state,
                         shm ? &shm->snap : NULL);
 
@@ -483,8 +484,7 @@ ngx_stream_beian_snapshot_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_stream_beian_main_conf_t  *bmcf = conf;
 
-    return ngx_beian_snap_parse(cf, &bmcf->snapshot.path,
-                                &bmcf->snapshot.if_missing_block);
+    return ngx_beian_snap_parse(cf, &bmcf->snapshot);
 }
 
 
@@ -551,12 +551,14 @@ ngx_stream_beian_create_main_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *
-     *     bmcf->snapshot = { { 0, NULL }, 0 };
+     *     bmcf->snapshot.path = { 0, NULL };
+     *     bmcf->snapshot.if_missing_block = 0;
      *     bmcf->enabled = 0;
      *     bmcf->zone = NULL;
      */
 
     bmcf->check = NGX_CONF_UNSET_MSEC;
+    bmcf->snapshot.copy = NGX_INVALID_FILE;
 
     return bmcf;
 }
@@ -725,6 +727,8 @@ ngx_stream_beian_init_process(ngx_cycle_t *cycle)
     bmcf = ngx_stream_cycle_get_module_main_conf(cycle,
                                                  ngx_stream_beian_module);
 
+    ngx_beian_snap_drop_copies(bmcf ? &bmcf->snapshot : NULL);
+
     if (bmcf == NULL || !bmcf->enabled) {
         return NGX_OK;
     }
@@ -732,7 +736,7 @@ ngx_stream_beian_init_process(ngx_cycle_t *cycle)
     /* never fail here: that would kill the worker for good */
     w->cycle = cycle;
     shm = bmcf->zone ? bmcf->zone->data : NULL;
-    ngx_beian_snap_load(cycle->log, &bmcf->snapshot, &w->state,
+    ngx_beian_snap_load(cycle, &bmcf->snapshot, &w->state,
                         shm ? &shm->snap : NULL);
 
     if (bmcf->check) {
