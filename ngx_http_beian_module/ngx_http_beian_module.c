@@ -372,7 +372,8 @@ ngx_http_beian_late_handler(ngx_http_request_t *r)
     ngx_http_beian_ctx_t       *ctx;
     ngx_http_beian_srv_conf_t  *bscf;
 
-    if (r != r->main || ngx_http_beian_get_ctx(r) != NULL) {
+    /* such a request is an internal redirect; a first pass passed above */
+    if (!r->internal || r != r->main || ngx_http_beian_get_ctx(r) != NULL) {
         return NGX_DECLINED;
     }
 
