@@ -90,6 +90,16 @@ beian_host_class_t beian_host_parse(const char *host, size_t len,
     char *buf, beian_host_t *h);
 
 /*
+ * A server name from a ClientHello (name NULL: none was sent).  RFC 6066:
+ * a DNS host name, never with a port or as an address literal, never
+ * empty; so a ':' or '[' in it, or an empty one, names nothing
+ * (BEIAN_HOST_INVALID) instead of being cut down like a Host header.
+ * Otherwise as beian_host_parse().
+ */
+beian_host_class_t beian_sni_parse(const char *name, size_t len, char *buf,
+    beian_host_t *h);
+
+/*
  * Checks an already lowercased ASCII domain: 2+ labels of [a-z0-9-],
  * 1..63 bytes each, no hyphen at either end, total <= 253, TLD not numeric.
  * Returns NULL if valid, else a static reason.

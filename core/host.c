@@ -366,6 +366,26 @@ beian_host_parse(const char *host, size_t len, char *buf, beian_host_t *h)
 
 
 beian_host_class_t
+beian_sni_parse(const char *name, size_t len, char *buf, beian_host_t *h)
+{
+    if (name == NULL) {
+        return beian_host_parse("", 0, buf, h);
+    }
+
+    if (len == 0 || memchr(name, ':', len) != NULL
+        || memchr(name, '[', len) != NULL)
+    {
+        h->name = name;
+        h->len = len;
+        h->nlabels = 0;
+        return BEIAN_HOST_INVALID;
+    }
+
+    return beian_host_parse(name, len, buf, h);
+}
+
+
+beian_host_class_t
 beian_host_normalize(const char *host, size_t len, char *out, size_t *out_len)
 {
     beian_host_t        h;

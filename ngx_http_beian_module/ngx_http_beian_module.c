@@ -590,7 +590,10 @@ ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf, beian_host_class_t cls,
 {
     beian_match_t  m;
 
-    if (ngx_beian_exempt_match(&bscf->exempt, (char *) h->name, h->len)) {
+    /* a name that is not one is never an internal name either */
+    if (cls != BEIAN_HOST_INVALID
+        && ngx_beian_exempt_match(&bscf->exempt, (char *) h->name, h->len))
+    {
         return BEIAN_EXEMPT;
     }
 
@@ -717,7 +720,7 @@ ngx_http_beian_tls_verdict(ngx_connection_t *c, ngx_http_conf_ctx_t *conf_ctx,
         return NGX_OK;
     }
 
-    cls = beian_host_parse((char *) name->data, name->len, buf, &h);
+    cls = beian_sni_parse((char *) name->data, name->len, buf, &h);
     status = ngx_http_beian_judge(bscf, cls, &h);
 
     if (beian_allowed(status, bscf->flags)) {

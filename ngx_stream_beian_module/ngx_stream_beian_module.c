@@ -355,19 +355,22 @@ static beian_status_t
 ngx_stream_beian_verdict(ngx_stream_session_t *s,
     ngx_stream_beian_srv_conf_t *bscf, ngx_str_t *name)
 {
-    size_t               n;
+    beian_host_t         h;
     beian_match_t        m;
     beian_host_class_t   cls;
     char                 buf[BEIAN_HOST_MAX + 1];
 
-    cls = beian_host_normalize((char *) name->data, name->len, buf, &n);
+    /* the same rule for a server name as the http TLS gate */
+    cls = beian_sni_parse((char *) name->data, name->len, buf, &h);
 
-    if (ngx_beian_exempt_match(&bscf->exempt, buf, n)) {
+    if (cls != BEIAN_HOST_INVALID
+        && ngx_beian_exempt_match(&bscf->exempt, (char *) h.name, h.len))
+    {
         return BEIAN_EXEMPT;
     }
 
-    return beian_match(ngx_stream_beian_snapshot(), cls, buf, n,
-                       bscf->flags | BEIAN_MATCH_NO_RECORD, &m);
+    return beian_match_host(ngx_stream_beian_snapshot(), cls, &h,
+                            bscf->flags | BEIAN_MATCH_NO_RECORD, &m);
 }
 
 

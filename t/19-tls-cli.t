@@ -180,6 +180,12 @@ refused($block, ['-servername', '127.0.0.1'], 'IP-literal SNI, beian_ip_host blo
 accepted($allow, ['-noservername'], 'no SNI, beian_ip_host allow');
 refused($block, ['-noservername'], 'no SNI, beian_ip_host block');
 accepted($block, ['-servername', 'example.com'], 'filed name, beian_ip_host block');
+# a server name never has a port: what follows ':' is not cut off
+refused($allow, ['-servername', 'example.com:www.evil.com'],
+        'a filed name, a colon and an unfiled one');
+refused($allow, ['-servername', 'example.com:443'], 'a name with a port');
+refused($allow, ['-servername', '127.0.0.1:evil.com'],
+        'an address, a colon and a name');
 
 like(slurp("$dir/logs/error.log"),
      qr/\[info\] .*beian: rejected TLS handshake for unfiled server name "xexample\.com"/,
@@ -239,6 +245,10 @@ accepted($pass, ['-servername', 'www.example.com'], 'stream: filed name');
 refused_stream($pass, ['-servername', 'xexample.com'], 'stream: unfiled name');
 refused_stream($pass, ['-servername', 'example.com.evil.net'],
                'stream: look-alike');
+refused_stream($pass, ['-servername', 'example.com:www.evil.com'],
+               'stream: a filed name, a colon and an unfiled one');
+refused_stream($pass, ['-servername', '127.0.0.1:evil.com'],
+               'stream: an address, a colon and a name');
 accepted($pass, ['-noservername'], 'stream: no SNI, beian_ip_host allow');
 accepted($pass, ['-servername', '127.0.0.1'], 'stream: IP-literal SNI, allow');
 
