@@ -307,14 +307,14 @@ ngx_beian_snap_validate(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc)
             return NGX_OK;
         }
 
-        /* a reload: the running configuration's copy, the newest, goes on */
+        /*
+         * a reload: the running configuration's copy, the newest, goes on
+         * (its identity copied out: keep_copy() moves the list)
+         */
+        src = ngx_beian_copies[ngx_beian_ncopies - 1].src;
         fd = fcntl(ngx_beian_copies[ngx_beian_ncopies - 1].fd,
                    F_DUPFD_CLOEXEC, 0);
-        if (fd == -1
-            || ngx_beian_keep_copy(cf, sc, fd,
-                        &ngx_beian_copies[ngx_beian_ncopies - 1].src)
-               != NGX_OK)
-        {
+        if (fd == -1 || ngx_beian_keep_copy(cf, sc, fd, &src) != NGX_OK) {
             if (fd != -1) {
                 (void) close(fd);
             }
