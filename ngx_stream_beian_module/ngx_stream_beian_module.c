@@ -41,6 +41,20 @@ typedef struct {
 
 typedef struct {
     beian_status_t              status;
+
+    /*
+     * After an allowed ClientHello, the client's later records are watched
+     * until its first encrypted one: a TLS 1.3 HelloRetryRequest makes the
+     * client send a second ClientHello, which must name an allowed server
+     * too (the upstream would take its name).
+     */
+    unsigned                    watch:1;
+    unsigned                    peek:1;           /* check the next byte:
+                                                     a ClientHello's type */
+    unsigned                    hello:1;          /* the first one passed */
+    u_char                      hdr[5];           /* a record header, */
+    size_t                      hdr_len;          /* gathered */
+    size_t                      left;             /* record bytes to skip */
 } ngx_stream_beian_ctx_t;
 
 
@@ -53,6 +67,8 @@ typedef struct {
 
 
 static ngx_int_t ngx_stream_beian_handler(ngx_stream_session_t *s);
+static ngx_int_t ngx_stream_beian_filter(ngx_stream_session_t *s,
+    ngx_chain_t *in, ngx_uint_t from_upstream);
 static ngx_int_t ngx_stream_beian_preread_phase(ngx_stream_session_t *s,
     ngx_stream_phase_handler_t *ph);
 static beian_status_t ngx_stream_beian_verdict(ngx_stream_session_t *s,
@@ -197,6 +213,8 @@ static ngx_connection_t  ngx_stream_beian_timer_conn = {
     .fd = (ngx_socket_t) -1
 };
 
+static ngx_stream_filter_pt  ngx_stream_next_filter;
+
 /* the ClientHello is gathered here: workers are single-threaded */
 static u_char  ngx_stream_beian_hello[BEIAN_HELLO_MAX];
 
@@ -281,6 +299,13 @@ ngx_stream_beian_handler(ngx_stream_session_t *s)
     bmcf = ngx_stream_get_module_main_conf(s, ngx_stream_beian_module);
     shm = bmcf->zone ? bmcf->zone->data : NULL;
 
+    /* a ClientHello nginx did not end itself: its later ones, watched */
+    ctx->watch = (rc == BEIAN_SNI_FOUND || rc == BEIAN_SNI_NONE)
+#if (NGX_STREAM_SSL)
+                 && c->ssl == NULL
+#endif
+                 ;
+
     if (beian_allowed(ctx->status, bscf->flags)) {
         if (shm) {
             ngx_atomic_fetch_add(&shm->accepted[ctx->status], 1);
@@ -311,6 +336,159 @@ ngx_stream_beian_handler(ngx_stream_session_t *s)
     }
 
     return NGX_STREAM_FORBIDDEN;
+}
+
+
+/*
+ * The client's bytes on their way upstream, while watched: TLS records
+ * are walked header by header; a handshake record that starts another
+ * ClientHello is parsed and judged like the first.  A name not allowed, a
+ * ClientHello that is not whole in this read, or one that does not parse
+ * ends the connection.  The first encrypted record (application data)
+ * ends the watch: no plaintext ClientHello can follow it.
+ */
+static ngx_int_t
+ngx_stream_beian_filter(ngx_stream_session_t *s, ngx_chain_t *in,
+    ngx_uint_t from_upstream)
+{
+    u_char                       *p, *q, *last;
+    ngx_uint_t                    report;
+    size_t                        n, len;
+    ngx_str_t                     name;
+    ngx_chain_t                  *cl;
+    beian_sni_t                   rc;
+    beian_status_t                status;
+    ngx_stream_beian_ctx_t       *ctx;
+    ngx_stream_beian_srv_conf_t  *bscf;
+    u_char                        shown[NGX_BEIAN_SHOWN_MAX];
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_beian_module);
+
+    if (from_upstream || ctx == NULL || !ctx->watch) {
+        return ngx_stream_next_filter(s, in, from_upstream);
+    }
+
+    for (cl = in; cl && ctx->watch; cl = cl->next) {
+
+        if (!ngx_buf_in_memory(cl->buf)) {
+            continue;
+        }
+
+        p = cl->buf->pos;
+        last = cl->buf->last;
+
+        while (p < last && ctx->watch) {
+
+            if (ctx->left) {
+                /* a handshake record whose header ended the last read: a
+                 * ClientHello in it could not be judged whole */
+                if (ctx->peek) {
+                    ctx->peek = 0;
+                    if (*p == 0x01 && ctx->hello) {
+                        goto refuse;
+                    }
+                }
+
+                n = ngx_min((size_t) (last - p), ctx->left);
+                p += n;
+                ctx->left -= n;
+                continue;
+            }
+
+            if (ctx->hdr_len < 5) {
+                /* the header: a hello starts with it, so keep its place */
+                if (ctx->hdr_len == 0 && last - p >= 5) {
+                    ngx_memcpy(ctx->hdr, p, 5);
+                    ctx->hdr_len = 5;
+                    goto record;
+                }
+
+                ctx->hdr[ctx->hdr_len++] = *p++;
+                if (ctx->hdr_len < 5) {
+                    continue;
+                }
+
+                /* a header split over reads */
+                ctx->left = (ctx->hdr[3] << 8) | ctx->hdr[4];
+                ctx->hdr_len = 0;
+                ctx->peek = (ctx->hdr[0] == 0x16);
+
+                if (ctx->hdr[0] == 0x17) {
+                    ctx->watch = 0;
+                }
+
+                continue;
+            }
+
+        record:
+
+            len = (ctx->hdr[3] << 8) | ctx->hdr[4];
+
+            if (ctx->hdr[0] == 0x17) {
+                ctx->watch = 0;
+                break;
+            }
+
+            if (ctx->hdr[0] == 0x16 && last - p == 5) {
+                ctx->peek = 1;
+
+            } else if (ctx->hdr[0] == 0x16 && p[5] == 0x01) {
+
+                /* a ClientHello: the first one was judged in preread */
+                if (!ctx->hello) {
+                    ctx->hello = 1;
+
+                } else {
+                    rc = beian_tls_client_hello(p, last - p,
+                                                ngx_stream_beian_hello,
+                                                sizeof(ngx_stream_beian_hello),
+                                                (const unsigned char **)
+                                                    &name.data, &n);
+                    if (rc != BEIAN_SNI_FOUND && rc != BEIAN_SNI_NONE) {
+                        goto refuse;
+                    }
+
+                    name.len = (rc == BEIAN_SNI_FOUND) ? n : 0;
+                    if (rc == BEIAN_SNI_NONE) {
+                        name.data = NULL;
+                    }
+
+                    bscf = ngx_stream_get_module_srv_conf(s,
+                                                     ngx_stream_beian_module);
+                    status = ngx_stream_beian_verdict(s, bscf, &name);
+
+                    if (!beian_allowed(status, bscf->flags)) {
+                        q = ngx_beian_shown(shown, &name);
+                        report = (bscf->mode == NGX_STREAM_BEIAN_REPORT);
+
+                        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                                      "beian: %s connection for %s server "
+                                      "name \"%*s\" in a second ClientHello"
+                                      "%s", report ? "would close" : "closed",
+                                      beian_status_names[status], q - shown,
+                                      shown, report ? " (report mode)" : "");
+                        if (!report) {
+                            return NGX_ERROR;
+                        }
+                    }
+                }
+            }
+
+            p += 5;
+            ctx->hdr_len = 0;
+            ctx->left = len;
+        }
+    }
+
+    return ngx_stream_next_filter(s, in, from_upstream);
+
+refuse:
+
+    ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                  "beian: closed connection: a later ClientHello that "
+                  "cannot be judged");
+
+    return NGX_ERROR;
 }
 
 
@@ -681,6 +859,9 @@ ngx_stream_beian_init(ngx_conf_t *cf)
     }
 
     *h = ngx_stream_beian_handler;
+
+    ngx_stream_next_filter = ngx_stream_top_filter;
+    ngx_stream_top_filter = ngx_stream_beian_filter;
 
     return NGX_OK;
 }

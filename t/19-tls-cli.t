@@ -10,6 +10,7 @@ use warnings;
 use Test::More;
 use File::Copy qw(copy);
 use File::Temp qw(tempdir);
+use IO::Select;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep);
 
@@ -48,7 +49,7 @@ sub write_conf {
     $stream_snapshot //= $live;
     my $load = join '', map { "load_module $_;\n" } @mods;
     my $user = $root ? "user nobody nogroup;\n" : '';
-    my $tls = "ssl_certificate $snap/tls.crt; "
+    my $tls = "ssl_protocols TLSv1.2 TLSv1.3; ssl_certificate $snap/tls.crt; "
             . "ssl_certificate_key $snap/tls.key;";
     open my $f, '>', "$dir/conf/nginx.conf" or die $!;
     print $f <<"EOF";
@@ -155,6 +156,56 @@ sub refused_stream {
        "$what: closed, no certificate") or diag $out;
 }
 
+# A ClientHello by hand: TLS 1.3 only, x25519, with a key share or not.
+sub client_hello {
+    my ($name, $share) = @_;
+    my $ext = sub { pack('n n/a*', $_[0], $_[1]) };
+    my $e = $ext->(0, pack('n/a*', pack('C n/a*', 0, $name)))      # SNI
+          . $ext->(10, pack('n/a*', pack('n*', 0x001d, 0x0017)))    # groups
+          . $ext->(13, pack('n/a*', pack('n*', 0x0804, 0x0403,     # sigalgs
+                                             0x0401, 0x0805)))
+          . $ext->(43, pack('C/a*', pack('n', 0x0304)))            # TLS 1.3
+          . $ext->(51, pack('n/a*', $share                          # key share
+                   ? pack('n n/a*', 0x001d, join '', map { chr 9 } 1 .. 32)
+                   : ''));
+    my $body = pack('n', 0x0303) . ("\x11" x 32) . pack('C/a*', "\x22" x 32)
+             . pack('n/a*', pack('n', 0x1301)) . "\x01\x00"
+             . pack('n/a*', $e);
+    my $hs = "\x01" . substr(pack('N', length $body), 1) . $body;
+    return pack('C n n/a*', 0x16, 0x0301, $hs);
+}
+
+# Both ClientHellos of a HelloRetryRequest exchange: what the client gets
+# for the second, 'serverhello', 'closed', or what else came
+sub hrr {
+    my ($port, $first, $second) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 5)
+        or return "connect: $!";
+    my $read = sub {
+        my $buf = '';
+        my $sel = IO::Select->new($s);
+        while ($sel->can_read(3)) {
+            my $n = sysread($s, $buf, 65536, length $buf) or last;
+            last if length $buf >= 5
+                    && length $buf >= 5 + unpack('n', substr($buf, 3, 2));
+        }
+        return $buf;
+    };
+    print $s client_hello($first, 0);
+    my $r = $read->();
+    # the HelloRetryRequest's "random" is a constant of RFC 8446
+    my $magic = pack('H*', 'cf21ad74e59a6111be1d8c021e65b891'
+                         . 'c2a211167abb8c5e079e09e2c8a8339c');
+    return 'no HelloRetryRequest: ' . unpack('H*', substr($r, 0, 12))
+        unless index($r, $magic) >= 0;
+    print $s "\x14\x03\x03\x00\x01\x01" . client_hello($second, 1);
+    $r = $read->();
+    $r = substr($r, 6) if substr($r, 0, 1) eq "\x14";       # a CCS first
+    return 'closed' if $r eq '';
+    return 'serverhello' if substr($r, 0, 1) eq "\x16";
+    return 'other: ' . unpack('H*', substr($r, 0, 8));
+}
+
 sub accepted {
     my ($port, $args, $what) = @_;
     my ($alert, $cert, $out) = handshake($port, @$args);
@@ -251,6 +302,17 @@ refused_stream($pass, ['-servername', '127.0.0.1:evil.com'],
                'stream: an address, a colon and a name');
 accepted($pass, ['-noservername'], 'stream: no SNI, beian_ip_host allow');
 accepted($pass, ['-servername', '127.0.0.1'], 'stream: IP-literal SNI, allow');
+
+# TLS 1.3 HelloRetryRequest: a first ClientHello with a filed name and no
+# key share makes the backend ask again; the second ClientHello must not
+# carry another name through
+is(hrr($pass, 'example.com', 'example.com'), 'serverhello',
+   'stream: HelloRetryRequest, the same filed name again: served');
+is(hrr($pass, 'example.com', 'evil.example.net'), 'closed',
+   'stream: HelloRetryRequest, an unfiled name the second time: closed');
+like(slurp("$dir/logs/error.log"),
+     qr/beian: closed connection for unfiled server name "evil\.example\.net" in a second ClientHello/,
+     'stream: the second ClientHello is named in the log');
 
 # a stream server that ends TLS itself: the name is judged after the
 # handshake (the certificate is out), and the connection closed unserved
