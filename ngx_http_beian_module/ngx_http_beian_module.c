@@ -590,10 +590,7 @@ ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf, beian_host_class_t cls,
 {
     beian_match_t  m;
 
-    /* a name that is not one is never an internal name either */
-    if (cls != BEIAN_HOST_INVALID
-        && ngx_beian_exempt_match(&bscf->exempt, (char *) h->name, h->len))
-    {
+    if (ngx_beian_exempt_match(&bscf->exempt, (char *) h->name, h->len)) {
         return BEIAN_EXEMPT;
     }
 

@@ -541,9 +541,7 @@ ngx_stream_beian_verdict(ngx_stream_session_t *s,
     /* the same rule for a server name as the http TLS gate */
     cls = beian_sni_parse((char *) name->data, name->len, buf, &h);
 
-    if (cls != BEIAN_HOST_INVALID
-        && ngx_beian_exempt_match(&bscf->exempt, (char *) h.name, h.len))
-    {
+    if (ngx_beian_exempt_match(&bscf->exempt, (char *) h.name, h.len)) {
         return BEIAN_EXEMPT;
     }
 
