@@ -27,7 +27,8 @@ ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SAN) -fstack-protector-strong \
 LIBS_CORE  := -llmdb
 LIBS_SYNC  := -ljansson -lpcre2-8 -lidn2 -lpsl -lcrypto -lcurl -lpthread
 
-CORE_SRC   := core/host.c core/snapshot.c core/lmdb_check.c core/topk.c core/hello.c
+CORE_SRC   := core/host.c core/snapshot.c core/lmdb_check.c core/topk.c \
+              core/hello.c
 CORE_W_SRC := core/snapshot_write.c
 SYNC_SRC   := $(filter-out sync-tool/main.c,$(wildcard sync-tool/*.c))
 CORE_OBJ   := $(CORE_SRC:%.c=$(B)/obj/%.o)

@@ -193,9 +193,10 @@ beian_index_range(uint32_t x, uint32_t n)
 }
 
 /* A key's filter block (high hash bits) and home line (low ones). */
-#define beian_index_block(h, blocks)  beian_index_range((uint32_t) ((h) >> 32), \
-                                                        blocks)
-#define beian_index_home(h, homes)    beian_index_range((uint32_t) (h), homes)
+#define beian_index_block(h, blocks)                                        \
+    beian_index_range((uint32_t) ((h) >> 32), blocks)
+#define beian_index_home(h, homes)                                          \
+    beian_index_range((uint32_t) (h), homes)
 
 /* Bit i (0 .. BEIAN_INDEX_FILTER_BITS - 1) of a key in its 512-bit block. */
 static inline unsigned

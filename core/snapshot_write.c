@@ -152,7 +152,8 @@ typedef struct {
  * Places the entries for one seed: by home line, in input order within a
  * home, each in the first line from its home (or from where the previous
  * home's entries ended) with room.  0, or -1 when a home would spill over
- * more than BEIAN_INDEX_SPILL_MAX lines (only a list made to collide does that).
+ * more than BEIAN_INDEX_SPILL_MAX lines (only a list made to collide does
+ * that).
  */
 static int
 index_place(const beian_entry_t *e, size_t n, index_plan_t *plan,
