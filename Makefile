@@ -27,7 +27,8 @@ ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SAN) -fstack-protector-strong \
 LIBS_CORE  := -llmdb
 LIBS_SYNC  := -ljansson -lpcre2-8 -lidn2 -lpsl -lcrypto -lcurl -lpthread
 
-CORE_SRC   := core/host.c core/snapshot.c core/topk.c core/hello.c
+CORE_SRC   := core/host.c core/snapshot.c core/lmdb_check.c core/topk.c \
+              core/hello.c
 CORE_W_SRC := core/snapshot_write.c
 SYNC_SRC   := $(filter-out sync-tool/main.c,$(wildcard sync-tool/*.c))
 CORE_OBJ   := $(CORE_SRC:%.c=$(B)/obj/%.o)
@@ -271,7 +272,7 @@ bench-insn: module tool
 	@BEIAN_EXTRA_PKGS=valgrind sh .ci/deps.sh
 	python3 bench/insn.py --bin $(B)
 
-$(B)/bench-lookup: bench/lookup.c $(CORE_SRC) core/beian.h
+$(B)/bench-lookup: bench/lookup.c $(CORE_SRC) $(wildcard core/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ bench/lookup.c $(CORE_SRC) \
 	    $(LIBS_CORE)

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "beian.h"
+#include "beian_write.h"
 
 
 typedef struct {

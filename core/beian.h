@@ -1,8 +1,11 @@
 /*
- * beian core: host normalization, the match rule and the snapshot format.
+ * beian core, the public header: verdicts, host normalization, the match
+ * rule, reading a snapshot and the TLS ClientHello's server name.
  *
  * Plain C with no nginx dependency, compiled into both the nginx module and
- * beian-sync so that `beian-sync check HOST` and nginx always agree.
+ * beian-sync so that `beian-sync check HOST` and nginx always agree.  The
+ * writer's side is in core/beian_write.h, the index layout in core/index.h;
+ * the nginx modules include neither.
  */
 
 #ifndef BEIAN_H
@@ -171,96 +174,6 @@ int beian_snap_fstat(const beian_snap_t *snap, struct stat *st);
 const beian_meta_t *beian_snap_meta(const beian_snap_t *snap);
 
 /*
- * The optional hash index (named database "index", one value under key
- * "hash-v2"; layout in snapshot.c): written by beian_snap_write() with the
- * domains, used by beian_snap_get() when present.  Writer and readers must
- * agree on the hash and on how it picks a filter block, filter bits and a
- * home line, so those live here and nowhere else.
- */
-#define BEIAN_INDEX_KEY     "hash-v2"
-#define BEIAN_INDEX_MAGIC   0x3278696e61696562ULL   /* "beianix2" */
-
-/* Filter blocks of 512 bits: about 10 bits per domain, 1% false hits. */
-#define BEIAN_INDEX_BLOCKS(count)   ((count) * 10 / 512 + 1)
-#define BEIAN_INDEX_FILTER_BITS     6
-/* Bytes in a filter block and in a line. */
-#define BEIAN_INDEX_LINE            64
-
-/* The index value's first 48 bytes. */
-typedef struct {
-    uint64_t  magic;
-    uint64_t  seed;
-    uint64_t  count;                    /* = meta record_count */
-    uint32_t  blocks;                   /* BEIAN_INDEX_BLOCKS(count) */
-    uint32_t  homes;
-    uint32_t  lines;
-    uint32_t  long_len;
-    uint32_t  recs_len;
-    uint32_t  zero;
-} beian_index_hdr_t;
-
-/* Seeded 64-bit hash of a key, 8 bytes per step. */
-uint64_t beian_key_hash(uint64_t seed, const char *key, size_t len);
-
-/*
- * n < 8 bytes at p as a number, byte i in bits 8i..8i+7 (little-endian),
- * read without touching a byte outside them: the hash's tail, and the host
- * scanner's last word.
- */
-static inline uint64_t
-beian_load_tail(const unsigned char *p, size_t n)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint32_t  a, b;
-
-    /* overlapping reads: the bytes both hold are the same */
-    if (n >= 4) {
-        memcpy(&a, p, 4);
-        memcpy(&b, p + n - 4, 4);
-        return a | (uint64_t) b << (8 * (n - 4));
-    }
-
-    if (n == 0) {
-        return 0;
-    }
-
-    return p[0] | (uint64_t) p[n / 2] << (8 * (n / 2))
-           | (uint64_t) p[n - 1] << (8 * (n - 1));
-#else
-    size_t    i;
-    uint64_t  w;
-
-    for (w = 0, i = 0; i < n; i++) {
-        w |= (uint64_t) p[i] << (8 * i);
-    }
-
-    return w;
-#endif
-}
-
-/* x scaled onto [0, n): the high half of a 32 x 32 bit product. */
-static inline uint32_t
-beian_index_range(uint32_t x, uint32_t n)
-{
-    return (uint32_t) (((uint64_t) x * n) >> 32);
-}
-
-/* A key's filter block (high hash bits) and home line (low ones). */
-#define beian_index_block(h, blocks)  beian_index_range((uint32_t) ((h) >> 32), \
-                                                        blocks)
-#define beian_index_home(h, homes)    beian_index_range((uint32_t) (h), homes)
-
-/* Bit i (0 .. BEIAN_INDEX_FILTER_BITS - 1) of a key in its 512-bit block. */
-static inline unsigned
-beian_index_bit(uint64_t h, unsigned i)
-{
-    return (unsigned) ((h * 0x9e3779b97f4a7c15ULL) >> (64 - 9 - 9 * i)) & 511;
-}
-
-/* Whether the opened snapshot has a hash index (else lookups use the tree). */
-int beian_snap_has_index(const beian_snap_t *snap);
-
-/*
  * Exact lookup: 1 found, 0 absent, -1 corrupt.  rec may be NULL when only
  * the verdict counts: the record is then not read at all.
  */
@@ -280,16 +193,6 @@ int beian_snap_get_suffix(const beian_snap_t *snap, const char *name,
 typedef int (*beian_snap_iter_pt)(const char *domain, size_t len,
     const beian_rec_t *rec, void *data);
 int beian_snap_foreach(const beian_snap_t *snap, beian_snap_iter_pt fn,
-    void *data, char *err, size_t err_len);
-
-/*
- * For beian-sync's integrity checks: the stored index value as it is (0,
- * or -1 without one), and every entry it holds, line by line, whether a
- * lookup would reach it or not (-1 with err at one that does not decode).
- */
-int beian_snap_index_raw(const beian_snap_t *snap, const unsigned char **p,
-    size_t *len);
-int beian_snap_index_foreach(const beian_snap_t *snap, beian_snap_iter_pt fn,
     void *data, char *err, size_t err_len);
 
 
@@ -338,68 +241,6 @@ beian_allowed(beian_status_t status, unsigned flags)
         return 0;
     }
 }
-
-
-/* Writer (beian-sync only). */
-typedef struct {
-    char        *domain;                /* normalized ASCII */
-    size_t       domain_len;
-    char        *icp;
-    char        *website_id;
-} beian_entry_t;
-
-/* Domain key order as LMDB stores it: bytes, then length. */
-int beian_domain_cmp(const char *a, size_t alen, const char *b, size_t blen);
-
-/*
- * Sorts entries by domain.  Returns the number of entries left after
- * removing exact duplicates (same domain, ICP number and website id);
- * entries for one domain with different records are kept adjacent and are
- * the caller's to resolve.
- */
-size_t beian_entries_sort(beian_entry_t *e, size_t n);
-
-/*
- * The content digest, "sha256:<hex>", over everything a reader uses: the
- * instance id, the sorted entries, and the hash index value the writer
- * derives from them (when it writes one).  0, or -1 (out of memory: out
- * is then "").
- */
-int beian_entries_digest(const char *instance_id, const beian_entry_t *e,
-    size_t n, char out[72]);
-
-/*
- * The same digest over a snapshot as it is: its instance id, the records
- * of its tree and its stored index value, byte for byte.  Equal to the
- * meta digest only if nothing a reader uses was changed.  0, or -1 with
- * err.
- */
-int beian_snap_digest(const beian_snap_t *snap, char out[72], char *err,
-    size_t err_len);
-
-/*
- * The hash index value beian_snap_write() writes for these sorted, unique
- * entries, in *buf (malloc()ed; free it), or *len 0 when it writes none.
- * 0, or -1 when out of memory.
- */
-int beian_index_build(const beian_entry_t *e, size_t n, unsigned char **buf,
-    size_t *len);
-
-/*
- * Writes a new snapshot: temp file in the target directory, fsync, rename
- * over path, fsync the directory.  entries must be sorted and unique.
- * Returns 0; 1 when the file is in place but the directory fsync failed
- * (err holds the warning); or -1 with err filled, path untouched.
- */
-int beian_snap_write(const char *path, const beian_meta_t *meta,
-    const beian_entry_t *e, size_t n, char *err, size_t err_len);
-
-/*
- * Removes temp files a killed writer left next to path (".NAME.tmp.XXXXXX").
- * Only while holding the writers' lock: then no live writer owns one.
- * Returns how many were removed, or -1.
- */
-int beian_snap_clean_temps(const char *path);
 
 
 /*

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "beian.h"
+#include "bytes.h"
 
 
 const char *const beian_status_names[BEIAN_NSTATUS] = {

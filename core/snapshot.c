@@ -23,7 +23,9 @@
 
 #include <lmdb.h>
 
-#include "beian.h"
+#include "beian_write.h"
+#include "index.h"
+#include "lmdb_check.h"
 
 
 struct beian_snap_s {
@@ -48,40 +50,11 @@ struct beian_snap_s {
 
 
 /*
- * Hash index: the value of key "hash-v2" in the optional "index" database,
- * written with the domains in the same transaction.  LMDB keeps a large
- * value in contiguous overflow pages, so the table is one read-only piece
- * of the mapping.  Native byte order, like LMDB itself:
- *
- *   header   48 bytes: u64 magic BEIAN_INDEX_MAGIC, u64 seed, u64 count
- *            (= meta record_count), u32 filter blocks
- *            (BEIAN_INDEX_BLOCKS(count)), u32 home lines, u32 lines,
- *            u32 long-key bytes, u32 record bytes, u32 0.  48, so that after
- *            LMDB's 16-byte page header the rest starts on a cache line
- *   filter   blocks of 64 bytes: a blocked Bloom filter, a key's
- *            BEIAN_INDEX_FILTER_BITS bits all in one block
- *   lines    64 bytes each: byte 0, how many lines after this one hold keys
- *            whose home it is (0-255); from byte 1 entries, until a 0 byte
- *            or the end: u8 length, the domain, u32 offset of its record;
- *            or for a domain over 58 bytes, 0xff, u8 length, u32 offset in
- *            the long keys, u32 record offset
- *   long     the long domains' bytes
- *   records  a 0 byte, then the v1 records of "domains" (0x01, icp length,
- *            icp, website id length, website id)
- *
- * Why this shape: per request the gate needs a verdict, not the record,
- * and what it costs is cache misses.  A miss reads one filter block (10
- * bits per domain: 1.2 MiB at a million, small enough to stay in cache)
- * and ends there 99 times in 100; a hit reads that block and the key's
- * home line (its spill lines rarely); the record only when asked for.
- * The header is checked at open (O(1)); every offset is checked on lookup,
- * so a damaged table can make a lookup fail (-1) or miss (0) but never
- * read outside its value.  Snapshots without it, or with an index of
- * another version, are read through the tree.
+ * The hash index (core/index.h): its header is checked at open (O(1)),
+ * every offset on lookup, so a damaged table can make a lookup fail (-1)
+ * or miss (0) but never read outside its value.  Snapshots without it, or
+ * with an index of another version, are read through the tree.
  */
-#define BEIAN_IX_HDR      48
-
-_Static_assert(sizeof(beian_index_hdr_t) == BEIAN_IX_HDR, "index header");
 
 
 static void
@@ -101,54 +74,10 @@ fail(char *err, size_t err_len, const char *path, const char *fmt, ...)
 }
 
 
-/* The hash, inlined where a lookup needs it (beian_key_hash() for others). */
-static inline __attribute__((always_inline)) uint64_t
-key_hash(uint64_t seed, const char *key, size_t len)
-{
-    uint64_t              h, w;
-    const unsigned char  *p = (const unsigned char *) key;
-
-    /* multiply-xorshift per 8-byte word: a domain of 13 bytes is 2 steps */
-    h = seed ^ (len * 0x9e3779b97f4a7c15ULL);
-
-    for ( ; len >= 8; p += 8, len -= 8) {
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 31;
-    }
-
-    /*
-     * The tail, 0 to 7 bytes, byte i in bits 8i..; the length is already
-     * in h.  A key of 8 bytes or more has them as the top of its last 8.
-     */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (len != 0 && p != (const unsigned char *) key) {
-        memcpy(&w, p + len - 8, 8);
-        w >>= 8 * (8 - len);
-
-    } else
-#endif
-    {
-        w = beian_load_tail(p, len);
-    }
-
-    h = (h ^ w) * 0x94d049bb133111ebULL;
-
-    /* the murmur3 finalizer: every output bit depends on every input bit */
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-
-    return h;
-}
-
-
 uint64_t
 beian_key_hash(uint64_t seed, const char *key, size_t len)
 {
-    return key_hash(seed, key, len);
+    return beian_index_hash(seed, key, len);
 }
 
 
@@ -174,480 +103,6 @@ meta_get(MDB_txn *txn, MDB_dbi dbi, const char *key, char *buf, size_t size)
     memcpy(buf, v.mv_data, v.mv_size);
     buf[v.mv_size] = '\0';
     return 0;
-}
-
-
-/*
- * Structural check of the whole file, before LMDB reads any of it.
- *
- * liblmdb trusts its file: a page number, node offset or size taken from a
- * damaged file makes it read outside the mapping (SIGBUS, SIGSEGV), divide
- * by a zero page size, abort() on an internal assertion or loop forever;
- * fuzz/fuzz_snapshot.c finds each of these within seconds.  A snapshot is
- * small and never changes, so we map it ourselves and walk every page LMDB
- * can reach from the meta page it is going to pick, checking everything
- * its read paths rely on: pages inside the file, reached once, of the
- * right kind; nodes inside their page; keys in order within the bounds
- * the branch pages promise (so iteration and lookup agree); counts equal
- * to what the trees record.  Cost: one pass over the file at open.
- *
- * The layout is LMDB 0.9's on-disk format (liblmdb's mdb.c), in native
- * byte order, for 64-bit builds.
- */
-
-#define LM_PAGEHDRSZ   16               /* pgno 8, pad 2, flags 2, lower 2,
-                                           upper 2 (or overflow count 4) */
-#define LM_NODESIZE    8                /* lo 2, hi 2, flags 2, ksize 2 */
-#define LM_P_BRANCH    0x01
-#define LM_P_LEAF      0x02
-#define LM_P_OVERFLOW  0x04
-#define LM_P_META      0x08
-#define LM_F_BIGDATA   0x01
-#define LM_F_SUBDATA   0x02
-#define LM_MAGIC       0xBEEFC0DEu
-#define LM_VERSION     1
-#define LM_DB_SIZE     48               /* MDB_db */
-#define LM_META_SIZE   152              /* MDB_meta after the page header */
-#define LM_MAX_DEPTH   32               /* CURSOR_STACK */
-#define LM_INVALID     (~(uint64_t) 0)  /* P_INVALID: an empty tree */
-
-/* 32-bit LMDB has 4-byte page numbers and pointers in its meta page */
-_Static_assert(sizeof(size_t) == 8, "lm_check() reads the 64-bit layout");
-
-typedef struct {
-    unsigned    flags, depth;
-    uint64_t    branch, leaf, overflow, entries, root;
-} lm_db_t;
-
-typedef struct {
-    const unsigned char  *p;            /* NULL: unbounded */
-    size_t                n;
-} lm_key_t;
-
-typedef struct {
-    const unsigned char  *map;
-    uint64_t              psize;
-    uint64_t              last;         /* last page number in use */
-    unsigned char        *seen;         /* one bit per page */
-    lm_db_t               count;        /* of the tree being walked */
-    const char           *path;
-    char                 *err;
-    size_t                err_len;
-} lm_walk_t;
-
-
-static unsigned
-lm16(const unsigned char *p)
-{
-    uint16_t  v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-
-static uint64_t
-lm32(const unsigned char *p)
-{
-    uint32_t  v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-
-static uint64_t
-lm64(const unsigned char *p)
-{
-    uint64_t  v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-
-static void
-lm_db(const unsigned char *p, lm_db_t *db)
-{
-    db->flags = lm16(p + 4);
-    db->depth = lm16(p + 6);
-    db->branch = lm64(p + 8);
-    db->leaf = lm64(p + 16);
-    db->overflow = lm64(p + 24);
-    db->entries = lm64(p + 32);
-    db->root = lm64(p + 40);
-}
-
-
-/* LMDB's default key order (mdb_cmp_memn): bytes, then length. */
-int
-beian_domain_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-    int  rc;
-
-    rc = memcmp(a, b, alen < blen ? alen : blen);
-    return rc ? rc : (alen > blen) - (alen < blen);
-}
-
-
-static int
-lm_cmp(lm_key_t a, lm_key_t b)
-{
-    return beian_domain_cmp((const char *) a.p, a.n, (const char *) b.p, b.n);
-}
-
-
-static int
-lm_bad(lm_walk_t *w, uint64_t pgno, const char *why)
-{
-    fail(w->err, w->err_len, w->path, "corrupt: %s (page %" PRIu64 ")",
-         why, pgno);
-    return -1;
-}
-
-
-/* A page LMDB may reach: in the file, not a meta page, reached once. */
-static const unsigned char *
-lm_page(lm_walk_t *w, uint64_t pgno, uint64_t npages)
-{
-    uint64_t  i;
-
-    if (pgno < 2 || pgno > w->last || npages > w->last - pgno + 1) {
-        lm_bad(w, pgno, "page number out of range");
-        return NULL;
-    }
-
-    for (i = pgno; i < pgno + npages; i++) {
-        if (w->seen[i / 8] & (1u << (i % 8))) {
-            lm_bad(w, i, "page reached twice");
-            return NULL;
-        }
-        w->seen[i / 8] |= 1u << (i % 8);
-    }
-
-    if (lm64(w->map + pgno * w->psize) != pgno) {
-        lm_bad(w, pgno, "page header names another page");
-        return NULL;
-    }
-
-    return w->map + pgno * w->psize;
-}
-
-
-/* Node i of a checked page, and its key (bounds checked by lm_nodes). */
-static const unsigned char *
-lm_node(const unsigned char *p, unsigned i, lm_key_t *key)
-{
-    const unsigned char  *node = p + lm16(p + LM_PAGEHDRSZ + 2 * i);
-
-    key->p = node + LM_NODESIZE;
-    key->n = lm16(node + 6);
-    return node;
-}
-
-
-/*
- * Every node header and key inside the page, keys strictly increasing
- * within [lo, hi).  A branch page's first key is never compared (LMDB
- * leaves it empty): its child holds what is below the second.
- */
-static int
-lm_nodes(lm_walk_t *w, uint64_t pgno, const unsigned char *p, unsigned n,
-    unsigned upper, int branch, lm_key_t lo, lm_key_t hi)
-{
-    unsigned   i, off;
-    lm_key_t   key, first = { NULL, 0 }, prev = { NULL, 0 };
-
-    for (i = 0; i < n; i++) {
-        off = lm16(p + LM_PAGEHDRSZ + 2 * i);
-        if (off < upper || off % 2 != 0 || off + LM_NODESIZE > w->psize
-            || off + LM_NODESIZE + lm16(p + off + 6) > w->psize)
-        {
-            return lm_bad(w, pgno, "node out of its page");
-        }
-
-        lm_node(p, i, &key);
-        if (branch && i == 0) {
-            continue;
-        }
-
-        if (prev.p != NULL && lm_cmp(key, prev) <= 0) {
-            return lm_bad(w, pgno, "keys out of order");
-        }
-        if (first.p == NULL) {
-            first = key;
-        }
-        prev = key;
-    }
-
-    /* strictly increasing: the ends alone decide whether all are in
-     * [lo, hi) */
-    if (first.p != NULL
-        && ((lo.p != NULL && lm_cmp(first, lo) < 0)
-            || (hi.p != NULL && lm_cmp(prev, hi) >= 0)))
-    {
-        return lm_bad(w, pgno, "keys out of order");
-    }
-
-    return 0;
-}
-
-
-static int lm_tree(lm_walk_t *w, const lm_db_t *db, int main_db);
-
-
-/* A value on overflow pages: all of it inside them. */
-static int
-lm_overflow(lm_walk_t *w, uint64_t pgno, uint64_t size)
-{
-    uint64_t              n, have;
-    const unsigned char  *p;
-
-    n = (LM_PAGEHDRSZ + size + w->psize - 1) / w->psize;
-    if (size > w->last * w->psize) {
-        return lm_bad(w, pgno, "value larger than the file");
-    }
-
-    p = lm_page(w, pgno, n);
-    if (p == NULL) {
-        return -1;
-    }
-
-    have = lm32(p + 12);
-    if (lm16(p + 10) != LM_P_OVERFLOW || have != n) {
-        return lm_bad(w, pgno, "bad overflow page");
-    }
-
-    w->count.overflow += n;
-    return 0;
-}
-
-
-/* The page at depth (1: the root) of a tree levels deep, keys in
- * [lo, hi), and everything below it. */
-static int
-lm_walk_page(lm_walk_t *w, uint64_t pgno, unsigned depth, unsigned levels,
-    lm_key_t lo, lm_key_t hi, int main_db)
-{
-    unsigned              i, n, lower, upper, kind, flags;
-    uint64_t              size, child;
-    lm_db_t               sub;
-    lm_key_t              key, next;
-    const unsigned char  *p, *node;
-
-    p = lm_page(w, pgno, 1);
-    if (p == NULL) {
-        return -1;
-    }
-
-    kind = lm16(p + 10);
-    lower = lm16(p + 12);
-    upper = lm16(p + 14);
-
-    if (kind != LM_P_BRANCH && kind != LM_P_LEAF) {
-        return lm_bad(w, pgno, "not a branch or leaf page");
-    }
-    if ((kind == LM_P_LEAF) != (depth == levels)) {
-        return lm_bad(w, pgno, "tree depth differs from its record");
-    }
-    if (lower < LM_PAGEHDRSZ || (lower - LM_PAGEHDRSZ) % 2 != 0
-        || lower > upper || upper > w->psize)
-    {
-        return lm_bad(w, pgno, "bad free-space bounds");
-    }
-
-    /* LMDB asserts that a branch page has two keys or more */
-    n = (lower - LM_PAGEHDRSZ) / 2;
-    if (n < (kind == LM_P_BRANCH ? 2u : 1u)) {
-        return lm_bad(w, pgno, "too few keys");
-    }
-
-    if (lm_nodes(w, pgno, p, n, upper, kind == LM_P_BRANCH, lo, hi) != 0) {
-        return -1;
-    }
-
-    if (kind == LM_P_BRANCH) {
-        w->count.branch++;
-
-        for (i = 0; i < n; i++) {
-            /* child i holds [key i, key i+1); the ends are ours */
-            node = lm_node(p, i, &key);
-            if (i + 1 < n) {
-                lm_node(p, i + 1, &next);
-            } else {
-                next = hi;
-            }
-            child = lm16(node) | (uint64_t) lm16(node + 2) << 16
-                    | (uint64_t) lm16(node + 4) << 32;
-
-            if (lm_walk_page(w, child, depth + 1, levels, i ? key : lo,
-                             next, main_db) != 0)
-            {
-                return -1;
-            }
-        }
-        return 0;
-    }
-
-    w->count.leaf++;
-
-    for (i = 0; i < n; i++) {
-        node = lm_node(p, i, &key);
-        flags = lm16(node + 4);
-        size = lm16(node) | (uint64_t) lm16(node + 2) << 16;
-        w->count.entries++;
-
-        if (main_db) {
-            /* the main tree only names databases: their MDB_db records */
-            if (flags != LM_F_SUBDATA || size != LM_DB_SIZE
-                || (size_t) (key.p - p) + key.n + size > w->psize)
-            {
-                return lm_bad(w, pgno, "main database entry is not a "
-                              "named database");
-            }
-            lm_db(key.p + key.n, &sub);
-            if (lm_tree(w, &sub, 0) != 0) {
-                return -1;
-            }
-
-        } else if (flags == 0) {
-            if ((size_t) (key.p - p) + key.n + size > w->psize) {
-                return lm_bad(w, pgno, "value out of its page");
-            }
-
-        } else if (flags == LM_F_BIGDATA
-                   && (size_t) (key.p - p) + key.n + 8 <= w->psize)
-        {
-            if (lm_overflow(w, lm64(key.p + key.n), size) != 0) {
-                return -1;
-            }
-
-        } else {
-            return lm_bad(w, pgno, "unexpected node flags");
-        }
-    }
-
-    return 0;
-}
-
-
-/* Walks one tree; its record's counts must be what the walk finds. */
-static int
-lm_tree(lm_walk_t *w, const lm_db_t *db, int main_db)
-{
-    lm_db_t   outer = w->count;
-    lm_key_t  none = { NULL, 0 };
-    int       rc = 0;
-
-    /* our databases are plain: no DUPSORT, INTEGERKEY, REVERSEKEY... */
-    if (db->flags != 0) {
-        return lm_bad(w, db->root, "database with unexpected flags");
-    }
-
-    if (db->root == LM_INVALID) {
-        if (db->depth != 0 || db->entries != 0 || db->branch != 0
-            || db->leaf != 0 || db->overflow != 0)
-        {
-            return lm_bad(w, 0, "empty database with non-zero counts");
-        }
-        return 0;
-    }
-
-    if (db->depth < 1 || db->depth > LM_MAX_DEPTH) {
-        return lm_bad(w, db->root, "tree depth out of range");
-    }
-
-    memset(&w->count, 0, sizeof(w->count));
-    if (lm_walk_page(w, db->root, 1, db->depth, none, none, main_db) != 0) {
-        return -1;
-    }
-
-    if (w->count.entries != db->entries || w->count.branch != db->branch
-        || w->count.leaf != db->leaf || w->count.overflow != db->overflow)
-    {
-        rc = lm_bad(w, db->root, "database counts differ from its pages");
-    }
-
-    w->count = outer;
-    return rc;
-}
-
-
-/* The meta page at offset off, if it looks like one; see mdb.c. */
-static const unsigned char *
-lm_meta(const unsigned char *map, uint64_t size, uint64_t off)
-{
-    const unsigned char  *p = map + off;
-
-    if (off > size || size - off < LM_PAGEHDRSZ + LM_META_SIZE
-        || !(lm16(p + 10) & LM_P_META)
-        || lm32(p + LM_PAGEHDRSZ) != LM_MAGIC)
-    {
-        return NULL;
-    }
-    return p;
-}
-
-
-static int
-lm_check(lm_walk_t *w, uint64_t size)
-{
-    uint64_t              psize, need;
-    lm_db_t               main_db;
-    const unsigned char  *m0, *m1, *m;
-
-    /* mdb_env_read_header(): meta 0 at 0, meta 1 one page size further
-     * (meta 0's), the one with the larger txnid wins */
-    m0 = lm_meta(w->map, size, 0);
-    m1 = m0 ? lm_meta(w->map, size, lm32(m0 + LM_PAGEHDRSZ + 24)) : NULL;
-    if (m0 == NULL || m1 == NULL) {
-        fail(w->err, w->err_len, w->path, "not an LMDB file");
-        return -1;
-    }
-
-    if (lm32(m0 + LM_PAGEHDRSZ + 4) != LM_VERSION
-        || lm32(m1 + LM_PAGEHDRSZ + 4) != LM_VERSION)
-    {
-        fail(w->err, w->err_len, w->path, "written by an incompatible LMDB "
-             "version");
-        return -1;
-    }
-
-    m = lm64(m1 + LM_PAGEHDRSZ + 128) > lm64(m0 + LM_PAGEHDRSZ + 128)
-        ? m1 : m0;
-
-    /* LMDB divides by it, and finds meta 1 with it (as mdb_env_pick_meta()
-     * does later): both metas must agree on a sane page size */
-    psize = lm32(m + LM_PAGEHDRSZ + 24);
-    if (psize < 512 || psize > 32768 || (psize & (psize - 1)) != 0
-        || psize != lm32(m0 + LM_PAGEHDRSZ + 24)
-        || psize != lm32(m1 + LM_PAGEHDRSZ + 24)
-        || lm64(m0) != 0 || lm64(m1) != 1)
-    {
-        fail(w->err, w->err_len, w->path, "corrupt: bad meta pages "
-             "(page size %" PRIu64 ")", psize);
-        return -1;
-    }
-
-    /* pages past the end of a truncated file would SIGBUS on access */
-    w->psize = psize;
-    w->last = lm64(m + LM_PAGEHDRSZ + 120);
-    if (w->last >= size / psize) {
-        need = w->last < UINT64_MAX / psize - 1 ? (w->last + 1) * psize
-                                                : UINT64_MAX;
-        fail(w->err, w->err_len, w->path, "truncated: %" PRIu64 " bytes, "
-             "the file needs %" PRIu64, size, need);
-        return -1;
-    }
-
-    w->seen = calloc(w->last / 8 + 1, 1);
-    if (w->seen == NULL) {
-        fail(w->err, w->err_len, w->path, "out of memory");
-        return -1;
-    }
-
-    lm_db(m + LM_PAGEHDRSZ + 24 + LM_DB_SIZE, &main_db);
-    return lm_tree(w, &main_db, 1);
 }
 
 
@@ -810,7 +265,7 @@ open_checked(beian_snap_t *s, int fd, const char *path, int checked,
 {
     int          rc, efd;
     void        *map;
-    lm_walk_t    w;
+    char         why[BEIAN_ERR_MAX];
     struct stat  st, est;
     char         fdpath[64];
 
@@ -828,15 +283,10 @@ open_checked(beian_snap_t *s, int fd, const char *path, int checked,
             return -1;
         }
 
-        memset(&w, 0, sizeof(w));
-        w.map = map;
-        w.path = path;
-        w.err = err;
-        w.err_len = err_len;
-        rc = lm_check(&w, (uint64_t) st.st_size);
-        free(w.seen);
+        rc = beian_lmdb_check(map, (uint64_t) st.st_size, why, sizeof(why));
         munmap(map, (size_t) st.st_size);
         if (rc != 0) {
+            fail(err, err_len, path, "%s", why);
             return -1;
         }
     }
@@ -985,7 +435,6 @@ open_index(beian_snap_t *s, const char *path, const struct stat *st,
     MDB_dbi    dbi;
     MDB_val    k, v;
     MDB_stat   ms;
-    size_t     size;
     uint64_t   over;
     unsigned   flags;
     beian_index_hdr_t  hdr;
@@ -1039,14 +488,13 @@ open_index(beian_snap_t *s, const char *path, const struct stat *st,
         return -1;
     }
 
-    if (v.mv_size < BEIAN_IX_HDR) {
+    if (v.mv_size < BEIAN_INDEX_HDR) {
         fail(err, err_len, path, "index value too short (%zu bytes)",
              v.mv_size);
         return -1;
     }
 
     memcpy(&hdr, v.mv_data, sizeof(hdr));
-    size = v.mv_size - BEIAN_IX_HDR;
 
     if (hdr.magic != BEIAN_INDEX_MAGIC) {
         fail(err, err_len, path, "index has a bad magic number "
@@ -1062,10 +510,10 @@ open_index(beian_snap_t *s, const char *path, const struct stat *st,
     if (hdr.count != s->meta.record_count
         || hdr.blocks != BEIAN_INDEX_BLOCKS(s->meta.record_count)
         || hdr.homes == 0 || hdr.lines < hdr.homes
-        || hdr.lines - hdr.homes > 255 || hdr.zero != 0
-        || hdr.recs_len < 1 || (hdr.recs_len - 1) / 3 < hdr.count
-        || ((uint64_t) hdr.blocks + hdr.lines) * BEIAN_INDEX_LINE
-           + hdr.long_len + hdr.recs_len != size)
+        || hdr.lines - hdr.homes > BEIAN_INDEX_SPILL_MAX || hdr.zero != 0
+        || hdr.recs_len < 1 || (hdr.recs_len - 1) / BEIAN_REC_MIN < hdr.count
+        || beian_index_size(hdr.blocks, hdr.lines, hdr.long_len,
+                            hdr.recs_len) != v.mv_size)
     {
         fail(err, err_len, path, "index sizes do not fit: %" PRIu64
              " records, %u filter blocks, %u lines (%u home), %u long-key "
@@ -1075,7 +523,7 @@ open_index(beian_snap_t *s, const char *path, const struct stat *st,
         return -1;
     }
 
-    s->ix_filter = (const unsigned char *) v.mv_data + BEIAN_IX_HDR;
+    s->ix_filter = (const unsigned char *) v.mv_data + BEIAN_INDEX_HDR;
     s->ix_lines = s->ix_filter + (size_t) hdr.blocks * BEIAN_INDEX_LINE;
     s->ix_long = s->ix_lines + (size_t) hdr.lines * BEIAN_INDEX_LINE;
     s->ix_recs = s->ix_long + hdr.long_len;
@@ -1135,7 +583,7 @@ beian_snap_open_copy(int fd, const char *path, const struct stat *src,
 
     s->src = *src;
 
-    /* checked before LMDB touches it: see lm_check() */
+    /* checked before LMDB touches it: see core/lmdb_check.c */
     if (open_checked(s, fd, path, checked, err, err_len) != 0
         || fstat(fd, &st) != 0)
     {
@@ -1175,8 +623,8 @@ beian_snap_open_copy(int fd, const char *path, const struct stat *src,
 
     /*
      * Our values are a few hundred bytes and never need overflow pages, and
-     * every page counted must be in the file (lm_check() has made sure the
-     * counts are the real ones).
+     * every page counted must be in the file (core/lmdb_check.c has made
+     * sure the counts are the real ones).
      */
     if (ms.ms_overflow_pages != 0) {
         fail(err, err_len, path, "\"domains\" holds over-long values "
@@ -1243,34 +691,6 @@ beian_snap_meta(const beian_snap_t *snap)
 
 
 /* Value v1: 0x01, icp length, icp, website id length, website id. */
-static int
-decode_rec(const MDB_val *v, beian_rec_t *rec)
-{
-    const unsigned char  *p = v->mv_data;
-    size_t                n = v->mv_size, il, wl;
-
-    if (n < 3 || p[0] != 1) {
-        return -1;
-    }
-
-    il = p[1];
-    if (2 + il + 1 > n) {
-        return -1;
-    }
-
-    wl = p[2 + il];
-    if (3 + il + wl != n) {
-        return -1;
-    }
-
-    rec->icp = (const char *) p + 2;
-    rec->icp_len = il;
-    rec->website_id = (const char *) p + 3 + il;
-    rec->website_id_len = wl;
-    return 0;
-}
-
-
 /* Whether n bytes at a and b are equal: memcmp() without the call. */
 static inline int
 key_eq(const unsigned char *a, const unsigned char *b, size_t n)
@@ -1286,6 +706,22 @@ key_eq(const unsigned char *a, const unsigned char *b, size_t n)
     }
 
     return beian_load_tail(a, n) == beian_load_tail(b, n);
+}
+
+
+/* The record at offset roff of the index's record bytes: 0, or -1. */
+static int
+index_rec(const beian_snap_t *snap, uint32_t roff, beian_rec_t *rec)
+{
+    size_t  n;
+
+    if (roff == 0 || roff >= snap->ix_recs_len) {
+        return -1;
+    }
+
+    n = beian_rec_span(snap->ix_recs + roff, snap->ix_recs_len - roff);
+
+    return n != 0 ? beian_rec_get(snap->ix_recs + roff, n, rec) : -1;
 }
 
 
@@ -1309,8 +745,7 @@ index_get(const beian_snap_t *snap, uint64_t h, const unsigned char *f,
     size_t                p, klen, end;
     unsigned              i, bit;
     uint32_t              line, last, koff, roff;
-    MDB_val               v;
-    const unsigned char  *l, *r;
+    const unsigned char  *l;
 
     /* most misses end here, in a block that stays in cache */
 
@@ -1339,12 +774,12 @@ index_get(const beian_snap_t *snap, uint64_t h, const unsigned char *f,
             klen = l[p];
 
             if (klen == len) {
-                end = p + 5 + klen;
+                end = p + BEIAN_INDEX_SHORT_SIZE(klen);
                 if (end > BEIAN_INDEX_LINE) {
                     return -1;
                 }
                 if (key_eq(l + p + 1, (const unsigned char *) key, len)) {
-                    memcpy(&roff, l + p + 1 + klen, 4);
+                    roff = beian_index_short_roff(l + p);
                     goto found;
                 }
                 continue;
@@ -1354,21 +789,20 @@ index_get(const beian_snap_t *snap, uint64_t h, const unsigned char *f,
                 break;
             }
 
-            if (klen != 0xff) {
-                end = p + 5 + klen;
+            if (klen != BEIAN_INDEX_LONG_MARK) {
+                end = p + BEIAN_INDEX_SHORT_SIZE(klen);
                 continue;
             }
 
-            /* a long key: 0xff, u8 length, u32 offset, u32 record offset */
-            end = p + 10;
+            /* a long key: its bytes in the long keys */
+            end = p + BEIAN_INDEX_LONG_SIZE;
             if (end > BEIAN_INDEX_LINE) {
                 return -1;
             }
             if (l[p + 1] != len) {
                 continue;
             }
-            memcpy(&koff, l + p + 2, 4);
-            memcpy(&roff, l + p + 6, 4);
+            beian_index_long_get(l + p, &koff, &roff);
             if (koff > snap->ix_long_len || len > snap->ix_long_len - koff) {
                 return -1;
             }
@@ -1392,22 +826,7 @@ found:
         return 1;
     }
 
-    /* the record: 0x01, icp length, icp, website id length, id */
-    if (roff == 0 || roff >= snap->ix_recs_len) {
-        return -1;
-    }
-
-    r = snap->ix_recs + roff;
-    p = snap->ix_recs_len - roff;
-    if (p < 3 || 3 + (size_t) r[1] > p || 3 + (size_t) r[1] + r[2 + r[1]] > p)
-    {
-        return -1;
-    }
-
-    v.mv_data = (void *) r;
-    v.mv_size = 3 + (size_t) r[1] + r[2 + r[1]];
-
-    return decode_rec(&v, rec) == 0 ? 1 : -1;
+    return index_rec(snap, roff, rec) == 0 ? 1 : -1;
 }
 
 
@@ -1421,7 +840,7 @@ beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
     beian_rec_t  unused;
 
     if (snap->ix_filter != NULL) {
-        h = key_hash(snap->ix_seed, key, len);
+        h = beian_index_hash(snap->ix_seed, key, len);
         return index_get(snap, h, index_block(snap, h),
                          beian_index_home(h, snap->ix_homes), key, len, rec);
     }
@@ -1435,7 +854,9 @@ beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
     }
 
     /* the tree has the value at hand: it is checked even when unwanted */
-    if (rc != 0 || decode_rec(&v, rec ? rec : &unused) != 0) {
+    if (rc != 0 || beian_rec_get(v.mv_data, v.mv_size, rec ? rec : &unused)
+                   != 0)
+    {
         return -1;
     }
 
@@ -1473,7 +894,7 @@ beian_snap_get_suffix(const beian_snap_t *snap, const char *name,
      * instead of queueing one after another.
      */
     for (i = 0; i < n; i++) {
-        h[i] = key_hash(snap->ix_seed, name + start[i], len - start[i]);
+        h[i] = beian_index_hash(snap->ix_seed, name + start[i], len - start[i]);
         f[i] = index_block(snap, h[i]);
         home[i] = beian_index_home(h[i], snap->ix_homes);
         __builtin_prefetch(f[i]);
@@ -1513,7 +934,7 @@ beian_snap_foreach(const beian_snap_t *snap, beian_snap_iter_pt fn,
          rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
     {
-        if (decode_rec(&v, &rec) != 0) {
+        if (beian_rec_get(v.mv_data, v.mv_size, &rec) != 0) {
             snprintf(err, err_len, "corrupt record for \"%.*s\"",
                      (int) (k.mv_size > 253 ? 253 : k.mv_size),
                      (const char *) k.mv_data);
@@ -1549,10 +970,9 @@ beian_snap_index_raw(const beian_snap_t *snap, const unsigned char **p,
         return -1;
     }
 
-    *p = snap->ix_filter - BEIAN_IX_HDR;
-    *len = BEIAN_IX_HDR
-           + ((size_t) snap->ix_blocks + snap->ix_nlines) * BEIAN_INDEX_LINE
-           + snap->ix_long_len + snap->ix_recs_len;
+    *p = snap->ix_filter - BEIAN_INDEX_HDR;
+    *len = (size_t) beian_index_size(snap->ix_blocks, snap->ix_nlines,
+                                     snap->ix_long_len, snap->ix_recs_len);
     return 0;
 }
 
@@ -1566,25 +986,23 @@ int
 beian_snap_index_foreach(const beian_snap_t *snap, beian_snap_iter_pt fn,
     void *data, char *err, size_t err_len)
 {
-    size_t                p, end, klen, left;
+    size_t                p, end, klen;
     uint32_t              line, koff, roff;
-    MDB_val               v;
     beian_rec_t           rec;
-    const unsigned char  *l, *k, *r;
+    const unsigned char  *l, *k;
 
     for (line = 0; snap->ix_filter != NULL && line < snap->ix_nlines; line++)
     {
         l = snap->ix_lines + (size_t) line * BEIAN_INDEX_LINE;
 
         for (p = 1; p < BEIAN_INDEX_LINE && l[p] != 0; p = end) {
-            if (l[p] == 0xff) {
-                end = p + 10;
+            if (l[p] == BEIAN_INDEX_LONG_MARK) {
+                end = p + BEIAN_INDEX_LONG_SIZE;
                 if (end > BEIAN_INDEX_LINE) {
                     goto corrupt;
                 }
                 klen = l[p + 1];
-                memcpy(&koff, l + p + 2, 4);
-                memcpy(&roff, l + p + 6, 4);
+                beian_index_long_get(l + p, &koff, &roff);
                 if (koff > snap->ix_long_len
                     || klen > snap->ix_long_len - koff)
                 {
@@ -1594,27 +1012,15 @@ beian_snap_index_foreach(const beian_snap_t *snap, beian_snap_iter_pt fn,
 
             } else {
                 klen = l[p];
-                end = p + 5 + klen;
+                end = p + BEIAN_INDEX_SHORT_SIZE(klen);
                 if (end > BEIAN_INDEX_LINE) {
                     goto corrupt;
                 }
                 k = l + p + 1;
-                memcpy(&roff, l + p + 1 + klen, 4);
+                roff = beian_index_short_roff(l + p);
             }
 
-            if (roff == 0 || roff >= snap->ix_recs_len) {
-                goto corrupt;
-            }
-            r = snap->ix_recs + roff;
-            left = snap->ix_recs_len - roff;
-            if (left < 3 || 3 + (size_t) r[1] > left
-                || 3 + (size_t) r[1] + r[2 + r[1]] > left)
-            {
-                goto corrupt;
-            }
-            v.mv_data = (void *) r;
-            v.mv_size = 3 + (size_t) r[1] + r[2 + r[1]];
-            if (decode_rec(&v, &rec) != 0) {
+            if (index_rec(snap, roff, &rec) != 0) {
                 goto corrupt;
             }
 

@@ -21,7 +21,8 @@
 #include <lmdb.h>
 #include <openssl/evp.h>
 
-#include "beian.h"
+#include "beian_write.h"
+#include "index.h"
 
 
 static int
@@ -118,8 +119,9 @@ records_size(const beian_entry_t *e, size_t n)
 
     total = 0;
     for (i = 0; i < n; i++) {
-        total += e[i].domain_len + 3 + strlen(e[i].icp)
-                 + strlen(e[i].website_id) + 16;
+        total += e[i].domain_len
+                 + beian_rec_size(strlen(e[i].icp), strlen(e[i].website_id))
+                 + 16;
     }
 
     return total;
@@ -127,7 +129,7 @@ records_size(const beian_entry_t *e, size_t n)
 
 
 /*
- * The hash index (layout in snapshot.c), planned before it is written: the
+ * The hash index (layout in index.h), planned before it is written: the
  * seed, where each domain's entry goes, and the sizes.
  */
 typedef struct {
@@ -142,18 +144,16 @@ typedef struct {
     uint8_t   *pos;                     /* ... its byte in that line */
 } index_plan_t;
 
-#define INDEX_INLINE_MAX   58           /* 1 + 58 + 4 = 63 bytes after byte 0 */
 #define INDEX_OFFSET_MAX   0xffffffffUL
 #define INDEX_SEEDS        16
-
-#define entry_size(len)    ((len) > INDEX_INLINE_MAX ? 10 : 5 + (len))
 
 
 /*
  * Places the entries for one seed: by home line, in input order within a
  * home, each in the first line from its home (or from where the previous
  * home's entries ended) with room.  0, or -1 when a home would spill over
- * more than 255 lines (only a list made to collide does that).
+ * more than BEIAN_INDEX_SPILL_MAX lines (only a list made to collide does
+ * that).
  */
 static int
 index_place(const beian_entry_t *e, size_t n, index_plan_t *plan,
@@ -184,7 +184,7 @@ index_place(const beian_entry_t *e, size_t n, index_plan_t *plan,
     for (j = 0; j < n; j++) {
         i = order[j];
         h = home[i];
-        sz = entry_size(e[i].domain_len);
+        sz = beian_index_entry_size(e[i].domain_len);
 
         if (line < h) {
             line = h;
@@ -194,7 +194,7 @@ index_place(const beian_entry_t *e, size_t n, index_plan_t *plan,
             line++;
             at = 1;
         }
-        if (line - h > 255) {
+        if (line - h > BEIAN_INDEX_SPILL_MAX) {
             return -1;
         }
 
@@ -227,11 +227,12 @@ index_plan(const beian_entry_t *e, size_t n, index_plan_t *plan)
     plan->recs_len = 1;
 
     for (i = 0; i < n; i++) {
-        bytes += entry_size(e[i].domain_len);
-        if (e[i].domain_len > INDEX_INLINE_MAX) {
+        bytes += beian_index_entry_size(e[i].domain_len);
+        if (e[i].domain_len > BEIAN_INDEX_INLINE_MAX) {
             plan->long_len += e[i].domain_len;
         }
-        plan->recs_len += 3 + strlen(e[i].icp) + strlen(e[i].website_id);
+        plan->recs_len += beian_rec_size(strlen(e[i].icp),
+                                         strlen(e[i].website_id));
     }
 
     /* 32-bit offsets and counts; lines * 64 must not wrap either */
@@ -259,12 +260,11 @@ index_plan(const beian_entry_t *e, size_t n, index_plan_t *plan)
 
     rc = 0;
     for (k = 0; k < INDEX_SEEDS; k++) {
-        plan->seed = k * 0x9e3779b97f4a7c15ULL;
+        plan->seed = k * BEIAN_INDEX_GOLDEN;
         if (index_place(e, n, plan, home, order, start) == 0) {
-            plan->size = sizeof(beian_index_hdr_t)
-                         + ((size_t) plan->blocks + plan->lines)
-                           * BEIAN_INDEX_LINE
-                         + plan->long_len + plan->recs_len;
+            plan->size = (size_t) beian_index_size(plan->blocks, plan->lines,
+                                                   plan->long_len,
+                                                   plan->recs_len);
             break;
         }
     }
@@ -305,12 +305,12 @@ fill_index(unsigned char *out, const index_plan_t *plan,
 {
     size_t          i, il, wl, len, roff, loff;
     unsigned        j, bit;
-    uint32_t        u32, home;
+    uint32_t        home;
     uint64_t        h;
     beian_index_hdr_t  hdr;
     unsigned char  *filter, *lines, *lng, *recs, *p;
 
-    filter = out + sizeof(beian_index_hdr_t);
+    filter = out + BEIAN_INDEX_HDR;
     lines = filter + (size_t) plan->blocks * BEIAN_INDEX_LINE;
     lng = lines + (size_t) plan->lines * BEIAN_INDEX_LINE;
     recs = lng + plan->long_len;
@@ -346,30 +346,15 @@ fill_index(unsigned char *out, const index_plan_t *plan,
         }
 
         p = lines + (size_t) plan->line[i] * BEIAN_INDEX_LINE + plan->pos[i];
-        u32 = (uint32_t) roff;
+        beian_index_entry_put(p, e[i].domain, len, (uint32_t) loff,
+                              (uint32_t) roff);
 
-        if (len > INDEX_INLINE_MAX) {
-            p[0] = 0xff;
-            p[1] = (unsigned char) len;
-            memcpy(p + 6, &u32, 4);
-            u32 = (uint32_t) loff;
-            memcpy(p + 2, &u32, 4);
+        if (len > BEIAN_INDEX_INLINE_MAX) {
             memcpy(lng + loff, e[i].domain, len);
             loff += len;
-
-        } else {
-            p[0] = (unsigned char) len;
-            memcpy(p + 1, e[i].domain, len);
-            memcpy(p + 1 + len, &u32, 4);
         }
 
-        recs[roff++] = 1;
-        recs[roff++] = (unsigned char) il;
-        memcpy(recs + roff, e[i].icp, il);
-        roff += il;
-        recs[roff++] = (unsigned char) wl;
-        memcpy(recs + roff, e[i].website_id, wl);
-        roff += wl;
+        roff += beian_rec_put(recs + roff, e[i].icp, il, e[i].website_id, wl);
     }
 
     memset(&hdr, 0, sizeof(hdr));
@@ -581,7 +566,7 @@ write_env(const char *tmp, const beian_meta_t *meta, const beian_entry_t *e,
     MDB_txn       *txn = NULL;
     MDB_dbi        dmeta, ddom, didx;
     MDB_val        k, v;
-    unsigned char  val[3 + BEIAN_ICP_MAX + BEIAN_WEBSITE_ID_MAX];
+    unsigned char  val[BEIAN_REC_MIN + BEIAN_ICP_MAX + BEIAN_WEBSITE_ID_MAX];
 
     /* the map only bounds the file: being generous costs nothing */
     isz = plan->size;
@@ -617,16 +602,10 @@ write_env(const char *tmp, const beian_meta_t *meta, const beian_entry_t *e,
             goto failed;
         }
 
-        val[0] = 1;
-        val[1] = (unsigned char) il;
-        memcpy(val + 2, e[i].icp, il);
-        val[2 + il] = (unsigned char) wl;
-        memcpy(val + 3 + il, e[i].website_id, wl);
-
         k.mv_data = e[i].domain;
         k.mv_size = e[i].domain_len;
         v.mv_data = val;
-        v.mv_size = 3 + il + wl;
+        v.mv_size = beian_rec_put(val, e[i].icp, il, e[i].website_id, wl);
 
         /* sorted input: append is fast and packs pages full */
         rc = mdb_put(txn, ddom, &k, &v, MDB_APPEND);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "beian.h"
+#include "index.h"
 #include "topk.h"
 
 

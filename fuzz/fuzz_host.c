@@ -12,7 +12,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "beian.h"
+#include "beian_write.h"
 #include "fuzz.h"
 
 

@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "beian.h"
+#include "beian_write.h"
 #include "doc.h"
 #include "domain.h"
 #include "fuzz.h"

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "beian.h"
+#include "beian_write.h"
 #include "fuzz.h"
 
 

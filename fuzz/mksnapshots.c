@@ -25,7 +25,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "beian.h"
+#include "beian_write.h"
+#include "index.h"
 
 
 /* LMDB 0.9 on-disk format (liblmdb's mdb.c), 64-bit little-endian. */

@@ -9,7 +9,7 @@
 
 #include <getopt.h>
 
-#include "beian.h"
+#include "beian_write.h"
 #include "config.h"
 #include "report.h"
 

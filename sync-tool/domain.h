@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "beian.h"
+#include "beian_write.h"
 
 
 typedef enum {

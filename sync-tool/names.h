@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "beian.h"
+#include "beian_write.h"
 #include "config.h"
 
 

@@ -6,7 +6,7 @@
 #ifndef SYNC_PUBLISH_H
 #define SYNC_PUBLISH_H
 
-#include "beian.h"
+#include "beian_write.h"
 #include "report.h"
 
 

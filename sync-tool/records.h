@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "beian.h"
+#include "beian_write.h"
 #include "doc.h"
 #include "report.h"
 

@@ -12,7 +12,8 @@
 #include <lmdb.h>
 
 #include "unit.h"
-#include "beian.h"
+#include "beian_write.h"
+#include "index.h"
 
 
 static char  tmpdir[] = "/tmp/beian-unit.XXXXXX";
