@@ -203,4 +203,5 @@ write_conf("$snap/main.mdb", '');
 my $out = `@{[nginx_cmd()]} -t 2>&1`;
 is($?, 0, 'nginx -t passes with a good snapshot') or diag $out;
 
+BeianTest::log_on_failure("$dir/logs/error.log");
 done_testing();

@@ -215,4 +215,5 @@ unlike($log, qr/\[(alert|crit|emerg)\]|exited on signal/, 'no alerts, no crashes
 kill 'QUIT', $master;
 for (1 .. 50) { last unless kill 0, $master; sleep 0.1 }
 
+BeianTest::log_on_failure("$dir/logs/error.log");
 done_testing();

@@ -384,4 +384,5 @@ for my $name (qw(zero random truncated schema99 nometa)) {
          "nginx -t names $name.mdb in stream {}");
 }
 
+BeianTest::log_on_failure("$dir/logs/error.log");
 done_testing();

@@ -123,6 +123,18 @@ sub children {
     return @kids;
 }
 
+# For the suites that run their own nginx: when a test failed, show the
+# end of that nginx's error log before the temporary directory goes away.
+sub log_on_failure {
+    my ($log) = @_;
+    require Test::More;
+    return if Test::More->builder->is_passing;
+    open my $fh, '<', $log or return;
+    my @lines = <$fh>;
+    splice @lines, 0, @lines - 80 if @lines > 80;
+    Test::More::diag("last lines of $log:\n", @lines);
+}
+
 # the workers of the nginx under test (either harness)
 sub workers {
     my $root = defined &Test::Nginx::Util::server_root
