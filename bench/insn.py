@@ -185,7 +185,7 @@ def main():
                     default=int(env("INSN_REQUESTS", "900")))
     ap.add_argument("--base", type=int, default=int(env("INSN_BASE", "100")))
     ap.add_argument("--cases", default=env("INSN_CASES", ""),
-                    help="comma-separated case names (default: all)")
+                    help="case names separated by \";\" (default: all)")
     a = ap.parse_args()
 
     work = a.work or os.path.join(a.bin, "bench-insn")
@@ -223,7 +223,7 @@ def main():
         ("exempt", "exempt", ["localhost"] * k, 200),
     ]
     if a.cases:
-        keep = set(a.cases.split(","))
+        keep = set(a.cases.split(";"))
         cases = [c for c in cases if c[0] in keep]
 
     rows = []

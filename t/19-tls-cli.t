@@ -13,6 +13,8 @@ use File::Temp qw(tempdir);
 use IO::Select;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep);
+use lib 't/lib';
+use BeianTest ();
 
 my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my $snap  = $ENV{TEST_NGINX_SNAP} or plan skip_all => 'run through t/run.sh';
