@@ -93,7 +93,7 @@ ngx_beian_exempt_add(ngx_conf_t *cf, ngx_beian_exempt_t *ex, ngx_str_t *value,
 
 
 ngx_int_t
-ngx_beian_exempt_match(ngx_beian_exempt_t *ex, char *host, size_t len)
+ngx_beian_exempt_find(ngx_beian_exempt_t *ex, char *host, size_t len)
 {
     ngx_str_t   *name;
     ngx_uint_t   i;

@@ -46,6 +46,7 @@ typedef struct {
     ngx_uint_t                  top;              /* beian_top_blocked */
     ngx_shm_zone_t             *top_zone;
     ngx_http_beian_page_t      *builtin;
+    ngx_int_t                   slot;             /* the verdict's variable */
 } ngx_http_beian_main_conf_t;
 
 
@@ -64,9 +65,10 @@ typedef struct {
 
 
 /*
- * The verdict on a main request, kept for its life: internal redirects
- * clear module ctxs, so it is also found through a pool cleanup entry
- * (ngx_http_beian_get_ctx()).
+ * The verdict on a main request, kept for its life.  Internal redirects
+ * clear module ctxs but not the request's variables, so it is kept in the
+ * value of a hidden indexed variable (ngx_http_beian_get_ctx()): no
+ * allocation, one load to find it again.
  */
 typedef struct {
     beian_status_t              status;
@@ -104,30 +106,48 @@ typedef struct {
 } ngx_http_beian_worker_t;
 
 
-static ngx_int_t ngx_http_beian_handler(ngx_http_request_t *r);
+static ngx_beian_hot ngx_int_t ngx_http_beian_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_beian_checker(ngx_http_request_t *r,
+    ngx_http_phase_handler_t *ph);
 static ngx_int_t ngx_http_beian_late_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_beian_enforce(ngx_http_request_t *r,
+static ngx_int_t ngx_http_beian_late_checker(ngx_http_request_t *r,
+    ngx_http_phase_handler_t *ph);
+static ngx_beian_hot ngx_int_t ngx_http_beian_enforce(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
-static ngx_int_t ngx_http_beian_account(ngx_http_request_t *r,
+static ngx_int_t ngx_http_beian_refused(ngx_http_request_t *r,
+    ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx,
+    ngx_http_beian_main_conf_t *bmcf, ngx_http_beian_shm_t *shm);
+static ngx_beian_hot ngx_int_t ngx_http_beian_account(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
 static ngx_int_t ngx_http_beian_header_filter(ngx_http_request_t *r);
-static ngx_http_beian_ctx_t *ngx_http_beian_get_ctx(ngx_http_request_t *r);
-static ngx_http_beian_ctx_t *ngx_http_beian_replace_ctx(ngx_http_request_t *r,
-    ngx_http_beian_ctx_t *ctx);
+static ngx_inline ngx_http_beian_ctx_t *ngx_http_beian_get_ctx(
+    ngx_http_request_t *r);
+static ngx_beian_hot ngx_http_beian_ctx_t *ngx_http_beian_set_ctx(
+    ngx_http_request_t *r, ngx_http_beian_ctx_t *ctx);
 static ngx_str_t *ngx_http_beian_ctx_host(ngx_http_request_t *r,
     ngx_http_beian_ctx_t *ctx);
+static ngx_int_t ngx_http_beian_finish(ngx_http_request_t *r,
+    ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
 static ngx_http_beian_ctx_t *ngx_http_beian_verdict(ngx_http_request_t *r);
+static ngx_beian_hot ngx_http_beian_ctx_t *ngx_http_beian_decide(
+    ngx_http_request_t *mr, ngx_http_beian_srv_conf_t *bscf);
+static ngx_http_beian_ctx_t *ngx_http_beian_host_verdict(
+    ngx_http_request_t *mr, ngx_http_beian_srv_conf_t *bscf,
+    beian_status_t status, beian_host_t *h);
 static ngx_http_beian_ctx_t *ngx_http_beian_matched(ngx_http_request_t *r);
-static beian_status_t ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf,
-    beian_host_class_t cls, beian_host_t *h);
+static ngx_beian_hot beian_status_t ngx_http_beian_judge(
+    ngx_http_beian_srv_conf_t *bscf, beian_host_class_t cls, beian_host_t *h);
 static ngx_int_t ngx_http_beian_block(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
 static void ngx_http_beian_top_add(ngx_http_request_t *r,
     ngx_http_beian_main_conf_t *bmcf, ngx_http_beian_ctx_t *ctx);
 static ngx_int_t ngx_http_beian_metrics_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_beian_slot_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_beian_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static beian_snap_t *ngx_http_beian_snapshot(void);
+static ngx_beian_hot beian_snap_t *ngx_http_beian_snapshot(void);
+static void ngx_http_beian_new_cycle(void);
 static void ngx_http_beian_load(ngx_cycle_t *cycle,
     ngx_http_beian_main_conf_t *bmcf);
 static void ngx_http_beian_check_handler(ngx_event_t *ev);
@@ -156,6 +176,7 @@ static void *ngx_http_beian_create_srv_conf(ngx_conf_t *cf);
 static char *ngx_http_beian_merge_srv_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_beian_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_beian_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_beian_init_process(ngx_cycle_t *cycle);
 static void ngx_http_beian_exit_process(ngx_cycle_t *cycle);
 
@@ -292,7 +313,7 @@ ngx_module_t  ngx_http_beian_module = {
     ngx_http_beian_commands,               /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_beian_init_module,            /* init module */
     ngx_http_beian_init_process,           /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -319,11 +340,16 @@ static ngx_http_variable_t  ngx_http_beian_vars[] = {
     { ngx_string("beian_host_arg"), NULL, ngx_http_beian_variable,
       4, 0, 0 },
 
+    /* where the verdict is kept; reads as nothing */
+    { ngx_string("beian_verdict_slot"), NULL, ngx_http_beian_slot_variable,
+      0, NGX_HTTP_VAR_NOHASH, 0 },
+
       ngx_http_null_variable
 };
 
 
 static ngx_str_t  ngx_http_beian_zone_name = ngx_string("beian_metrics");
+static ngx_str_t  ngx_http_beian_slot_name = ngx_string("beian_verdict_slot");
 
 static ngx_http_beian_worker_t  ngx_http_beian_worker;
 
@@ -335,8 +361,12 @@ static ngx_connection_t  ngx_http_beian_timer_conn = {
 };
 
 
-/* POST_READ: every request, before any rewrite, return or content. */
-static ngx_int_t
+/*
+ * POST_READ: every request, before any rewrite, return or content; it
+ * runs once, for the main request, so it judges without looking for an
+ * earlier verdict.
+ */
+static ngx_beian_hot ngx_int_t
 ngx_http_beian_handler(ngx_http_request_t *r)
 {
     ngx_http_beian_ctx_t       *ctx;
@@ -348,12 +378,37 @@ ngx_http_beian_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_http_beian_verdict(r);
+    ctx = ngx_http_beian_decide(r, bscf);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_beian_enforce(r, bscf, ctx);
+}
+
+
+/*
+ * The checker of the handler's POST_READ entry (ngx_http_beian_init_module())
+ * with the handler in it: what nginx's generic checker does with what the
+ * handler returns, without the call through the entry.
+ */
+static ngx_int_t
+ngx_http_beian_checker(ngx_http_request_t *r, ngx_http_phase_handler_t *ph)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_beian_handler(r);
+
+    if (rc == NGX_DECLINED) {
+        r->phase_handler++;
+        return NGX_AGAIN;
+    }
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -389,7 +444,7 @@ ngx_http_beian_late_handler(ngx_http_request_t *r)
     }
 
     if (ctx->status == BEIAN_NOHOST) {
-        ctx = ngx_http_beian_replace_ctx(r,
+        ctx = ngx_http_beian_set_ctx(r,
                                   &ngx_http_beian_verdicts[BEIAN_UNFILED]);
     }
 
@@ -397,8 +452,27 @@ ngx_http_beian_late_handler(ngx_http_request_t *r)
 }
 
 
-/* Counts the verdict and blocks, logs or lets the request go on. */
+/*
+ * The checker of the late handler's two entries in the phase engine
+ * (ngx_http_beian_init_module()): the handler is for internal requests
+ * only, so every other request steps over it here, without the call.
+ */
 static ngx_int_t
+ngx_http_beian_late_checker(ngx_http_request_t *r,
+    ngx_http_phase_handler_t *ph)
+{
+    if (r->internal) {
+        return ngx_http_core_rewrite_phase(r, ph);
+    }
+
+    r->phase_handler++;
+
+    return NGX_AGAIN;
+}
+
+
+/* Counts the verdict and blocks, logs or lets the request go on. */
+static ngx_beian_hot ngx_int_t
 ngx_http_beian_enforce(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
     ngx_http_beian_ctx_t *ctx)
 {
@@ -406,10 +480,18 @@ ngx_http_beian_enforce(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
         return NGX_DECLINED;
     }
 
-    /*
-     * We answer here and finish the request ourselves: returning the status
-     * would run error_page, which could serve the site's own content.
-     */
+    return ngx_http_beian_finish(r, bscf, ctx);
+}
+
+
+/*
+ * We answer here and finish the request ourselves: returning the status
+ * would run error_page, which could serve the site's own content.
+ */
+static ngx_beian_noinline ngx_int_t
+ngx_http_beian_finish(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
+    ngx_http_beian_ctx_t *ctx)
+{
     ngx_http_finalize_request(r, ngx_http_beian_block(r, bscf, ctx));
 
     return NGX_DONE;
@@ -419,9 +501,9 @@ ngx_http_beian_enforce(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
 /*
  * Counts a verdict, feeds the top-K table and logs what is not allowed.
  * NGX_OK: block the request; NGX_DECLINED: let it go on (allowed, or
- * report mode).
+ * report mode).  What every allowed request pays is inline here.
  */
-static ngx_int_t
+static ngx_beian_hot ngx_int_t
 ngx_http_beian_account(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
     ngx_http_beian_ctx_t *ctx)
 {
@@ -439,6 +521,16 @@ ngx_http_beian_account(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
         return NGX_DECLINED;
     }
 
+    return ngx_http_beian_refused(r, bscf, ctx, bmcf, shm);
+}
+
+
+/* The rest of ngx_http_beian_account(), for a name not allowed. */
+static ngx_beian_noinline ngx_int_t
+ngx_http_beian_refused(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
+    ngx_http_beian_ctx_t *ctx, ngx_http_beian_main_conf_t *bmcf,
+    ngx_http_beian_shm_t *shm)
+{
     if (bmcf->top_zone) {
         ngx_http_beian_top_add(r, bmcf, ctx);
     }
@@ -497,7 +589,7 @@ ngx_http_beian_header_filter(ngx_http_request_t *r)
     }
 
     if (ctx->status == BEIAN_NOHOST) {
-        ctx = ngx_http_beian_replace_ctx(r,
+        ctx = ngx_http_beian_set_ctx(r,
                                   &ngx_http_beian_verdicts[BEIAN_UNFILED]);
     }
 
@@ -529,53 +621,53 @@ ngx_http_beian_header_filter(ngx_http_request_t *r)
 }
 
 
-/* Marks the pool cleanup entry that carries a ctx; never called to clean. */
-static void
-ngx_http_beian_ctx_cleanup(void *data)
-{
-}
-
-
-static ngx_http_beian_ctx_t *
+/* The verdict on the main request so far, or NULL. */
+static ngx_inline ngx_http_beian_ctx_t *
 ngx_http_beian_get_ctx(ngx_http_request_t *r)
 {
-    ngx_pool_cleanup_t    *cln;
-    ngx_http_beian_ctx_t  *ctx;
+    ngx_http_beian_main_conf_t  *bmcf;
 
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_beian_module);
-    if (ctx) {
-        return ctx;
-    }
+    bmcf = ngx_http_get_module_main_conf(r, ngx_http_beian_module);
 
-    /* after an internal redirect */
-    for (cln = r->main->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler == ngx_http_beian_ctx_cleanup) {
-            ctx = cln->data;
-            ngx_http_set_ctx(r->main, ctx, ngx_http_beian_module);
-            return ctx;
-        }
-    }
-
-    return NULL;
+    return (ngx_http_beian_ctx_t *) r->main->variables[bmcf->slot].data;
 }
 
 
-/* Another verdict for the request, found again after internal redirects. */
-static ngx_http_beian_ctx_t *
-ngx_http_beian_replace_ctx(ngx_http_request_t *r, ngx_http_beian_ctx_t *ctx)
+/*
+ * Keeps ctx as the verdict: the slot's value, valid and cacheable so that
+ * nginx never asks its handler again; its length 0, so that the variable,
+ * should a configuration name it, reads as an empty string.
+ */
+static ngx_beian_hot ngx_http_beian_ctx_t *
+ngx_http_beian_set_ctx(ngx_http_request_t *r, ngx_http_beian_ctx_t *ctx)
 {
-    ngx_pool_cleanup_t  *cln;
+    ngx_http_variable_value_t   *v;
+    ngx_http_beian_main_conf_t  *bmcf;
 
-    for (cln = r->main->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler == ngx_http_beian_ctx_cleanup) {
-            cln->data = ctx;
-            break;
-        }
-    }
+    bmcf = ngx_http_get_module_main_conf(r, ngx_http_beian_module);
+    v = &r->main->variables[bmcf->slot];
 
-    ngx_http_set_ctx(r->main, ctx, ngx_http_beian_module);
+    v->data = (u_char *) ctx;
+    v->len = 0;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->escape = 0;
 
     return ctx;
+}
+
+
+/* The slot asked for before a verdict: nothing yet. */
+static ngx_int_t
+ngx_http_beian_slot_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    v->data = NULL;
+    v->len = 0;
+    v->not_found = 1;
+
+    return NGX_OK;
 }
 
 
@@ -584,7 +676,7 @@ ngx_http_beian_replace_ctx(ngx_http_request_t *r, ngx_http_beian_ctx_t *ctx)
  * names and regexes first, then the match, the verdict only (the record is
  * looked up again if a variable ever asks for it).
  */
-static beian_status_t
+static ngx_beian_hot beian_status_t
 ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf, beian_host_class_t cls,
     beian_host_t *h)
 {
@@ -606,23 +698,15 @@ ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf, beian_host_class_t cls,
  * normalized it, so it is parsed in place) and, when it names something
  * else, the Host header itself, which "proxy_set_header Host $http_host"
  * would pass on.  The first name not allowed decides.  A verdict about
- * the resolved host is one of the shared, read-only ctxs: nothing but a
- * pool cleanup entry (which finds it again after an internal redirect) is
+ * the resolved host is one of the shared, read-only ctxs: nothing is
  * allocated.
  */
 static ngx_http_beian_ctx_t *
 ngx_http_beian_verdict(ngx_http_request_t *r)
 {
-    beian_host_t                h, hh;
-    beian_status_t              status, hs;
-    ngx_table_elt_t            *host;
-    beian_host_class_t          cls;
-    ngx_pool_cleanup_t         *cln;
     ngx_http_request_t         *mr;
     ngx_http_beian_ctx_t       *ctx;
     ngx_http_beian_srv_conf_t  *bscf;
-    char                        buf[BEIAN_HOST_MAX + 1];
-    char                        hbuf[BEIAN_HOST_MAX + 1];
 
     mr = r->main;
 
@@ -631,48 +715,80 @@ ngx_http_beian_verdict(ngx_http_request_t *r)
         return ctx;
     }
 
-    cln = ngx_pool_cleanup_add(mr->pool, 0);
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    cln->handler = ngx_http_beian_ctx_cleanup;
-
     bscf = ngx_http_get_module_srv_conf(mr, ngx_http_beian_module);
 
     if (!bscf->enable) {
-        ctx = &ngx_http_beian_verdicts[BEIAN_OFF];
-        goto done;
+        return ngx_http_beian_set_ctx(mr,
+                                      &ngx_http_beian_verdicts[BEIAN_OFF]);
     }
 
-    cls = beian_host_parse((char *) mr->headers_in.server.data,
-                           mr->headers_in.server.len, buf, &h);
+    return ngx_http_beian_decide(mr, bscf);
+}
 
+
+/* ngx_http_beian_verdict() for a main request not judged yet: inline, for
+ * the POST_READ handler calls it for every request. */
+static ngx_beian_hot ngx_http_beian_ctx_t *
+ngx_http_beian_decide(ngx_http_request_t *mr, ngx_http_beian_srv_conf_t *bscf)
+{
+    ngx_str_t           *server;
+    beian_host_t         h;
+    beian_status_t       status;
+    ngx_table_elt_t     *host;
+    beian_host_class_t   cls;
+    char                 buf[BEIAN_HOST_MAX + 1];
+
+    server = &mr->headers_in.server;
+
+    cls = beian_host_parse((char *) server->data, server->len, buf, &h);
     status = ngx_http_beian_judge(bscf, cls, &h);
-    ctx = &ngx_http_beian_verdicts[status];
 
+    /* the Host header as nginx resolved it: nothing else to judge */
     host = mr->headers_in.host;
 
     if (host == NULL || !beian_allowed(status, bscf->flags)
-        || (host->value.len == mr->headers_in.server.len
-            && ngx_memcmp(host->value.data, mr->headers_in.server.data,
-                          host->value.len) == 0))
+        || (host->value.len == server->len
+            && (host->value.data == server->data
+                || ngx_memcmp(host->value.data, server->data, server->len)
+                   == 0)))
     {
-        goto done;
+        return ngx_http_beian_set_ctx(mr, &ngx_http_beian_verdicts[status]);
     }
+
+    return ngx_http_beian_host_verdict(mr, bscf, status, &h);
+}
+
+
+/*
+ * The verdict on a Host header that names something else than the host
+ * nginx resolved (whose allowed verdict is status, its name h): the
+ * first name not allowed decides.
+ */
+static ngx_beian_noinline ngx_http_beian_ctx_t *
+ngx_http_beian_host_verdict(ngx_http_request_t *mr,
+    ngx_http_beian_srv_conf_t *bscf, beian_status_t status, beian_host_t *h)
+{
+    beian_host_t           hh;
+    beian_status_t         hs;
+    ngx_table_elt_t       *host;
+    beian_host_class_t     cls;
+    ngx_http_beian_ctx_t  *ctx;
+    char                   hbuf[BEIAN_HOST_MAX + 1];
+
+    host = mr->headers_in.host;
 
     /* by the same rule: "Example.COM:80" is the same name */
     cls = beian_host_parse((char *) host->value.data, host->value.len, hbuf,
                            &hh);
 
-    if (hh.len == h.len && ngx_memcmp(hh.name, h.name, h.len) == 0) {
-        goto done;
+    if (hh.len == h->len && ngx_memcmp(hh.name, h->name, h->len) == 0) {
+        return ngx_http_beian_set_ctx(mr, &ngx_http_beian_verdicts[status]);
     }
 
     hs = ngx_http_beian_judge(bscf, cls, &hh);
 
     if (beian_allowed(hs, bscf->flags)) {
-        goto done;
+        return ngx_http_beian_set_ctx(mr, &ngx_http_beian_verdicts[status]);
     }
 
     ctx = ngx_pcalloc(mr->pool, sizeof(ngx_http_beian_ctx_t));
@@ -683,12 +799,7 @@ ngx_http_beian_verdict(ngx_http_request_t *r)
     ctx->status = hs;
     ctx->host = host->value;
 
-done:
-
-    cln->data = ctx;
-    ngx_http_set_ctx(mr, ctx, ngx_http_beian_module);
-
-    return ctx;
+    return ngx_http_beian_set_ctx(mr, ctx);
 }
 
 
@@ -809,7 +920,7 @@ ngx_http_beian_matched(ngx_http_request_t *r)
         ngx_memcpy(ctx->icp.data, m.rec.icp, m.rec.icp_len);
     }
 
-    return ngx_http_beian_replace_ctx(r, ctx);
+    return ngx_http_beian_set_ctx(r, ctx);
 }
 
 
@@ -1247,22 +1358,29 @@ send:
  * The worker's snapshot.  Reopened when the cycle changed under us, which
  * happens only in single-process mode (no new workers on reload).
  */
-static beian_snap_t *
+static ngx_beian_hot beian_snap_t *
 ngx_http_beian_snapshot(void)
 {
-    ngx_http_beian_main_conf_t  *bmcf;
-
     if (ngx_http_beian_worker.cycle != ngx_cycle) {
-        ngx_http_beian_worker.cycle = (ngx_cycle_t *) ngx_cycle;
-
-        bmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                                   ngx_http_beian_module);
-        if (bmcf && bmcf->enabled) {
-            ngx_http_beian_load((ngx_cycle_t *) ngx_cycle, bmcf);
-        }
+        ngx_http_beian_new_cycle();
     }
 
     return ngx_http_beian_worker.state.snap;
+}
+
+
+static ngx_beian_noinline void
+ngx_http_beian_new_cycle(void)
+{
+    ngx_http_beian_main_conf_t  *bmcf;
+
+    ngx_http_beian_worker.cycle = (ngx_cycle_t *) ngx_cycle;
+
+    bmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_beian_module);
+    if (bmcf && bmcf->enabled) {
+        ngx_http_beian_load((ngx_cycle_t *) ngx_cycle, bmcf);
+    }
 }
 
 
@@ -1766,6 +1884,12 @@ ngx_http_beian_init(ngx_conf_t *cf)
 
     ngx_conf_init_msec_value(bmcf->check, 0);
 
+    /* the variables read the verdict, wherever the gate is on or off */
+    bmcf->slot = ngx_http_get_variable_index(cf, &ngx_http_beian_slot_name);
+    if (bmcf->slot == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
     enabled = 0;
     cscfp = cmcf->servers.elts;
 
@@ -1855,6 +1979,43 @@ ngx_http_beian_init(ngx_conf_t *cf)
 
     if (ngx_http_beian_ssl_init(cf) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The phase engine is built after every postconfiguration; once it is,
+ * the gate's entries get checkers of their own: the POST_READ one with
+ * the handler inlined, the late handler's (SERVER_REWRITE and REWRITE,
+ * where every request passes) one that lets requests other than internal
+ * ones by at a few instructions.  Entries whose checker is not the one
+ * nginx gave them are left as they are; unpatched, they work the same,
+ * only slower.
+ */
+static ngx_int_t
+ngx_http_beian_init_module(ngx_cycle_t *cycle)
+{
+    ngx_http_phase_handler_t   *ph;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_core_module);
+    if (cmcf == NULL) {
+        return NGX_OK;
+    }
+
+    for (ph = cmcf->phase_engine.handlers; ph && ph->checker; ph++) {
+        if (ph->handler == ngx_http_beian_handler
+            && ph->checker == ngx_http_core_generic_phase)
+        {
+            ph->checker = ngx_http_beian_checker;
+
+        } else if (ph->handler == ngx_http_beian_late_handler
+                   && ph->checker == ngx_http_core_rewrite_phase)
+        {
+            ph->checker = ngx_http_beian_late_checker;
+        }
     }
 
     return NGX_OK;

@@ -314,3 +314,48 @@ Location: https://site.example/from/example.com
 --- error_code: 403
 --- response_headers
 Location:
+
+
+
+=== TEST 24: the verdict lives through internal redirects (try_files,
+error_page to a URI and to a named location), judged and counted once; the
+variable that keeps it reads as nothing
+--- config
+    beian on;
+    beian_mode report;
+    location = /metrics { beian_metrics; }
+    location /a { try_files /nonexistent /after; }
+    location /b { error_page 404 = /after; return 404; }
+    location /c { error_page 404 = @after; return 404; }
+    location @after { return 200 "$beian_status $beian_domain [$beian_verdict_slot]\n"; }
+    location = /after { return 200 "$beian_status $beian_domain [$beian_verdict_slot]\n"; }
+--- request eval
+["GET /a", "GET /b", "GET /c", "GET /a", "GET /c", "GET /metrics"]
+--- more_headers eval
+["Host: www.example.com", "Host: www.example.com", "Host: example.com",
+ "Host: unfiled.example.net", "Host: unfiled.example.net", "Host: localhost"]
+--- response_body_like eval
+["^filed example.com \\[\\]\$", "^filed example.com \\[\\]\$",
+ "^filed example.com \\[\\]\$", "^unfiled  \\[\\]\$", "^unfiled  \\[\\]\$",
+ qr/^beian_requests_total\{status="filed"\} 3\n^beian_requests_total\{status="unfiled"\} 3\n.*^beian_would_block_total 3$/ms]
+
+
+
+=== TEST 25: ... and logged once, however many redirects follow
+--- config
+    beian on;
+    beian_mode report;
+    recursive_error_pages on;
+    location /a { try_files /nonexistent /b; }
+    location /b { error_page 404 = @c; return 404; }
+    location @c { error_page 404 = /d; return 404; }
+    location = /d { return 200 "$beian_status\n"; }
+--- request
+GET /a
+--- more_headers
+Host: unfiled.example.net
+--- response_body
+unfiled
+--- grep_error_log eval: qr/would block unfiled host "[^"]+"/
+--- grep_error_log_out
+would block unfiled host "unfiled.example.net"
