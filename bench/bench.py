@@ -100,11 +100,12 @@ SMALL_PAGE = ("<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>"
 
 def conf(kind, d, port, workers, snap, mapfile=None, maptune=(), pin=True,
          check=None, log_level="error"):
-    """kind: off | gate | report | small | notop | map.  The same
-    configuration for all, except for what the gate or the map adds.  small:
-    the gate with a block page the size of nginx's own 403 page, which the
-    map sends.  notop: the gate without the top-K table of blocked hosts
-    (beian_top_blocked 0; the gate has the default 64)."""
+    """kind: off | gate | report | report-notop | small | notop | map.  The
+    same configuration for all, except for what the gate or the map adds.
+    small: the gate with a block page the size of nginx's own 403 page,
+    which the map sends.  notop: the gate without the top-K table of
+    blocked hosts (beian_top_blocked 0; the gate has the default 64);
+    report-notop: report mode without it."""
     module = os.path.join(d["bin"], "ngx_http_beian_module.so")
     http, srv = [], []
     http.append("beian_snapshot %s;" % snap)
@@ -116,6 +117,9 @@ def conf(kind, d, port, workers, snap, mapfile=None, maptune=(), pin=True,
         http.append("beian_top_blocked 0;")
         srv.append("beian on;")
     elif kind == "report":
+        srv.append("beian on; beian_mode report;")
+    elif kind == "report-notop":
+        http.append("beian_top_blocked 0;")
         srv.append("beian on; beian_mode report;")
     elif kind == "small":
         page = os.path.join(d["work"], "small-page.html")

@@ -17,7 +17,8 @@ Every case runs against the gate's configuration and against `beian off`
   LL miss  = simulated last-level cache misses per request (ILmr+DLmr+DLmw)
 
 Cases: filed exact, filed subdomain (www.<filed>), random filed
-subdomains, random unfiled hosts in report mode (lookup, no page) and in
+subdomains, random unfiled hosts in report mode (lookup, no page; with
+the top-K table of blocked hosts, the default, and without it) and in
 enforce mode (lookup and the built-in page), an IP literal, an exempt host.
 Data: bench/gen.py for N domains (default 1,000,000), beian-sync build.
 
@@ -216,6 +217,8 @@ def main():
         ("random filed subdomains", "gate",
          lines(os.path.join(data, "hosts-sub.txt"), k), 200),
         ("random unfiled, report", "report",
+         lines(os.path.join(data, "hosts-unfiled.txt"), k), 200),
+        ("random unfiled, report, no top-K", "report-notop",
          lines(os.path.join(data, "hosts-unfiled.txt"), k), 200),
         ("random unfiled, enforce", "gate",
          lines(os.path.join(data, "hosts-unfiled.txt"), k), 403),

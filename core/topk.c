@@ -9,8 +9,7 @@
 
 #include <string.h>
 
-#include "beian.h"
-#include "index.h"
+#include "bytes.h"
 #include "topk.h"
 
 
@@ -187,10 +186,29 @@ increment(beian_top_t *t, uint32_t e)
 }
 
 
-static uint32_t *
-chain_of(const beian_top_t *t, const char *host, size_t len)
+/*
+ * The chain a host hashes to.  Seeded per table, so that names chosen to
+ * collide must know the seed; a few multiplies, for this runs for every
+ * blocked request.  Kept in the entry: an eviction finds the old host's
+ * chain without hashing it again.
+ */
+static uint32_t
+host_hash(const beian_top_t *t, const char *host, size_t len)
 {
-    return &slots(t)[beian_key_hash(t->seed, host, len) & t->mask];
+    uint64_t              h, w;
+    const unsigned char  *p = (const unsigned char *) host;
+
+    h = t->seed ^ len;
+
+    for ( ; len >= 8; p += 8, len -= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+    }
+
+    h = (h ^ beian_load_tail(p, len)) * 0xbf58476d1ce4e5b9ULL;
+
+    return (uint32_t) (h >> 32);
 }
 
 
@@ -198,7 +216,7 @@ void
 beian_top_add(beian_top_t *t, const char *host, size_t len,
     const char *addr, size_t addr_len, int64_t now)
 {
-    uint32_t            e, *link, *old;
+    uint32_t            e, hash, *link, *old;
     beian_top_entry_t  *en;
 
     if (len > BEIAN_TOP_HOST_MAX) {
@@ -211,11 +229,14 @@ beian_top_add(beian_top_t *t, const char *host, size_t len,
 
     t->total++;
 
-    link = chain_of(t, host, len);
+    hash = host_hash(t, host, len);
+    link = &slots(t)[hash & t->mask];
 
     for (e = *link; e; e = E(t, e)->hnext) {
         en = E(t, e);
-        if (en->host_len == len && memcmp(en->host, host, len) == 0) {
+        if (en->hash == hash && en->host_len == len
+            && memcmp(en->host, host, len) == 0)
+        {
             break;
         }
     }
@@ -239,7 +260,7 @@ beian_top_add(beian_top_t *t, const char *host, size_t len,
             e = B(t, t->low)->first;
             en = E(t, e);
 
-            old = chain_of(t, en->host, en->host_len);
+            old = &slots(t)[en->hash & t->mask];
             while (*old != e) {
                 old = &E(t, *old)->hnext;
             }
@@ -251,6 +272,7 @@ beian_top_add(beian_top_t *t, const char *host, size_t len,
 
         memcpy(en->host, host, len);
         en->host_len = (uint8_t) len;
+        en->hash = hash;
         en->first_seen = now;
         en->hnext = *link;
         *link = e;

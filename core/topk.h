@@ -29,6 +29,7 @@ typedef struct {
     int64_t    first_seen;                  /* unix seconds */
     int64_t    last_seen;
     uint32_t   hnext;                       /* hash chain, index + 1 */
+    uint32_t   hash;                        /* of host: its chain */
     uint32_t   bucket;                      /* index + 1 */
     uint32_t   prev, next;                  /* in the bucket, index + 1 */
     uint8_t    host_len;

@@ -113,12 +113,15 @@ static ngx_int_t ngx_http_beian_late_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_beian_late_checker(ngx_http_request_t *r,
     ngx_http_phase_handler_t *ph);
 static ngx_beian_hot ngx_int_t ngx_http_beian_enforce(ngx_http_request_t *r,
-    ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
+    ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx,
+    ngx_str_t *norm);
 static ngx_int_t ngx_http_beian_refused(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx,
-    ngx_http_beian_main_conf_t *bmcf, ngx_http_beian_shm_t *shm);
+    ngx_http_beian_main_conf_t *bmcf, ngx_http_beian_shm_t *shm,
+    ngx_str_t *norm);
 static ngx_beian_hot ngx_int_t ngx_http_beian_account(ngx_http_request_t *r,
-    ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
+    ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx,
+    ngx_str_t *norm);
 static ngx_int_t ngx_http_beian_header_filter(ngx_http_request_t *r);
 static ngx_inline ngx_http_beian_ctx_t *ngx_http_beian_get_ctx(
     ngx_http_request_t *r);
@@ -130,7 +133,8 @@ static ngx_int_t ngx_http_beian_finish(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
 static ngx_http_beian_ctx_t *ngx_http_beian_verdict(ngx_http_request_t *r);
 static ngx_beian_hot ngx_http_beian_ctx_t *ngx_http_beian_decide(
-    ngx_http_request_t *mr, ngx_http_beian_srv_conf_t *bscf);
+    ngx_http_request_t *mr, ngx_http_beian_srv_conf_t *bscf, char *buf,
+    ngx_str_t *norm);
 static ngx_http_beian_ctx_t *ngx_http_beian_host_verdict(
     ngx_http_request_t *mr, ngx_http_beian_srv_conf_t *bscf,
     beian_status_t status, beian_host_t *h);
@@ -140,7 +144,8 @@ static ngx_beian_hot beian_status_t ngx_http_beian_judge(
 static ngx_int_t ngx_http_beian_block(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
 static void ngx_http_beian_top_add(ngx_http_request_t *r,
-    ngx_http_beian_main_conf_t *bmcf, ngx_http_beian_ctx_t *ctx);
+    ngx_http_beian_main_conf_t *bmcf, ngx_http_beian_ctx_t *ctx,
+    ngx_str_t *norm);
 static ngx_int_t ngx_http_beian_metrics_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_beian_slot_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -369,8 +374,10 @@ static ngx_connection_t  ngx_http_beian_timer_conn = {
 static ngx_beian_hot ngx_int_t
 ngx_http_beian_handler(ngx_http_request_t *r)
 {
+    ngx_str_t                   norm;
     ngx_http_beian_ctx_t       *ctx;
     ngx_http_beian_srv_conf_t  *bscf;
+    char                        buf[BEIAN_HOST_MAX + 1];
 
     bscf = ngx_http_get_module_srv_conf(r, ngx_http_beian_module);
 
@@ -378,12 +385,12 @@ ngx_http_beian_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_http_beian_decide(r, bscf);
+    ctx = ngx_http_beian_decide(r, bscf, buf, &norm);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_beian_enforce(r, bscf, ctx);
+    return ngx_http_beian_enforce(r, bscf, ctx, &norm);
 }
 
 
@@ -448,7 +455,7 @@ ngx_http_beian_late_handler(ngx_http_request_t *r)
                                   &ngx_http_beian_verdicts[BEIAN_UNFILED]);
     }
 
-    return ngx_http_beian_enforce(r, bscf, ctx);
+    return ngx_http_beian_enforce(r, bscf, ctx, NULL);
 }
 
 
@@ -471,12 +478,16 @@ ngx_http_beian_late_checker(ngx_http_request_t *r,
 }
 
 
-/* Counts the verdict and blocks, logs or lets the request go on. */
+/*
+ * Counts the verdict and blocks, logs or lets the request go on.  norm:
+ * the name judged as normalized, if the caller has it (NULL: the top-K
+ * table normalizes it again).
+ */
 static ngx_beian_hot ngx_int_t
 ngx_http_beian_enforce(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
-    ngx_http_beian_ctx_t *ctx)
+    ngx_http_beian_ctx_t *ctx, ngx_str_t *norm)
 {
-    if (ngx_http_beian_account(r, bscf, ctx) != NGX_OK) {
+    if (ngx_http_beian_account(r, bscf, ctx, norm) != NGX_OK) {
         return NGX_DECLINED;
     }
 
@@ -505,7 +516,7 @@ ngx_http_beian_finish(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
  */
 static ngx_beian_hot ngx_int_t
 ngx_http_beian_account(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
-    ngx_http_beian_ctx_t *ctx)
+    ngx_http_beian_ctx_t *ctx, ngx_str_t *norm)
 {
     ngx_http_beian_shm_t        *shm;
     ngx_http_beian_main_conf_t  *bmcf;
@@ -521,7 +532,7 @@ ngx_http_beian_account(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
         return NGX_DECLINED;
     }
 
-    return ngx_http_beian_refused(r, bscf, ctx, bmcf, shm);
+    return ngx_http_beian_refused(r, bscf, ctx, bmcf, shm, norm);
 }
 
 
@@ -529,10 +540,10 @@ ngx_http_beian_account(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
 static ngx_beian_noinline ngx_int_t
 ngx_http_beian_refused(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
     ngx_http_beian_ctx_t *ctx, ngx_http_beian_main_conf_t *bmcf,
-    ngx_http_beian_shm_t *shm)
+    ngx_http_beian_shm_t *shm, ngx_str_t *norm)
 {
     if (bmcf->top_zone) {
-        ngx_http_beian_top_add(r, bmcf, ctx);
+        ngx_http_beian_top_add(r, bmcf, ctx, norm);
     }
 
     if (bscf->mode == NGX_HTTP_BEIAN_REPORT) {
@@ -593,7 +604,7 @@ ngx_http_beian_header_filter(ngx_http_request_t *r)
                                   &ngx_http_beian_verdicts[BEIAN_UNFILED]);
     }
 
-    if (ngx_http_beian_account(r, bscf, ctx) != NGX_OK) {
+    if (ngx_http_beian_account(r, bscf, ctx, NULL) != NGX_OK) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -704,9 +715,11 @@ ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf, beian_host_class_t cls,
 static ngx_http_beian_ctx_t *
 ngx_http_beian_verdict(ngx_http_request_t *r)
 {
+    ngx_str_t                   norm;
     ngx_http_request_t         *mr;
     ngx_http_beian_ctx_t       *ctx;
     ngx_http_beian_srv_conf_t  *bscf;
+    char                        buf[BEIAN_HOST_MAX + 1];
 
     mr = r->main;
 
@@ -722,26 +735,34 @@ ngx_http_beian_verdict(ngx_http_request_t *r)
                                       &ngx_http_beian_verdicts[BEIAN_OFF]);
     }
 
-    return ngx_http_beian_decide(mr, bscf);
+    return ngx_http_beian_decide(mr, bscf, buf, &norm);
 }
 
 
-/* ngx_http_beian_verdict() for a main request not judged yet: inline, for
- * the POST_READ handler calls it for every request. */
+/*
+ * ngx_http_beian_verdict() for a main request not judged yet: inline, for
+ * the POST_READ handler calls it for every request.  buf: BEIAN_HOST_MAX
+ * + 1 bytes for the host, should it need rewriting; norm: the name the
+ * verdict is about, normalized (in the request or in buf), or no data
+ * when that name does not normalize or is the Host header's.
+ */
 static ngx_beian_hot ngx_http_beian_ctx_t *
-ngx_http_beian_decide(ngx_http_request_t *mr, ngx_http_beian_srv_conf_t *bscf)
+ngx_http_beian_decide(ngx_http_request_t *mr, ngx_http_beian_srv_conf_t *bscf,
+    char *buf, ngx_str_t *norm)
 {
     ngx_str_t           *server;
     beian_host_t         h;
     beian_status_t       status;
     ngx_table_elt_t     *host;
     beian_host_class_t   cls;
-    char                 buf[BEIAN_HOST_MAX + 1];
 
     server = &mr->headers_in.server;
 
     cls = beian_host_parse((char *) server->data, server->len, buf, &h);
     status = ngx_http_beian_judge(bscf, cls, &h);
+
+    norm->data = (cls == BEIAN_HOST_INVALID) ? NULL : (u_char *) h.name;
+    norm->len = h.len;
 
     /* the Host header as nginx resolved it: nothing else to judge */
     host = mr->headers_in.host;
@@ -754,6 +775,8 @@ ngx_http_beian_decide(ngx_http_request_t *mr, ngx_http_beian_srv_conf_t *bscf)
     {
         return ngx_http_beian_set_ctx(mr, &ngx_http_beian_verdicts[status]);
     }
+
+    norm->data = NULL;
 
     return ngx_http_beian_host_verdict(mr, bscf, status, &h);
 }
@@ -966,8 +989,10 @@ ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
  */
 static void
 ngx_http_beian_top_add(ngx_http_request_t *r,
-    ngx_http_beian_main_conf_t *bmcf, ngx_http_beian_ctx_t *ctx)
+    ngx_http_beian_main_conf_t *bmcf, ngx_http_beian_ctx_t *ctx,
+    ngx_str_t *norm)
 {
+    char                *p;
     size_t               n, i;
     u_char               c, *src;
     ngx_str_t           *host;
@@ -979,6 +1004,14 @@ ngx_http_beian_top_add(ngx_http_request_t *r,
 
     host = ngx_http_beian_ctx_host(r, ctx);
 
+    if (norm && norm->data) {
+        /* normalized by the verdict already */
+        p = (char *) norm->data;
+        n = norm->len;
+        goto add;
+    }
+
+    p = buf;
     cls = beian_host_normalize((char *) host->data, host->len, buf, &n);
 
     if (cls == BEIAN_HOST_INVALID) {
@@ -997,11 +1030,20 @@ ngx_http_beian_top_add(ngx_http_request_t *r,
         }
     }
 
+add:
+
     shpool = (ngx_slab_pool_t *) bmcf->top_zone->shm.addr;
 
-    ngx_shmtx_lock(&shpool->mutex);
+#if (NGX_HAVE_ATOMIC_OPS)
+    /* the lock's fast path inline; nginx's own when it is held */
+    if (!(*shpool->mutex.lock == 0
+          && ngx_atomic_cmp_set(shpool->mutex.lock, 0, ngx_pid)))
+#endif
+    {
+        ngx_shmtx_lock(&shpool->mutex);
+    }
 
-    beian_top_add(bmcf->top_zone->data, buf, n,
+    beian_top_add(bmcf->top_zone->data, p, n,
                   (char *) r->connection->addr_text.data,
                   r->connection->addr_text.len, ngx_time());
 
