@@ -197,17 +197,23 @@ blast(1, ('report.test') x 3000);
 cmp_ok($by->{'report.test'}{count} // 0, '>=', 3001,
        'would-block hosts are counted too');
 
-# hostile bytes: escaped in the Prometheus label and valid JSON
-blast(1, ('a"b\\c.evil.example') x 3000, ("x\x{ff}y.evil.example") x 3000);
-my $prom = get('/m', 'localhost');
-like($prom, qr/^beian_blocked_host_requests_total\{host="a\\"b\\\\c\.evil\.example"\} \d+$/m,
-     'quote and backslash escaped in the label');
-like($prom, qr/^beian_blocked_host_requests_total\{host="x%FFy\.evil\.example"\} \d+$/m,
-     'a byte outside ASCII percent-encoded');
-my @series = $prom =~ /^beian_blocked_host_requests_total\{/mg;
-cmp_ok(scalar @series, '<=', $N, "at most $N series");
-($j, $by) = top();
-ok($by->{'a"b\\c.evil.example'}, 'the hostile name survives JSON intact');
+# hostile bytes: escaped in the Prometheus label and valid JSON (nginx
+# 1.29.4 and later refuse such hosts with their own 400: never counted)
+SKIP: {
+    skip 'nginx refuses quotes, backslashes and non-ASCII in a host', 4
+        if ($ENV{TEST_NGINX_VERSION_NUM} // 0) >= 1029004;
+
+    blast(1, ('a"b\\c.evil.example') x 3000, ("x\x{ff}y.evil.example") x 3000);
+    my $prom = get('/m', 'localhost');
+    like($prom, qr/^beian_blocked_host_requests_total\{host="a\\"b\\\\c\.evil\.example"\} \d+$/m,
+         'quote and backslash escaped in the label');
+    like($prom, qr/^beian_blocked_host_requests_total\{host="x%FFy\.evil\.example"\} \d+$/m,
+         'a byte outside ASCII percent-encoded');
+    my @series = $prom =~ /^beian_blocked_host_requests_total\{/mg;
+    cmp_ok(scalar @series, '<=', $N, "at most $N series");
+    ($j, $by) = top();
+    ok($by->{'a"b\\c.evil.example'}, 'the hostile name survives JSON intact');
+}
 
 my $log = do { local $/; open my $f, '<', "$dir/logs/error.log"; <$f> };
 unlike($log, qr/\[(alert|crit|emerg)\]|exited on signal/, 'no alerts, no crashes');
