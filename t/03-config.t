@@ -339,3 +339,14 @@ off
 --- no_error_log
 [emerg]
 [error]
+
+
+
+=== TEST 24: the variable that keeps the verdict cannot be set from the
+configuration
+--- config
+    beian on;
+    set $beian_verdict_slot "filed";
+--- must_die
+--- error_log
+the duplicate "beian_verdict_slot" variable
