@@ -23,6 +23,10 @@ static char  path[4096];
 static const char *const hosts[] = {
     "example.com", "www.example.com", "a.b.filed.cn", "filed.cn",
     "xn--fiqs8s.cn", "unfiled.net", "com", "a", "127.0.0.1", "[::1]",
+    "www.filed.cn", "x.www.filed.cn",
+    "c.abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopq.com",
+    "www.a.abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0"
+    ".com",
 };
 
 
@@ -84,6 +88,29 @@ visit(const char *domain, size_t len, const beian_rec_t *rec, void *data)
 }
 
 
+/* Reads every byte of what the index's walk hands out. */
+static int
+touch(const char *domain, size_t len, const beian_rec_t *rec, void *data)
+{
+    size_t         i;
+    volatile char  sink = 0;
+
+    for (i = 0; i < len; i++) {
+        sink ^= domain[i];
+    }
+    for (i = 0; i < rec->icp_len; i++) {
+        sink ^= rec->icp[i];
+    }
+    for (i = 0; i < rec->website_id_len; i++) {
+        sink ^= rec->website_id[i];
+    }
+
+    (void) sink;
+    ((walk_t *) data)->seen++;
+    return 0;
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -140,9 +167,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     w.stop_at = 1;
     beian_snap_foreach(snap, visit, &w, err, sizeof(err));
 
+    /* every key the index hands out, inside the mapping */
+    memset(&w, 0, sizeof(w));
+    beian_snap_index_foreach(snap, touch, &w, err, sizeof(err));
+
+    /* with the record, and the verdict alone (the index's one pass) */
     for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
         cls = beian_host_normalize(hosts[i], strlen(hosts[i]), host, &n);
         beian_match(snap, cls, host, n, BEIAN_MATCH_SUBDOMAINS, &m);
+        beian_match(snap, cls, host, n, BEIAN_MATCH_SUBDOMAINS
+                                        | BEIAN_MATCH_NO_RECORD, &m);
     }
 
     beian_snap_close(snap);
