@@ -118,77 +118,106 @@ normalize_slow(const char *host, size_t len, char *out, size_t *out_len)
 
 
 /*
- * The common case, in one pass over the bytes: a host of at most 64 bytes
- * of [a-z0-9.-] only, so already lowercase and without a port (what nginx
- * hands over).  scan() checks every byte against the allowed ranges 16
- * (SSE2) or 8 (portable) at a time and returns the dots and hyphens as
- * bitmaps, one bit per byte, from which parse_fast() gets the domain rules
- * without another pass.  Anything else goes to normalize_slow().
+ * The common case, in one pass over the bytes: a host of at most
+ * FAST_MAX bytes of [a-z0-9.-] only, so already lowercase and without a
+ * port (what nginx hands over).  scan() checks every byte against the
+ * allowed ranges 16 (SSE2) or 8 (portable) at a time and returns the dots,
+ * hyphens and digits as bitmaps, one bit per byte, from which parse_fast()
+ * gets the domain rules without another pass.  Anything else goes to
+ * normalize_slow().
  */
+
+/* Longest host parse_fast() takes: its bitmaps, with one bit before the
+ * name and one after it, fit 64 bits. */
+#define FAST_MAX  62
 
 #if defined(__SSE2__) && !defined(BEIAN_NO_SIMD)
 
 #include <emmintrin.h>
 
-/* 0 with the bitmaps, -1 if a byte is not allowed.  len 1..64. */
-static inline int
-scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
+/* The allowed bytes, dots, hyphens and digits of the 16 bytes in v. */
+static inline unsigned
+classify(__m128i v, unsigned *dot, unsigned *dash, unsigned *digit)
 {
-    size_t    i, n;
+    __m128i  dg, al, dt, ds;
+
+    /* signed compares: bytes over 0x7f are negative, never allowed */
+    dg = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                       _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v));
+    al = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
+                       _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), v));
+    dt = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
+    ds = _mm_cmpeq_epi8(v, _mm_set1_epi8('-'));
+
+    *dot = (unsigned) _mm_movemask_epi8(dt);
+    *dash = (unsigned) _mm_movemask_epi8(ds);
+    *digit = (unsigned) _mm_movemask_epi8(dg);
+
+    return (unsigned) _mm_movemask_epi8(
+               _mm_or_si128(_mm_or_si128(dg, al), _mm_or_si128(dt, ds)));
+}
+
+/*
+ * 0 with the bitmaps, -1 if a byte is not allowed.  len 1..FAST_MAX.  Up
+ * to 16 bytes: one vector of them, zeros above (never a byte outside the
+ * host: two overlapping 8-byte reads, or fewer).  Longer: 16 at a time, the
+ * last 16 overlapping the ones before (the same bits again).
+ */
+static inline int
+scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes,
+    uint64_t *digits)
+{
+    size_t    i;
     uint64_t  lo, hi;
-    unsigned  valid;
-    __m128i   v, ok;
+    unsigned  ok, dt, ds, dg;
 
-    *dots = 0;
-    *dashes = 0;
-
-    for (i = 0; i < len; i += 16) {
-        n = len - i;
-
-        if (n >= 16) {
-            v = _mm_loadu_si128((const __m128i *) (p + i));
-            valid = 0xffff;
+    if (len <= 16) {
+        if (len >= 8) {
+            memcpy(&lo, p, 8);
+            memcpy(&hi, p + len - 8, 8);
+            hi = len > 8 ? hi >> 8 * (16 - len) : 0;
 
         } else {
-            /* never a byte outside the host: two overlapping 8-byte
-             * reads, or fewer; zeros above */
-            if (n > 8) {
-                memcpy(&lo, p + i, 8);
-                memcpy(&hi, p + i + n - 8, 8);
-                hi >>= 8 * (16 - n);
-
-            } else if (n == 8) {
-                memcpy(&lo, p + i, 8);
-                hi = 0;
-
-            } else {
-                lo = beian_load_tail(p + i, n);
-                hi = 0;
-            }
-
-            v = _mm_set_epi64x((long long) hi, (long long) lo);
-            valid = (1u << n) - 1;
+            lo = beian_load_tail(p, len);
+            hi = 0;
         }
 
-        /* signed compares: bytes over 0x7f are negative, never allowed */
-        ok = _mm_or_si128(
-                 _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('/')),
-                     _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('-' - 1)),
-                                   _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v))),
-                 _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
-                               _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), v)));
-
-        if (((unsigned) _mm_movemask_epi8(ok) & valid) != valid) {
+        ok = classify(_mm_set_epi64x((long long) hi, (long long) lo),
+                      &dt, &ds, &dg);
+        if ((ok & ((1u << len) - 1)) != (1u << len) - 1) {
             return -1;
         }
 
-        *dots |= (uint64_t) ((unsigned) _mm_movemask_epi8(
-                     _mm_cmpeq_epi8(v, _mm_set1_epi8('.'))) & valid) << i;
-        *dashes |= (uint64_t) ((unsigned) _mm_movemask_epi8(
-                     _mm_cmpeq_epi8(v, _mm_set1_epi8('-'))) & valid) << i;
+        *dots = dt;
+        *dashes = ds;
+        *digits = dg;
+        return 0;
     }
 
-    return 0;
+    *dots = 0;
+    *dashes = 0;
+    *digits = 0;
+
+    for (i = 0; ; i += 16) {
+        if (i + 16 > len) {
+            i = len - 16;
+        }
+
+        ok = classify(_mm_loadu_si128((const __m128i *) (const void *)
+                                      (p + i)),
+                      &dt, &ds, &dg);
+        if (ok != 0xffffu) {
+            return -1;
+        }
+
+        *dots |= (uint64_t) dt << i;
+        *dashes |= (uint64_t) ds << i;
+        *digits |= (uint64_t) dg << i;
+
+        if (i + 16 == len) {
+            return 0;
+        }
+    }
 }
 
 #elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -207,13 +236,15 @@ scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
  * addition per bound tells every byte whether it is at or above it.
  */
 static inline int
-scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
+scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes,
+    uint64_t *digits)
 {
     size_t    i, n;
-    uint64_t  w, valid, ok, dash, dot;
+    uint64_t  w, valid, ok, dash, dot, digit;
 
     *dots = 0;
     *dashes = 0;
+    *digits = 0;
 
     for (i = 0; i < len; i += 8) {
         n = len - i;
@@ -238,17 +269,16 @@ scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
 
         dash = AT_LEAST(w, '-') & ~AT_LEAST(w, '.');
         dot = AT_LEAST(w, '.') & ~ABOVE(w, '.');
-        ok = dash | dot | (AT_LEAST(w, '0') & ~ABOVE(w, '9'))
-             | (AT_LEAST(w, 'a') & ~ABOVE(w, 'z'));
+        digit = AT_LEAST(w, '0') & ~ABOVE(w, '9');
+        ok = dash | dot | digit | (AT_LEAST(w, 'a') & ~ABOVE(w, 'z'));
 
         if ((ok & valid) != valid) {
             return -1;
         }
 
         *dots |= GATHER(dot & valid) << i;
-        if (dash & valid) {
-            *dashes |= GATHER(dash & valid) << i;
-        }
+        *dashes |= GATHER(dash & valid) << i;
+        *digits |= GATHER(digit & valid) << i;
     }
 
     return 0;
@@ -257,12 +287,14 @@ scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
 #else
 
 static inline int
-scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
+scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes,
+    uint64_t *digits)
 {
     (void) p;
     (void) len;
     (void) dots;
     (void) dashes;
+    (void) digits;
     return -1;
 }
 
@@ -270,22 +302,22 @@ scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
 
 
 /* -1: for normalize_slow(); else the class, h->name the input itself. */
-static int
+static inline __attribute__((always_inline)) int
 parse_fast(const unsigned char *p, size_t len, beian_host_t *h)
 {
-    size_t    i, n, t;
-    uint64_t  dots, dashes, bit;
+    size_t    n;
+    unsigned  k;
+    uint64_t  dots, dashes, digits, b;
 
-    if (len == 0 || len > 64 || scan(p, len, &dots, &dashes) != 0) {
+    if (len - 1 >= FAST_MAX || scan(p, len, &dots, &dashes, &digits) != 0) {
         return -1;
     }
 
     /* one trailing dot goes */
     n = len;
-    bit = (uint64_t) 1 << (n - 1);
-    if (dots & bit) {
-        dots &= ~bit;
+    if (dots >> (n - 1)) {
         n--;
+        dots &= ~((uint64_t) 1 << n);
     }
 
     h->name = (const char *) p;
@@ -293,34 +325,31 @@ parse_fast(const unsigned char *p, size_t len, beian_host_t *h)
     h->nlabels = 0;
 
     /*
-     * Invalid: nothing left, one label, an empty label (a dot first, last
-     * or next to another), a hyphen at either end of a label.  A label
-     * over 63 bytes needs 64 without a dot: one label.
+     * Invalid: one label (or nothing left), an empty label (two label
+     * boundaries in a row: b has the dots one bit up, and a boundary
+     * before the name and after it), a hyphen next to a boundary.  No
+     * label can be over 63 bytes.
      */
-    if (n == 0 || dots == 0 || (dots & 1) || (dots & (dots >> 1))
-        || (dots >> (n - 1))
-        || (dashes & ((dots << 1) | 1 | (dots >> 1)
-                      | ((uint64_t) 1 << (n - 1)))))
+    b = dots << 1 | 1 | (uint64_t) 2 << n;
+    if (dots == 0 || (b & (b >> 1))
+        || (dashes << 1 & ((b << 1) | (b >> 1))))
     {
         return BEIAN_HOST_INVALID;
     }
 
     /* an all-digit last label: an IPv4 address or nothing, for the slow
      * path, which knows */
-    t = 63 - (size_t) __builtin_clzll(dots);
-    for (i = t + 1; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9') {
-            break;
-        }
-    }
-    if (i == n) {
+    if (((~digits & (((uint64_t) 1 << n) - 1))
+         >> (64 - __builtin_clzll(dots))) == 0)
+    {
         return -1;
     }
 
-    h->label[h->nlabels++] = 0;
-    for ( ; dots; dots &= dots - 1) {
-        h->label[h->nlabels++] = (uint8_t) (__builtin_ctzll(dots) + 1);
+    h->label[0] = 0;
+    for (k = 1; dots; dots &= dots - 1) {
+        h->label[k++] = (uint8_t) (__builtin_ctzll(dots) + 1);
     }
+    h->nlabels = k;
 
     return BEIAN_HOST_DOMAIN;
 }
@@ -343,16 +372,11 @@ labels_of(beian_host_t *h)
 }
 
 
-beian_host_class_t
-beian_host_parse(const char *host, size_t len, char *buf, beian_host_t *h)
+/* Out of line: the fast path keeps a small frame. */
+static __attribute__((noinline)) beian_host_class_t
+parse_slow(const char *host, size_t len, char *buf, beian_host_t *h)
 {
-    int                  rc;
-    beian_host_class_t   cls;
-
-    rc = parse_fast((const unsigned char *) host, len, h);
-    if (rc >= 0) {
-        return (beian_host_class_t) rc;
-    }
+    beian_host_class_t  cls;
 
     cls = normalize_slow(host, len, buf, &h->len);
     h->name = buf;
@@ -363,6 +387,20 @@ beian_host_parse(const char *host, size_t len, char *buf, beian_host_t *h)
     }
 
     return cls;
+}
+
+
+beian_host_class_t
+beian_host_parse(const char *host, size_t len, char *buf, beian_host_t *h)
+{
+    int  rc;
+
+    rc = parse_fast((const unsigned char *) host, len, h);
+    if (rc >= 0) {
+        return (beian_host_class_t) rc;
+    }
+
+    return parse_slow(host, len, buf, h);
 }
 
 

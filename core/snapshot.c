@@ -944,10 +944,10 @@ beian_snap_get_suffix(const beian_snap_t *snap, const char *name,
     size_t len, const uint8_t *start, size_t n, beian_rec_t *rec)
 {
     int                   found;
-    size_t                i, j, k, l;
+    size_t                i, j, st, rest;
     uint32_t              roff;
     uint64_t              s, t, w, h;
-    const unsigned char  *p = (const unsigned char *) name, *at;
+    const unsigned char  *p = (const unsigned char *) name;
 
     if (n > BEIAN_LABELS_MAX) {
         return -1;
@@ -970,35 +970,36 @@ beian_snap_get_suffix(const beian_snap_t *snap, const char *name,
 
     found = -1;
     s = snap->ix_seed;
-    at = p + len;                       /* the words from here are in s */
+    rest = len;                         /* the words after p + rest are in s */
 
     for (j = n; j-- > 0; ) {
-        l = len - start[j];
+        st = start[j];
 
-        for (k = (size_t) (p + len - at); k + 8 <= l; k += 8) {
-            at -= 8;
-            memcpy(&w, at, 8);
+        while (rest >= st + 8) {
+            rest -= 8;
+            memcpy(&w, p + rest, 8);
             s = beian_index_chunk(s, w);
         }
 
-        /* the 0 .. 7 bytes before at: the top of the 8 that end there, or
-         * in the name's first 8 bytes, out of those (shifts mod 64) */
+        /* the rest - st (0 .. 7) bytes at st: the top of the 8 that end
+         * with them, or in the name's first 8 bytes, out of those (shifts
+         * mod 64) */
         t = s;
-        if (l & 7) {
-            if (at - p >= 8) {
-                memcpy(&w, at - 8, 8);
+        if (rest != st) {
+            if (rest >= 8) {
+                memcpy(&w, p + rest - 8, 8);
 
             } else {
                 memcpy(&w, p, 8);
-                w <<= (0 - 8 * (size_t) (at - p)) & 63;
+                w <<= (0 - 8 * rest) & 63;
             }
-            w >>= (0 - 8 * (l & 7)) & 63;
+            w >>= (8 * (8 - (rest - st))) & 63;
             t = beian_index_chunk(t, w);
         }
 
-        h = beian_index_fin(t ^ l);
+        h = beian_index_fin(t ^ (len - st));
         if (index_maybe(snap, h)
-            && index_find(snap, h, p + start[j], l, 1, &roff) == 1)
+            && index_find(snap, h, p + st, len - st, 1, &roff) == 1)
         {
             found = (int) j;
         }
