@@ -527,56 +527,5 @@ beian_match(const beian_snap_t *snap, beian_host_class_t cls,
 }
 
 
-beian_status_t
-beian_match_host(const beian_snap_t *snap, beian_host_class_t cls,
-    const beian_host_t *h, unsigned flags, beian_match_t *m)
-{
-    int     i;
-    size_t  nc;
-
-    m->domain = NULL;
-    m->domain_len = 0;
-    m->rec.icp = NULL;
-    m->rec.icp_len = 0;
-    m->rec.website_id = NULL;
-    m->rec.website_id_len = 0;
-
-    switch (cls) {
-    case BEIAN_HOST_NONE:
-        return m->status = BEIAN_NOHOST;
-    case BEIAN_HOST_IP:
-        return m->status = BEIAN_IP;
-    case BEIAN_HOST_INVALID:
-        return m->status = BEIAN_UNFILED;
-    case BEIAN_HOST_DOMAIN:
-        break;
-    }
-
-    m->status = BEIAN_UNFILED;
-
-    /* a checked domain is never longer, nor has more labels */
-    if (snap == NULL || h->len > BEIAN_DOMAIN_MAX || h->nlabels < 2) {
-        return m->status;
-    }
-
-    /* the candidates: the host, then with subdomains each parent suffix
-     * on a label boundary, down to two labels */
-    nc = (flags & BEIAN_MATCH_SUBDOMAINS) ? h->nlabels - 1 : 1;
-
-    /* a corrupt value never allows: treated as absent */
-    i = beian_snap_get_suffix(snap, h->name, h->len, h->label, nc,
-                              (flags & BEIAN_MATCH_NO_RECORD) ? NULL
-                                                              : &m->rec);
-    if (i < 0) {
-        m->rec.icp = NULL;
-        m->rec.icp_len = 0;
-        m->rec.website_id = NULL;
-        m->rec.website_id_len = 0;
-        return m->status;
-    }
-
-    m->status = BEIAN_FILED;
-    m->domain = h->name + h->label[i];
-    m->domain_len = h->len - h->label[i];
-    return m->status;
-}
+/* beian_match_host(), the rule for a parsed host: core/snapshot.c, beside
+ * the suffix lookups it inlines. */

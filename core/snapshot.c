@@ -939,34 +939,23 @@ beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
 }
 
 
-int
-beian_snap_get_suffix(const beian_snap_t *snap, const char *name,
-    size_t len, const uint8_t *start, size_t n, beian_rec_t *rec)
+/*
+ * The verdict with the index, for a name of 8 .. 253 bytes: the suffixes
+ * at start[0 .. n) (ascending) from the shortest, each hash from the
+ * state of the one before (beian_index_hash(): the whole words from the
+ * name's end are shared, each candidate adds its partial word and the
+ * finish; 8-byte loads that stay inside the name).  Each is probed as its
+ * hash is known, so the last one found is the longest, the match: its i,
+ * or -1.
+ */
+static inline __attribute__((always_inline)) int
+suffix_find(const beian_snap_t *snap, const unsigned char *p, size_t len,
+    const uint8_t *start, size_t n)
 {
-    int                   found;
-    size_t                i, j, st, rest;
-    uint32_t              roff;
-    uint64_t              s, t, w, h;
-    const unsigned char  *p = (const unsigned char *) name;
-
-    if (n > BEIAN_LABELS_MAX) {
-        return -1;
-    }
-
-    /*
-     * The verdict with the index: the candidates from the shortest, each
-     * hash from the state of the one before (beian_index_hash(): the whole
-     * words from the name's end are shared, each candidate adds its
-     * partial word and the finish; 8-byte loads that stay inside the name,
-     * which has 8 bytes or more).  Each is probed as its hash is known, so
-     * the last one found is the longest, the match.  With the record, or
-     * for a short name: each suffix on its own.
-     */
-    if (rec != NULL || snap->ix_filter == NULL || !BEIAN_WIDE || len < 8
-        || len > BEIAN_DOMAIN_MAX)
-    {
-        goto each;
-    }
+    int       found;
+    size_t    j, st, rest;
+    uint32_t  roff;
+    uint64_t  s, t, w, h;
 
     found = -1;
     s = snap->ix_seed;
@@ -1006,8 +995,26 @@ beian_snap_get_suffix(const beian_snap_t *snap, const char *name,
     }
 
     return found;
+}
 
-each:
+
+int
+beian_snap_get_suffix(const beian_snap_t *snap, const char *name,
+    size_t len, const uint8_t *start, size_t n, beian_rec_t *rec)
+{
+    size_t  i;
+
+    if (n > BEIAN_LABELS_MAX) {
+        return -1;
+    }
+
+    /* the verdict alone, with the index: one pass; else each on its own */
+    if (rec == NULL && snap->ix_filter != NULL && BEIAN_WIDE && len >= 8
+        && len <= BEIAN_DOMAIN_MAX)
+    {
+        return suffix_find(snap, (const unsigned char *) name, len, start,
+                           n);
+    }
 
     for (i = 0; i < n; i++) {
         if (beian_snap_get(snap, name + start[i], len - start[i], rec) == 1) {
@@ -1016,6 +1023,76 @@ each:
     }
 
     return -1;
+}
+
+
+/*
+ * The match rule for a parsed host (docs/matching.md); here, beside the
+ * suffix lookups, so that a verdict is one call.
+ */
+beian_status_t
+beian_match_host(const beian_snap_t *snap, beian_host_class_t cls,
+    const beian_host_t *h, unsigned flags, beian_match_t *m)
+{
+    int     i;
+    size_t  nc;
+
+    m->domain = NULL;
+    m->domain_len = 0;
+    m->rec.icp = NULL;
+    m->rec.icp_len = 0;
+    m->rec.website_id = NULL;
+    m->rec.website_id_len = 0;
+
+    switch (cls) {
+    case BEIAN_HOST_NONE:
+        return m->status = BEIAN_NOHOST;
+    case BEIAN_HOST_IP:
+        return m->status = BEIAN_IP;
+    case BEIAN_HOST_INVALID:
+        return m->status = BEIAN_UNFILED;
+    case BEIAN_HOST_DOMAIN:
+        break;
+    }
+
+    m->status = BEIAN_UNFILED;
+
+    /* a checked domain is never longer, nor has more labels */
+    if (snap == NULL || h->len > BEIAN_DOMAIN_MAX || h->nlabels < 2
+        || h->nlabels > BEIAN_LABELS_MAX)
+    {
+        return m->status;
+    }
+
+    /* the candidates: the host, then with subdomains each parent suffix
+     * on a label boundary, down to two labels */
+    nc = (flags & BEIAN_MATCH_SUBDOMAINS) ? h->nlabels - 1 : 1;
+
+    /* a corrupt value never allows: treated as absent */
+    if ((flags & BEIAN_MATCH_NO_RECORD) && snap->ix_filter != NULL
+        && BEIAN_WIDE && h->len >= 8)
+    {
+        i = suffix_find(snap, (const unsigned char *) h->name, h->len,
+                        h->label, nc);
+
+    } else {
+        i = beian_snap_get_suffix(snap, h->name, h->len, h->label, nc,
+                                  (flags & BEIAN_MATCH_NO_RECORD) ? NULL
+                                                                  : &m->rec);
+    }
+
+    if (i < 0) {
+        m->rec.icp = NULL;
+        m->rec.icp_len = 0;
+        m->rec.website_id = NULL;
+        m->rec.website_id_len = 0;
+        return m->status;
+    }
+
+    m->status = BEIAN_FILED;
+    m->domain = h->name + h->label[i];
+    m->domain_len = h->len - h->label[i];
+    return m->status;
 }
 
 
