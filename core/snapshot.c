@@ -1037,31 +1037,25 @@ beian_match_host(const beian_snap_t *snap, beian_host_class_t cls,
     int     i;
     size_t  nc;
 
-    m->domain = NULL;
-    m->domain_len = 0;
     m->rec.icp = NULL;
     m->rec.icp_len = 0;
     m->rec.website_id = NULL;
     m->rec.website_id_len = 0;
-
-    switch (cls) {
-    case BEIAN_HOST_NONE:
-        return m->status = BEIAN_NOHOST;
-    case BEIAN_HOST_IP:
-        return m->status = BEIAN_IP;
-    case BEIAN_HOST_INVALID:
-        return m->status = BEIAN_UNFILED;
-    case BEIAN_HOST_DOMAIN:
-        break;
-    }
-
-    m->status = BEIAN_UNFILED;
+    m->domain = NULL;
+    m->domain_len = 0;
 
     /* a checked domain is never longer, nor has more labels */
-    if (snap == NULL || h->len > BEIAN_DOMAIN_MAX || h->nlabels < 2
-        || h->nlabels > BEIAN_LABELS_MAX)
+    if (cls != BEIAN_HOST_DOMAIN || snap == NULL
+        || h->len > BEIAN_DOMAIN_MAX || h->nlabels - 2 > BEIAN_LABELS_MAX - 2)
     {
-        return m->status;
+        switch (cls) {
+        case BEIAN_HOST_NONE:
+            return m->status = BEIAN_NOHOST;
+        case BEIAN_HOST_IP:
+            return m->status = BEIAN_IP;
+        default:
+            return m->status = BEIAN_UNFILED;
+        }
     }
 
     /* the candidates: the host, then with subdomains each parent suffix
@@ -1079,20 +1073,21 @@ beian_match_host(const beian_snap_t *snap, beian_host_class_t cls,
         i = beian_snap_get_suffix(snap, h->name, h->len, h->label, nc,
                                   (flags & BEIAN_MATCH_NO_RECORD) ? NULL
                                                                   : &m->rec);
+        if (i < 0) {
+            m->rec.icp = NULL;
+            m->rec.icp_len = 0;
+            m->rec.website_id = NULL;
+            m->rec.website_id_len = 0;
+        }
     }
 
     if (i < 0) {
-        m->rec.icp = NULL;
-        m->rec.icp_len = 0;
-        m->rec.website_id = NULL;
-        m->rec.website_id_len = 0;
-        return m->status;
+        return m->status = BEIAN_UNFILED;
     }
 
-    m->status = BEIAN_FILED;
     m->domain = h->name + h->label[i];
     m->domain_len = h->len - h->label[i];
-    return m->status;
+    return m->status = BEIAN_FILED;
 }
 
 
