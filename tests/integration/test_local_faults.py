@@ -27,6 +27,9 @@ import urllib.request
 
 from support import (BEIAN_MODULE as MODULE, BEIAN_SYNC as SYNC, INSTANCE,
                      NGINX_BIN as NGINX, free_port)
+# the hash index's hash and filter patterns as the format's independent
+# reader computes them (docs/snapshot-format.md 4.2, 4.4): to forge an entry
+from test_format_spec import key_hash, pattern as filter_pattern
 
 IS_ROOT = os.geteuid() == 0
 
@@ -75,37 +78,6 @@ def snapshot_state(path):
 
 def leftovers(directory):
     return [n for n in os.listdir(directory) if ".tmp." in n]
-
-
-# The hash index's hash (core/index.h, docs/snapshot-format.md 4.2 and
-# 4.4), to forge an entry the way a writer would place it.
-M64 = (1 << 64) - 1
-
-
-def _chunk(s, w):
-    s = ((s ^ w) * 0x9e3779b97f4a7c15) & M64
-    return ((s << 32) | (s >> 32)) & M64
-
-
-def _fin(s):
-    s ^= s >> 32
-    s = (s * 0xbf58476d1ce4e5b9) & M64
-    return s ^ (s >> 29)
-
-
-def key_hash(seed, key):
-    s, n = seed, len(key)
-    while n >= 8:
-        s = _chunk(s, int.from_bytes(key[n - 8:n], "little"))
-        n -= 8
-    if n:
-        s = _chunk(s, int.from_bytes(key[:n], "little"))
-    return _fin(s ^ len(key))
-
-
-def filter_pattern(i):
-    x = _fin(((i + 1) * 0x9e3779b97f4a7c15) & M64)
-    return sum({1 << ((x >> sh) & 63) for sh in (58, 52, 46, 40)})
 
 
 def forge_index_entry(path):
