@@ -47,6 +47,10 @@ struct beian_snap_s {
     uint32_t              ix_keys_len;
     uint32_t              ix_recs_len;
     uint64_t              ix_mask[BEIAN_INDEX_MASKS];   /* the patterns */
+
+    /* the "index" database's one entry, of any version (for the digest) */
+    MDB_val               ix_any_key;
+    MDB_val               ix_any;
 };
 
 
@@ -432,10 +436,11 @@ static int
 open_index(beian_snap_t *s, const char *path, const struct stat *st,
     char *err, size_t err_len)
 {
-    int        rc;
-    MDB_dbi    dbi;
-    MDB_val    k, v;
-    MDB_stat   ms;
+    int          rc;
+    MDB_dbi      dbi;
+    MDB_val      k, v;
+    MDB_stat     ms;
+    MDB_cursor  *cur;
     uint64_t   over;
     unsigned   flags;
     uint32_t   i;
@@ -468,18 +473,27 @@ open_index(beian_snap_t *s, const char *path, const struct stat *st,
         return -1;
     }
 
-    k.mv_data = (void *) BEIAN_INDEX_KEY;
-    k.mv_size = sizeof(BEIAN_INDEX_KEY) - 1;
-
-    /* another version's index (a newer writer): the tree still answers */
-    rc = mdb_get(s->txn, dbi, &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        return 0;
+    /* its one entry, of whichever version: the digest covers it */
+    rc = mdb_cursor_open(s->txn, dbi, &cur);
+    if (rc == 0) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        mdb_cursor_close(cur);
     }
     if (rc != 0) {
-        fail(err, err_len, path, "index: cannot read \"%s\": %s",
-             BEIAN_INDEX_KEY, mdb_strerror(rc));
+        fail(err, err_len, path, "index: cannot read its entry: %s",
+             mdb_strerror(rc));
         return -1;
+    }
+
+    s->ix_any_key = k;
+    s->ix_any = v;
+
+    /* another version's index (an older or a newer writer): the tree
+     * answers */
+    if (k.mv_size != sizeof(BEIAN_INDEX_KEY) - 1
+        || memcmp(k.mv_data, BEIAN_INDEX_KEY, k.mv_size) != 0)
+    {
+        return 0;
     }
 
     /* a value on overflow pages fills them; a small one needs none */
@@ -1149,6 +1163,22 @@ beian_snap_index_raw(const beian_snap_t *snap, const unsigned char **p,
     *p = snap->ix_filter - BEIAN_INDEX_HDR;
     *len = (size_t) beian_index_size(snap->ix_words, snap->ix_nbuckets,
                                      snap->ix_keys_len, snap->ix_recs_len);
+    return 0;
+}
+
+
+int
+beian_snap_index_entry(const beian_snap_t *snap, const char **key,
+    size_t *key_len, const unsigned char **p, size_t *len)
+{
+    if (snap->ix_any.mv_data == NULL) {
+        return -1;
+    }
+
+    *key = snap->ix_any_key.mv_data;
+    *key_len = snap->ix_any_key.mv_size;
+    *p = snap->ix_any.mv_data;
+    *len = snap->ix_any.mv_size;
     return 0;
 }
 

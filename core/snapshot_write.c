@@ -409,7 +409,8 @@ beian_index_build(const beian_entry_t *e, size_t n, unsigned char **buf,
 /*
  * The content digest: the instance id, each record (domain, ICP number,
  * website id, each NUL-terminated) in key order, then, for a snapshot with
- * a hash index, its key, its length and its bytes.  The index is a pure
+ * a hash index, its key (of whichever version: a file an older writer made
+ * still verifies), its length and its bytes.  The index is a pure
  * function of the records, so a file as written hashes the same as the
  * records it was written from; a file whose index was changed does not.
  */
@@ -443,8 +444,8 @@ digest_record(EVP_MD_CTX *ctx, const char *domain, size_t len,
 
 
 static void
-digest_end(EVP_MD_CTX *ctx, const unsigned char *index, size_t index_len,
-    char out[72])
+digest_end(EVP_MD_CTX *ctx, const char *key, size_t key_len,
+    const unsigned char *index, size_t index_len, char out[72])
 {
     size_t         i;
     uint64_t       n64;
@@ -453,9 +454,10 @@ digest_end(EVP_MD_CTX *ctx, const unsigned char *index, size_t index_len,
 
     static const char  hex[] = "0123456789abcdef";
 
-    if (index_len != 0) {
+    if (key != NULL) {
         n64 = index_len;
-        EVP_DigestUpdate(ctx, BEIAN_INDEX_KEY, sizeof(BEIAN_INDEX_KEY));
+        EVP_DigestUpdate(ctx, key, key_len);
+        EVP_DigestUpdate(ctx, "", 1);
         EVP_DigestUpdate(ctx, &n64, sizeof(n64));
         EVP_DigestUpdate(ctx, index, index_len);
     }
@@ -498,7 +500,8 @@ beian_entries_digest(const char *instance_id, const beian_entry_t *e,
                       strlen(e[i].website_id));
     }
 
-    digest_end(ctx, index, ilen, out);
+    digest_end(ctx, ilen != 0 ? BEIAN_INDEX_KEY : NULL,
+               sizeof(BEIAN_INDEX_KEY) - 1, index, ilen, out);
     free(index);
     return 0;
 }
@@ -518,8 +521,9 @@ int
 beian_snap_digest(const beian_snap_t *snap, char out[72], char *err,
     size_t err_len)
 {
-    size_t                ilen = 0;
+    size_t                ilen = 0, klen = 0;
     EVP_MD_CTX           *ctx;
+    const char           *key = NULL;
     const unsigned char  *index = NULL;
 
     out[0] = '\0';
@@ -535,8 +539,11 @@ beian_snap_digest(const beian_snap_t *snap, char out[72], char *err,
         return -1;
     }
 
-    (void) beian_snap_index_raw(snap, &index, &ilen);
-    digest_end(ctx, index, ilen, out);
+    /* the index entry as stored, of whichever version */
+    if (beian_snap_index_entry(snap, &key, &klen, &index, &ilen) != 0) {
+        key = NULL;
+    }
+    digest_end(ctx, key, klen, index, ilen, out);
     return 0;
 }
 

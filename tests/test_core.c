@@ -918,6 +918,7 @@ test_index_corrupt(void **state)
     unsigned char     *p;
     size_t             i, size;
     beian_rec_t        rec;
+    char               d1[72], d2[72];
     beian_snap_t      *s;
     beian_match_t      mm;
     beian_index_hdr_t  hdr;
@@ -983,6 +984,22 @@ test_index_corrupt(void **state)
     assert_false(beian_snap_has_index(s));
     assert_int_equal(beian_snap_get(s, "filed.cn", 8, &rec), 1);
     assert_int_equal(beian_snap_get(s, "other.cn", 8, &rec), 0);
+
+    /* the digest covers that entry as it is stored: an older writer's
+     * file still verifies, and a change to its index does not */
+    assert_int_equal(beian_snap_digest(s, d1, err, sizeof(err)), 0);
+    beian_snap_close(s);
+    lmdb_put(tmp_path("ix-other.mdb"), "index", "hash-v2", "beianiy2");
+    s = beian_snap_open(tmp_path("ix-other.mdb"), err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(beian_snap_digest(s, d2, err, sizeof(err)), 0);
+    assert_string_not_equal(d1, d2);
+    beian_snap_close(s);
+    lmdb_drop(tmp_path("ix-other.mdb"), "index");
+    s = beian_snap_open(tmp_path("ix-other.mdb"), err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(beian_snap_digest(s, d2, err, sizeof(err)), 0);
+    assert_string_not_equal(d1, d2);
     beian_snap_close(s);
 
     /* spill past the last bucket: a lookup that leaves its home fails,
