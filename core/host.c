@@ -121,8 +121,8 @@ normalize_slow(const char *host, size_t len, char *out, size_t *out_len)
  * The common case, in one pass over the bytes: a host of at most
  * FAST_MAX bytes of [a-z0-9.-] only, so already lowercase and without a
  * port (what nginx hands over).  scan() checks every byte against the
- * allowed ranges 16 (SSE2) or 8 (portable) at a time and returns the dots,
- * hyphens and digits as bitmaps, one bit per byte, from which parse_fast()
+ * allowed ranges 16 (SSE2) or 8 (portable) at a time and returns the dots
+ * and hyphens as bitmaps, one bit per byte, from which parse_fast()
  * gets the domain rules without another pass.  Anything else goes to
  * normalize_slow().
  */
@@ -135,9 +135,9 @@ normalize_slow(const char *host, size_t len, char *out, size_t *out_len)
 
 #include <emmintrin.h>
 
-/* The allowed bytes, dots, hyphens and digits of the 16 bytes in v. */
+/* The allowed bytes, dots and hyphens of the 16 bytes in v. */
 static inline unsigned
-classify(__m128i v, unsigned *dot, unsigned *dash, unsigned *digit)
+classify(__m128i v, unsigned *dot, unsigned *dash)
 {
     __m128i  dg, al, dt, ds;
 
@@ -151,7 +151,6 @@ classify(__m128i v, unsigned *dot, unsigned *dash, unsigned *digit)
 
     *dot = (unsigned) _mm_movemask_epi8(dt);
     *dash = (unsigned) _mm_movemask_epi8(ds);
-    *digit = (unsigned) _mm_movemask_epi8(dg);
 
     return (unsigned) _mm_movemask_epi8(
                _mm_or_si128(_mm_or_si128(dg, al), _mm_or_si128(dt, ds)));
@@ -164,12 +163,11 @@ classify(__m128i v, unsigned *dot, unsigned *dash, unsigned *digit)
  * last 16 overlapping the ones before (the same bits again).
  */
 static inline int
-scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes,
-    uint64_t *digits)
+scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
 {
     size_t    i;
     uint64_t  lo, hi;
-    unsigned  ok, dt, ds, dg;
+    unsigned  ok, dt, ds;
 
     if (len <= 16) {
         if (len >= 8) {
@@ -183,20 +181,18 @@ scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes,
         }
 
         ok = classify(_mm_set_epi64x((long long) hi, (long long) lo),
-                      &dt, &ds, &dg);
-        if ((ok & ((1u << len) - 1)) != (1u << len) - 1) {
+                      &dt, &ds);
+        if ((ok | (~0u << len)) != ~0u) {
             return -1;
         }
 
         *dots = dt;
         *dashes = ds;
-        *digits = dg;
         return 0;
     }
 
     *dots = 0;
     *dashes = 0;
-    *digits = 0;
 
     for (i = 0; ; i += 16) {
         if (i + 16 > len) {
@@ -205,14 +201,13 @@ scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes,
 
         ok = classify(_mm_loadu_si128((const __m128i *) (const void *)
                                       (p + i)),
-                      &dt, &ds, &dg);
+                      &dt, &ds);
         if (ok != 0xffffu) {
             return -1;
         }
 
         *dots |= (uint64_t) dt << i;
         *dashes |= (uint64_t) ds << i;
-        *digits |= (uint64_t) dg << i;
 
         if (i + 16 == len) {
             return 0;
@@ -236,15 +231,13 @@ scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes,
  * addition per bound tells every byte whether it is at or above it.
  */
 static inline int
-scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes,
-    uint64_t *digits)
+scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
 {
     size_t    i, n;
-    uint64_t  w, valid, ok, dash, dot, digit;
+    uint64_t  w, valid, ok, dash, dot;
 
     *dots = 0;
     *dashes = 0;
-    *digits = 0;
 
     for (i = 0; i < len; i += 8) {
         n = len - i;
@@ -269,8 +262,8 @@ scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes,
 
         dash = AT_LEAST(w, '-') & ~AT_LEAST(w, '.');
         dot = AT_LEAST(w, '.') & ~ABOVE(w, '.');
-        digit = AT_LEAST(w, '0') & ~ABOVE(w, '9');
-        ok = dash | dot | digit | (AT_LEAST(w, 'a') & ~ABOVE(w, 'z'));
+        ok = dash | dot | (AT_LEAST(w, '0') & ~ABOVE(w, '9'))
+             | (AT_LEAST(w, 'a') & ~ABOVE(w, 'z'));
 
         if ((ok & valid) != valid) {
             return -1;
@@ -278,7 +271,6 @@ scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes,
 
         *dots |= GATHER(dot & valid) << i;
         *dashes |= GATHER(dash & valid) << i;
-        *digits |= GATHER(digit & valid) << i;
     }
 
     return 0;
@@ -287,14 +279,12 @@ scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes,
 #else
 
 static inline int
-scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes,
-    uint64_t *digits)
+scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
 {
     (void) p;
     (void) len;
     (void) dots;
     (void) dashes;
-    (void) digits;
     return -1;
 }
 
@@ -306,10 +296,10 @@ static inline __attribute__((always_inline)) int
 parse_fast(const unsigned char *p, size_t len, beian_host_t *h)
 {
     size_t    n;
-    unsigned  k;
-    uint64_t  dots, dashes, digits, b;
+    uint8_t  *l;
+    uint64_t  dots, dashes, b;
 
-    if (len - 1 >= FAST_MAX || scan(p, len, &dots, &dashes, &digits) != 0) {
+    if (len - 1 >= FAST_MAX || scan(p, len, &dots, &dashes) != 0) {
         return -1;
     }
 
@@ -337,19 +327,19 @@ parse_fast(const unsigned char *p, size_t len, beian_host_t *h)
         return BEIAN_HOST_INVALID;
     }
 
-    /* an all-digit last label: an IPv4 address or nothing, for the slow
-     * path, which knows */
-    if (((~digits & (((uint64_t) 1 << n) - 1))
-         >> (64 - __builtin_clzll(dots))) == 0)
-    {
+    /* a last label ending in a digit (all digits: an IPv4 address or
+     * nothing; a top-level label rarely ends so): for the slow path, which
+     * knows */
+    if ((unsigned) (p[n - 1] - '0') < 10) {
         return -1;
     }
 
-    h->label[0] = 0;
-    for (k = 1; dots; dots &= dots - 1) {
-        h->label[k++] = (uint8_t) (__builtin_ctzll(dots) + 1);
+    l = h->label;
+    *l++ = 0;
+    for ( ; dots; dots &= dots - 1) {
+        *l++ = (uint8_t) (__builtin_ctzll(dots) + 1);
     }
-    h->nlabels = k;
+    h->nlabels = (unsigned) (l - h->label);
 
     return BEIAN_HOST_DOMAIN;
 }

@@ -866,9 +866,11 @@ index_find(const beian_snap_t *snap, uint64_t h, const unsigned char *key,
                 continue;
             }
 
+            /* inside the key area, after its padding (len equals a u8
+             * here: koff + len cannot wrap) */
             memcpy(&koff, b + B_KOFF + 4 * i, 4);
-            if (koff < BEIAN_INDEX_KEYS_PAD || koff > snap->ix_keys_len
-                || len > snap->ix_keys_len - koff)
+            if (koff < BEIAN_INDEX_KEYS_PAD
+                || (size_t) koff + len > snap->ix_keys_len)
             {
                 return -1;
             }
@@ -953,6 +955,13 @@ beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
 }
 
 
+/* The low i bytes of a word. */
+static const uint64_t  low_bytes[8] = {
+    0, 0xff, 0xffff, 0xffffff, 0xffffffffULL, 0xffffffffffULL,
+    0xffffffffffffULL, 0xffffffffffffffULL
+};
+
+
 /*
  * The verdict with the index, for a name of 8 .. 253 bytes: the suffixes
  * at start[0 .. n) (ascending) from the shortest, each hash from the
@@ -984,19 +993,19 @@ suffix_find(const beian_snap_t *snap, const unsigned char *p, size_t len,
             s = beian_index_chunk(s, w);
         }
 
-        /* the rest - st (0 .. 7) bytes at st: the top of the 8 that end
-         * with them, or in the name's first 8 bytes, out of those (shifts
-         * mod 64) */
+        /* the rest - st (0 .. 7) bytes at st: the low ones of the 8 from
+         * st, or for a suffix under 8 bytes, the top of the name's last 8
+         * (a shift mod 64) */
         t = s;
         if (rest != st) {
-            if (rest >= 8) {
-                memcpy(&w, p + rest - 8, 8);
+            if (len - st >= 8) {
+                memcpy(&w, p + st, 8);
+                w &= low_bytes[rest - st];
 
             } else {
-                memcpy(&w, p, 8);
-                w <<= (0 - 8 * rest) & 63;
+                memcpy(&w, p + len - 8, 8);
+                w >>= (0 - 8 * (rest - st)) & 63;
             }
-            w >>= (8 * (8 - (rest - st))) & 63;
             t = beian_index_chunk(t, w);
         }
 
