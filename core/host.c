@@ -328,8 +328,8 @@ parse_fast(const unsigned char *p, size_t len, beian_host_t *h)
     }
 
     /* a last label ending in a digit (all digits: an IPv4 address or
-     * nothing; a top-level label rarely ends so): for the slow path, which
-     * knows */
+     * nothing; no top-level domain of the Public Suffix List ends so): for
+     * the slow path, which knows */
     if ((unsigned) (p[n - 1] - '0') < 10) {
         return -1;
     }
