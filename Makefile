@@ -263,7 +263,9 @@ test-valgrind:
 #                              under load; fails on any wrong response
 #   make bench-insn            instructions per request under callgrind, gate
 #                              vs gate off, N = 1000000 (INSN_N=...)
-.PHONY: bench soak bench-deps bench-insn
+#   make bench-core-insn       the same for the core alone (host parse and
+#                              match, in process), N = 1000000
+.PHONY: bench soak bench-deps bench-insn bench-core-insn
 
 bench-deps:
 	@BEIAN_EXTRA_PKGS="wrk time util-linux" sh .ci/deps.sh
@@ -271,6 +273,15 @@ bench-deps:
 bench-insn: module tool
 	@BEIAN_EXTRA_PKGS=valgrind sh .ci/deps.sh
 	python3 bench/insn.py --bin $(B)
+
+$(B)/core-insn: bench/core_insn.c $(CORE_SRC) $(wildcard core/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ bench/core_insn.c $(CORE_SRC) \
+	    $(LIBS_CORE)
+
+bench-core-insn: tool $(B)/core-insn
+	@BEIAN_EXTRA_PKGS=valgrind sh .ci/deps.sh
+	python3 bench/core_insn.py --bin $(B)
 
 $(B)/bench-lookup: bench/lookup.c $(CORE_SRC) $(wildcard core/*.h)
 	@mkdir -p $(dir $@)

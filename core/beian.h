@@ -181,10 +181,11 @@ int beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
     beian_rec_t *rec);
 
 /*
- * Looks up suffixes of name in turn, name + start[i] for i = 0 .. n - 1,
- * the first found ending it: its i, rec filled as by beian_snap_get(), or
- * -1 if none is.  A corrupt value counts as absent.  With the hash index
- * the keys' cache misses overlap.  At most BEIAN_LABELS_MAX (more: -1).
+ * Looks up suffixes of name in turn, name + start[i] for i = 0 .. n - 1
+ * (start ascending: the longest first), the first found ending it: its i,
+ * rec filled as by beian_snap_get(), or -1 if none is.  A corrupt value
+ * counts as absent.  With the hash index and rec NULL, one pass over the
+ * name hashes every suffix.  At most BEIAN_LABELS_MAX (more: -1).
  */
 int beian_snap_get_suffix(const beian_snap_t *snap, const char *name,
     size_t len, const uint8_t *start, size_t n, beian_rec_t *rec);

@@ -21,11 +21,16 @@ int beian_snap_has_index(const beian_snap_t *snap);
 
 /*
  * For beian-sync's integrity checks: the stored index value as it is (0,
- * or -1 without one), and every entry it holds, line by line, whether a
- * lookup would reach it or not (-1 with err at one that does not decode).
+ * or -1 without one this build reads), every entry it holds, bucket by
+ * bucket, whether a lookup would reach it or not (-1 with err at one that
+ * does not decode), and the "index" database's entry whatever its version
+ * (its key and value; 0, or -1 when there is none), which the content
+ * digest covers.
  */
 int beian_snap_index_raw(const beian_snap_t *snap, const unsigned char **p,
     size_t *len);
+int beian_snap_index_entry(const beian_snap_t *snap, const char **key,
+    size_t *key_len, const unsigned char **p, size_t *len);
 int beian_snap_index_foreach(const beian_snap_t *snap, beian_snap_iter_pt fn,
     void *data, char *err, size_t err_len);
 

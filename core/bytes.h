@@ -12,7 +12,7 @@
 
 
 /*
- * n < 8 bytes at p as a number, byte i in bits 8i..8i+7 (little-endian),
+ * n <= 8 bytes at p as a number, byte i in bits 8i..8i+7 (little-endian),
  * read without touching a byte outside them: the hash's tail, and the host
  * scanner's last word.
  */

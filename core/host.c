@@ -118,77 +118,101 @@ normalize_slow(const char *host, size_t len, char *out, size_t *out_len)
 
 
 /*
- * The common case, in one pass over the bytes: a host of at most 64 bytes
- * of [a-z0-9.-] only, so already lowercase and without a port (what nginx
- * hands over).  scan() checks every byte against the allowed ranges 16
- * (SSE2) or 8 (portable) at a time and returns the dots and hyphens as
- * bitmaps, one bit per byte, from which parse_fast() gets the domain rules
- * without another pass.  Anything else goes to normalize_slow().
+ * The common case, in one pass over the bytes: a host of at most
+ * FAST_MAX bytes of [a-z0-9.-] only, so already lowercase and without a
+ * port (what nginx hands over).  scan() checks every byte against the
+ * allowed ranges 16 (SSE2) or 8 (portable) at a time and returns the dots
+ * and hyphens as bitmaps, one bit per byte, from which parse_fast()
+ * gets the domain rules without another pass.  Anything else goes to
+ * normalize_slow().
  */
+
+/* Longest host parse_fast() takes: its bitmaps, with one bit before the
+ * name and one after it, fit 64 bits. */
+#define FAST_MAX  62
 
 #if defined(__SSE2__) && !defined(BEIAN_NO_SIMD)
 
 #include <emmintrin.h>
 
-/* 0 with the bitmaps, -1 if a byte is not allowed.  len 1..64. */
+/* The allowed bytes, dots and hyphens of the 16 bytes in v. */
+static inline unsigned
+classify(__m128i v, unsigned *dot, unsigned *dash)
+{
+    __m128i  dg, al, dt, ds;
+
+    /* signed compares: bytes over 0x7f are negative, never allowed */
+    dg = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                       _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v));
+    al = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
+                       _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), v));
+    dt = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
+    ds = _mm_cmpeq_epi8(v, _mm_set1_epi8('-'));
+
+    *dot = (unsigned) _mm_movemask_epi8(dt);
+    *dash = (unsigned) _mm_movemask_epi8(ds);
+
+    return (unsigned) _mm_movemask_epi8(
+               _mm_or_si128(_mm_or_si128(dg, al), _mm_or_si128(dt, ds)));
+}
+
+/*
+ * 0 with the bitmaps, -1 if a byte is not allowed.  len 1..FAST_MAX.  Up
+ * to 16 bytes: one vector of them, zeros above (never a byte outside the
+ * host: two overlapping 8-byte reads, or fewer).  Longer: 16 at a time, the
+ * last 16 overlapping the ones before (the same bits again).
+ */
 static inline int
 scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
 {
-    size_t    i, n;
+    size_t    i;
     uint64_t  lo, hi;
-    unsigned  valid;
-    __m128i   v, ok;
+    unsigned  ok, dt, ds;
+
+    if (len <= 16) {
+        if (len >= 8) {
+            memcpy(&lo, p, 8);
+            memcpy(&hi, p + len - 8, 8);
+            hi = len > 8 ? hi >> 8 * (16 - len) : 0;
+
+        } else {
+            lo = beian_load_tail(p, len);
+            hi = 0;
+        }
+
+        ok = classify(_mm_set_epi64x((long long) hi, (long long) lo),
+                      &dt, &ds);
+        if ((ok | (~0u << len)) != ~0u) {
+            return -1;
+        }
+
+        *dots = dt;
+        *dashes = ds;
+        return 0;
+    }
 
     *dots = 0;
     *dashes = 0;
 
-    for (i = 0; i < len; i += 16) {
-        n = len - i;
-
-        if (n >= 16) {
-            v = _mm_loadu_si128((const __m128i *) (p + i));
-            valid = 0xffff;
-
-        } else {
-            /* never a byte outside the host: two overlapping 8-byte
-             * reads, or fewer; zeros above */
-            if (n > 8) {
-                memcpy(&lo, p + i, 8);
-                memcpy(&hi, p + i + n - 8, 8);
-                hi >>= 8 * (16 - n);
-
-            } else if (n == 8) {
-                memcpy(&lo, p + i, 8);
-                hi = 0;
-
-            } else {
-                lo = beian_load_tail(p + i, n);
-                hi = 0;
-            }
-
-            v = _mm_set_epi64x((long long) hi, (long long) lo);
-            valid = (1u << n) - 1;
+    for (i = 0; ; i += 16) {
+        if (i + 16 > len) {
+            i = len - 16;
         }
 
-        /* signed compares: bytes over 0x7f are negative, never allowed */
-        ok = _mm_or_si128(
-                 _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('/')),
-                     _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('-' - 1)),
-                                   _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v))),
-                 _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
-                               _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), v)));
-
-        if (((unsigned) _mm_movemask_epi8(ok) & valid) != valid) {
+        ok = classify(_mm_loadu_si128((const __m128i *) (const void *)
+                                      (p + i)),
+                      &dt, &ds);
+        if (ok != 0xffffu) {
             return -1;
         }
 
-        *dots |= (uint64_t) ((unsigned) _mm_movemask_epi8(
-                     _mm_cmpeq_epi8(v, _mm_set1_epi8('.'))) & valid) << i;
-        *dashes |= (uint64_t) ((unsigned) _mm_movemask_epi8(
-                     _mm_cmpeq_epi8(v, _mm_set1_epi8('-'))) & valid) << i;
-    }
+        *dots |= (uint64_t) dt << i;
+        *dashes |= (uint64_t) ds << i;
 
-    return 0;
+        if (i + 16 == len) {
+            return 0;
+        }
+    }
 }
 
 #elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -246,9 +270,7 @@ scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
         }
 
         *dots |= GATHER(dot & valid) << i;
-        if (dash & valid) {
-            *dashes |= GATHER(dash & valid) << i;
-        }
+        *dashes |= GATHER(dash & valid) << i;
     }
 
     return 0;
@@ -270,22 +292,22 @@ scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
 
 
 /* -1: for normalize_slow(); else the class, h->name the input itself. */
-static int
+static inline __attribute__((always_inline)) int
 parse_fast(const unsigned char *p, size_t len, beian_host_t *h)
 {
-    size_t    i, n, t;
-    uint64_t  dots, dashes, bit;
+    size_t    n;
+    uint8_t  *l;
+    uint64_t  dots, dashes, b;
 
-    if (len == 0 || len > 64 || scan(p, len, &dots, &dashes) != 0) {
+    if (len - 1 >= FAST_MAX || scan(p, len, &dots, &dashes) != 0) {
         return -1;
     }
 
     /* one trailing dot goes */
     n = len;
-    bit = (uint64_t) 1 << (n - 1);
-    if (dots & bit) {
-        dots &= ~bit;
+    if (dots >> (n - 1)) {
         n--;
+        dots &= ~((uint64_t) 1 << n);
     }
 
     h->name = (const char *) p;
@@ -293,34 +315,31 @@ parse_fast(const unsigned char *p, size_t len, beian_host_t *h)
     h->nlabels = 0;
 
     /*
-     * Invalid: nothing left, one label, an empty label (a dot first, last
-     * or next to another), a hyphen at either end of a label.  A label
-     * over 63 bytes needs 64 without a dot: one label.
+     * Invalid: one label (or nothing left), an empty label (two label
+     * boundaries in a row: b has the dots one bit up, and a boundary
+     * before the name and after it), a hyphen next to a boundary.  No
+     * label can be over 63 bytes.
      */
-    if (n == 0 || dots == 0 || (dots & 1) || (dots & (dots >> 1))
-        || (dots >> (n - 1))
-        || (dashes & ((dots << 1) | 1 | (dots >> 1)
-                      | ((uint64_t) 1 << (n - 1)))))
+    b = dots << 1 | 1 | (uint64_t) 2 << n;
+    if (dots == 0 || (b & (b >> 1))
+        || (dashes << 1 & ((b << 1) | (b >> 1))))
     {
         return BEIAN_HOST_INVALID;
     }
 
-    /* an all-digit last label: an IPv4 address or nothing, for the slow
-     * path, which knows */
-    t = 63 - (size_t) __builtin_clzll(dots);
-    for (i = t + 1; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9') {
-            break;
-        }
-    }
-    if (i == n) {
+    /* a last label ending in a digit (all digits: an IPv4 address or
+     * nothing; no top-level domain of the Public Suffix List ends so): for
+     * the slow path, which knows */
+    if ((unsigned) (p[n - 1] - '0') < 10) {
         return -1;
     }
 
-    h->label[h->nlabels++] = 0;
+    l = h->label;
+    *l++ = 0;
     for ( ; dots; dots &= dots - 1) {
-        h->label[h->nlabels++] = (uint8_t) (__builtin_ctzll(dots) + 1);
+        *l++ = (uint8_t) (__builtin_ctzll(dots) + 1);
     }
+    h->nlabels = (unsigned) (l - h->label);
 
     return BEIAN_HOST_DOMAIN;
 }
@@ -343,16 +362,11 @@ labels_of(beian_host_t *h)
 }
 
 
-beian_host_class_t
-beian_host_parse(const char *host, size_t len, char *buf, beian_host_t *h)
+/* Out of line: the fast path keeps a small frame. */
+static __attribute__((noinline)) beian_host_class_t
+parse_slow(const char *host, size_t len, char *buf, beian_host_t *h)
 {
-    int                  rc;
-    beian_host_class_t   cls;
-
-    rc = parse_fast((const unsigned char *) host, len, h);
-    if (rc >= 0) {
-        return (beian_host_class_t) rc;
-    }
+    beian_host_class_t  cls;
 
     cls = normalize_slow(host, len, buf, &h->len);
     h->name = buf;
@@ -363,6 +377,20 @@ beian_host_parse(const char *host, size_t len, char *buf, beian_host_t *h)
     }
 
     return cls;
+}
+
+
+beian_host_class_t
+beian_host_parse(const char *host, size_t len, char *buf, beian_host_t *h)
+{
+    int  rc;
+
+    rc = parse_fast((const unsigned char *) host, len, h);
+    if (rc >= 0) {
+        return (beian_host_class_t) rc;
+    }
+
+    return parse_slow(host, len, buf, h);
 }
 
 
@@ -489,56 +517,5 @@ beian_match(const beian_snap_t *snap, beian_host_class_t cls,
 }
 
 
-beian_status_t
-beian_match_host(const beian_snap_t *snap, beian_host_class_t cls,
-    const beian_host_t *h, unsigned flags, beian_match_t *m)
-{
-    int     i;
-    size_t  nc;
-
-    m->domain = NULL;
-    m->domain_len = 0;
-    m->rec.icp = NULL;
-    m->rec.icp_len = 0;
-    m->rec.website_id = NULL;
-    m->rec.website_id_len = 0;
-
-    switch (cls) {
-    case BEIAN_HOST_NONE:
-        return m->status = BEIAN_NOHOST;
-    case BEIAN_HOST_IP:
-        return m->status = BEIAN_IP;
-    case BEIAN_HOST_INVALID:
-        return m->status = BEIAN_UNFILED;
-    case BEIAN_HOST_DOMAIN:
-        break;
-    }
-
-    m->status = BEIAN_UNFILED;
-
-    /* a checked domain is never longer, nor has more labels */
-    if (snap == NULL || h->len > BEIAN_DOMAIN_MAX || h->nlabels < 2) {
-        return m->status;
-    }
-
-    /* the candidates: the host, then with subdomains each parent suffix
-     * on a label boundary, down to two labels */
-    nc = (flags & BEIAN_MATCH_SUBDOMAINS) ? h->nlabels - 1 : 1;
-
-    /* a corrupt value never allows: treated as absent */
-    i = beian_snap_get_suffix(snap, h->name, h->len, h->label, nc,
-                              (flags & BEIAN_MATCH_NO_RECORD) ? NULL
-                                                              : &m->rec);
-    if (i < 0) {
-        m->rec.icp = NULL;
-        m->rec.icp_len = 0;
-        m->rec.website_id = NULL;
-        m->rec.website_id_len = 0;
-        return m->status;
-    }
-
-    m->status = BEIAN_FILED;
-    m->domain = h->name + h->label[i];
-    m->domain_len = h->len - h->label[i];
-    return m->status;
-}
+/* beian_match_host(), the rule for a parsed host: core/snapshot.c, beside
+ * the suffix lookups it inlines. */

@@ -13,48 +13,50 @@
  *
  *   header   BEIAN_INDEX_HDR (48) bytes, beian_index_hdr_t: u64 magic
  *            BEIAN_INDEX_MAGIC, u64 seed, u64 count (= meta record_count),
- *            u32 filter blocks (BEIAN_INDEX_BLOCKS(count)), u32 home lines,
- *            u32 lines, u32 long-key bytes, u32 record bytes, u32 0.  48, so
+ *            u32 filter words (BEIAN_INDEX_WORDS(count)), u32 home buckets,
+ *            u32 buckets, u32 key bytes, u32 record bytes, u32 0.  48, so
  *            that after LMDB's 16-byte page header the rest starts on a
  *            cache line
- *   filter   blocks of BEIAN_INDEX_LINE (64) bytes: a blocked Bloom filter,
- *            a key's BEIAN_INDEX_FILTER_BITS bits all in one block
- *   lines    BEIAN_INDEX_LINE bytes each: byte 0, how many lines after this
- *            one hold keys whose home it is (0 .. BEIAN_INDEX_SPILL_MAX);
- *            from byte 1 entries, until a 0 byte or the end of the line:
- *              short  u8 length, the domain, u32 record offset
- *                     (BEIAN_INDEX_SHORT_SIZE(length) bytes), for a domain
- *                     of at most BEIAN_INDEX_INLINE_MAX bytes
- *              long   BEIAN_INDEX_LONG_MARK (0xff), u8 length, u32 offset
- *                     in the long keys, u32 record offset
- *                     (BEIAN_INDEX_LONG_SIZE bytes), for a longer one
- *   long     the long domains' bytes
+ *   filter   u64 words, a whole number of lines: a Bloom filter of one word
+ *            per key, BEIAN_INDEX_FILTER_BITS bits of it (a pattern,
+ *            beian_index_pattern())
+ *   buckets  BEIAN_INDEX_LINE bytes each, beian_index_bucket_t: 4 slots of
+ *            u32 check (the low half of the key's hash), u32 key offset,
+ *            u32 record offset, u8 key length (0: an empty slot), and the
+ *            spill: how many buckets after this one hold keys whose home
+ *            it is (0 .. BEIAN_INDEX_SPILL_MAX)
+ *   keys     BEIAN_INDEX_KEYS_PAD zero bytes, then every domain's bytes
  *   records  a 0 byte (offset 0 is no record's), then v1 records
  *
  * A v1 record (also every value of the "domains" database): BEIAN_REC_V1,
  * u8 icp length, icp, u8 website id length, website id.
  *
- * Why this shape: per request the gate needs a verdict, not the record, and
- * what it costs is cache misses.  A miss reads one filter block (10 bits per
- * domain: 1.2 MiB at a million, small enough to stay in cache) and ends
- * there 99 times in 100; a hit reads that block and the key's home line
- * (its spill lines rarely); the record only when asked for.  The header is
- * checked at open (O(1)); every offset is checked on lookup, so a damaged
- * table can make a lookup fail (-1) or miss (0) but never read outside its
- * value.
+ * The hash (beian_index_hash()) is chained over 8-byte words from the
+ * key's end, so the suffixes of a host share their words: one pass over a
+ * host gives every candidate's hash (beian_snap_get_suffix()).
  *
- * WHAT MUST CHANGE TOGETHER.  The hash (beian_index_hash(), with its
- * constants), the block and home pick (beian_index_block(),
- * beian_index_home()), the filter bits (BEIAN_INDEX_FILTER_BITS,
- * beian_index_bit()), the bits per key in BEIAN_INDEX_BLOCKS(), the line
- * size, the header and the entry and record layouts are one format: a file
- * written with one and read with another gives wrong answers, not errors.
- * Any change to any of them needs a new index version: a new
- * BEIAN_INDEX_KEY and BEIAN_INDEX_MAGIC, written by the new writer.
- * Readers look up only the key they know, so a module that meets a version
- * it does not know finds no index and answers from the "domains" tree (as
- * for a snapshot without one); the _Static_assert()s below hold the size
- * relations that must stay true within a version.
+ * Why this shape: per request the gate needs a verdict, not the record, and
+ * what it costs is instructions and cache misses.  A miss reads one filter
+ * word (12 bits per domain: 1.5 MiB at a million, small enough to stay in
+ * cache), one load and one compare, and ends there 99 times in 100; a
+ * hit reads that word, its home bucket (4 checks compared at once) and the
+ * key's bytes; the record only when asked for.  The header is checked at
+ * open (O(1)); every offset is checked on lookup, so a damaged table can
+ * make a lookup fail (-1) or miss (0) but never read outside its value.
+ *
+ * WHAT MUST CHANGE TOGETHER.  The hash (beian_index_hash(), its steps and
+ * constants, the word order), the filter word and bits
+ * (beian_index_word(), beian_index_pattern(), beian_index_mask_of(),
+ * BEIAN_INDEX_WORDS()), the home
+ * bucket and check (beian_index_home(), beian_index_check()), the bucket
+ * size and layout, the keys' padding, the header and the record layout are
+ * one format: a file written with one and read with another gives wrong
+ * answers, not errors.  Any change to any of them needs a new index
+ * version: a new BEIAN_INDEX_KEY and BEIAN_INDEX_MAGIC, written by the new
+ * writer.  Readers look up only the key they know, so a module that meets
+ * a version it does not know finds no index and answers from the "domains"
+ * tree (as for a snapshot without one); the _Static_assert()s below hold
+ * the size relations that must stay true within a version.
  */
 
 #ifndef BEIAN_INDEX_H
@@ -72,29 +74,34 @@
 #endif
 
 
-#define BEIAN_INDEX_KEY         "hash-v2"
-#define BEIAN_INDEX_MAGIC       0x3278696e61696562ULL   /* "beianix2" */
+#define BEIAN_INDEX_KEY         "hash-v3"
+#define BEIAN_INDEX_MAGIC       0x3378696e61696562ULL   /* "beianix3" */
 
-/* Bytes in the header, in a filter block and in a line. */
+/* Bytes in the header and in a bucket (a cache line). */
 #define BEIAN_INDEX_HDR         48
 #define BEIAN_INDEX_LINE        64
 
-/* Filter blocks of 512 bits: about 10 bits per domain, 1% false hits. */
-#define BEIAN_INDEX_KEY_BITS    10
-#define BEIAN_INDEX_BLOCKS(count)                                           \
-    ((count) * BEIAN_INDEX_KEY_BITS / (BEIAN_INDEX_LINE * 8) + 1)
-#define BEIAN_INDEX_FILTER_BITS 6
+/* The filter: about 12 bits per domain in u64 words, a whole number of
+ * lines; 4 bits of a word per key, one of BEIAN_INDEX_MASKS patterns
+ * (beian_index_pattern()): about 1% false hits. */
+#define BEIAN_INDEX_KEY_BITS    12
+#define BEIAN_INDEX_WORDS(count)                                            \
+    (8 * ((count) * BEIAN_INDEX_KEY_BITS / (BEIAN_INDEX_LINE * 8) + 1))
+#define BEIAN_INDEX_FILTER_BITS 4
+#define BEIAN_INDEX_MASKS       1024
 
-/* Line entries. */
-#define BEIAN_INDEX_INLINE_MAX  58      /* longest domain kept in its line */
-#define BEIAN_INDEX_LONG_MARK   0xff    /* first byte of a long entry */
-#define BEIAN_INDEX_LONG_SIZE   10      /* mark, u8 length, u32, u32 */
-#define BEIAN_INDEX_SHORT_SIZE(klen)  (5 + (klen))  /* u8, key, u32 */
-#define BEIAN_INDEX_SPILL_MAX   255     /* byte 0 of a home line */
+/* Buckets: 4 slots; homes for 3 keys each (3/4 full). */
+#define BEIAN_INDEX_SLOTS       4
+#define BEIAN_INDEX_HOMES(count)  ((count) / 3 + 1)
+#define BEIAN_INDEX_SPILL_MAX   255
 
-/* The golden ratio in 64 bits: the hash's length mix, the filter bits'
- * multiplier and the writer's seeds. */
-#define BEIAN_INDEX_GOLDEN      0x9e3779b97f4a7c15ULL
+/* Zero bytes before the first key: 8 bytes end at or after the start of
+ * the key area, so a key's last 8 bytes are always readable. */
+#define BEIAN_INDEX_KEYS_PAD    8
+
+/* The hash's multipliers: per 8 bytes of a label, and the finish. */
+#define BEIAN_INDEX_MUL         0x9e3779b97f4a7c15ULL
+#define BEIAN_INDEX_FIN         0xbf58476d1ce4e5b9ULL
 
 /* Records. */
 #define BEIAN_REC_V1            1
@@ -106,79 +113,90 @@ typedef struct {
     uint64_t  magic;
     uint64_t  seed;
     uint64_t  count;                    /* = meta record_count */
-    uint32_t  blocks;                   /* BEIAN_INDEX_BLOCKS(count) */
-    uint32_t  homes;
-    uint32_t  lines;
-    uint32_t  long_len;
+    uint32_t  words;                    /* BEIAN_INDEX_WORDS(count) */
+    uint32_t  homes;                    /* BEIAN_INDEX_HOMES(count) */
+    uint32_t  buckets;                  /* homes .. homes + spill max */
+    uint32_t  keys_len;
     uint32_t  recs_len;
     uint32_t  zero;
 } beian_index_hdr_t;
 
+/* A bucket, one line. */
+typedef struct {
+    uint32_t  check[BEIAN_INDEX_SLOTS];     /* beian_index_check() */
+    uint32_t  koff[BEIAN_INDEX_SLOTS];      /* in the key area */
+    uint32_t  roff[BEIAN_INDEX_SLOTS];      /* in the record area */
+    uint8_t   len[BEIAN_INDEX_SLOTS];       /* the key's; 0: empty */
+    uint8_t   spill;                        /* as a home bucket */
+    uint8_t   zero[11];
+} beian_index_bucket_t;
+
 
 _Static_assert(sizeof(beian_index_hdr_t) == BEIAN_INDEX_HDR,
                "the header struct is the header");
+_Static_assert(sizeof(beian_index_bucket_t) == BEIAN_INDEX_LINE,
+               "a bucket is a line");
 _Static_assert((16 + BEIAN_INDEX_HDR) % BEIAN_INDEX_LINE == 0,
                "after LMDB's page header, the filter starts on a line");
-_Static_assert(BEIAN_INDEX_LINE * 8 == 512,
-               "beian_index_bit() picks one of 512 bits (9 bits each)");
-_Static_assert(9 * BEIAN_INDEX_FILTER_BITS <= 64,
-               "beian_index_bit() takes every filter bit from one hash");
-_Static_assert(1 + BEIAN_INDEX_SHORT_SIZE(BEIAN_INDEX_INLINE_MAX)
-               == BEIAN_INDEX_LINE,
-               "the longest short entry fills a line after byte 0");
-_Static_assert(1 + BEIAN_INDEX_LONG_SIZE <= BEIAN_INDEX_LINE,
-               "a long entry fits a line after byte 0");
-_Static_assert(BEIAN_INDEX_INLINE_MAX < BEIAN_INDEX_LONG_MARK
-               && BEIAN_DOMAIN_MAX < BEIAN_INDEX_LONG_MARK,
-               "no domain length reads as the long-entry mark");
+_Static_assert(BEIAN_INDEX_WORDS(0) * 8 % BEIAN_INDEX_LINE == 0,
+               "the buckets start on a line");
+_Static_assert(BEIAN_INDEX_MASKS == 1 << 10,
+               "beian_index_mask_of() takes the top 10 bits");
+_Static_assert(BEIAN_DOMAIN_MAX <= UINT8_MAX,
+               "a key length is one byte");
 _Static_assert(BEIAN_INDEX_SPILL_MAX <= UINT8_MAX,
                "the spill count is one byte");
 _Static_assert(BEIAN_ICP_MAX <= UINT8_MAX && BEIAN_WEBSITE_ID_MAX <= UINT8_MAX,
                "record field lengths are one byte each");
 
 
-/* Seeded 64-bit hash of a key, 8 bytes per step (for the core's others:
- * beian_key_hash()). */
+/*
+ * The hash, in steps, over 8-byte words aligned to the key's end: the
+ * state starts as the seed; each whole word of the key, from the last 8
+ * bytes leftwards, is folded in by a multiply and a rotation
+ * (beian_index_chunk()); then the 1 to 7 bytes left at the key's start, if
+ * any, as one more word (byte i in bits 8i.., zero-extended); the hash is
+ * beian_index_fin() of the state and the length.  Every suffix of a name
+ * shares the words of the shorter ones, so one pass from the right gives
+ * every candidate's hash (beian_snap_get_suffix()), each a partial word and
+ * a finish away from the last.
+ */
+static inline uint64_t
+beian_index_chunk(uint64_t s, uint64_t w)
+{
+    s = (s ^ w) * BEIAN_INDEX_MUL;
+    return s << 32 | s >> 32;
+}
+
+static inline uint64_t
+beian_index_fin(uint64_t s)
+{
+    s ^= s >> 32;
+    s *= BEIAN_INDEX_FIN;
+    return s ^ (s >> 29);
+}
+
+/* The hash of a whole key of any bytes (the writer, exact lookups, and
+ * beian_key_hash() for the core's others). */
 static inline __attribute__((always_inline)) uint64_t
 beian_index_hash(uint64_t seed, const char *key, size_t len)
 {
-    uint64_t              h, w;
+    size_t                n;
+    uint64_t              s, w;
     const unsigned char  *p = (const unsigned char *) key;
 
-    /* multiply-xorshift per 8-byte word: a domain of 13 bytes is 2 steps */
-    h = seed ^ (len * BEIAN_INDEX_GOLDEN);
+    s = seed;
 
-    for ( ; len >= 8; p += 8, len -= 8) {
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 31;
+    for (n = len; n >= 8; n -= 8) {
+        memcpy(&w, p + n - 8, 8);
+        s = beian_index_chunk(s, w);
     }
 
-    /*
-     * The tail, 0 to 7 bytes, byte i in bits 8i..; the length is already
-     * in h.  A key of 8 bytes or more has them as the top of its last 8.
-     */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (len != 0 && p != (const unsigned char *) key) {
-        memcpy(&w, p + len - 8, 8);
-        w >>= 8 * (8 - len);
-
-    } else
-#endif
-    {
-        w = beian_load_tail(p, len);
+    if (n != 0) {
+        s = beian_index_chunk(s, beian_load_tail(p, n));
     }
 
-    h = (h ^ w) * 0x94d049bb133111ebULL;
-
-    /* the murmur3 finalizer: every output bit depends on every input bit */
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-
-    return h;
+    return beian_index_fin(s ^ len);
 }
 
 /* The same, out of line (core/snapshot.c). */
@@ -192,74 +210,40 @@ beian_index_range(uint32_t x, uint32_t n)
     return (uint32_t) (((uint64_t) x * n) >> 32);
 }
 
-/* A key's filter block (high hash bits) and home line (low ones). */
-#define beian_index_block(h, blocks)                                        \
-    beian_index_range((uint32_t) ((h) >> 32), blocks)
+/* A key's filter word and check (low hash bits), home bucket (high). */
+#define beian_index_word(h, words)                                          \
+    beian_index_range((uint32_t) (h), words)
+#define beian_index_check(h)    ((uint32_t) (h))
 #define beian_index_home(h, homes)                                          \
-    beian_index_range((uint32_t) (h), homes)
+    beian_index_range((uint32_t) ((h) >> 32), homes)
 
-/* Bit i (0 .. BEIAN_INDEX_FILTER_BITS - 1) of a key in its 512-bit block. */
-static inline unsigned
-beian_index_bit(uint64_t h, unsigned i)
+/*
+ * Filter pattern i (0 .. BEIAN_INDEX_MASKS - 1): the bits of a word a key
+ * sets and a lookup tests, 4 of 64 (two may coincide), from the top 24
+ * bits of a hash of i.  A key's pattern: beian_index_mask_of() (the top
+ * 10 bits of its hash).  Readers keep the patterns in a table.
+ */
+static inline uint64_t
+beian_index_pattern(uint32_t i)
 {
-    return (unsigned) ((h * BEIAN_INDEX_GOLDEN) >> (64 - 9 - 9 * i)) & 511;
+    uint64_t  x;
+
+    x = beian_index_fin((i + 1) * BEIAN_INDEX_MUL);
+
+    return (uint64_t) 1 << (x >> 58) | (uint64_t) 1 << ((x >> 52) & 63)
+           | (uint64_t) 1 << ((x >> 46) & 63)
+           | (uint64_t) 1 << ((x >> 40) & 63);
 }
+
+#define beian_index_mask_of(h)  ((uint32_t) ((h) >> 54))
 
 /* Bytes of the whole index value with these header fields. */
 static inline uint64_t
-beian_index_size(uint64_t blocks, uint64_t lines, uint64_t long_len,
+beian_index_size(uint64_t words, uint64_t buckets, uint64_t keys_len,
     uint64_t recs_len)
 {
-    return BEIAN_INDEX_HDR + (blocks + lines) * BEIAN_INDEX_LINE + long_len
-           + recs_len;
-}
-
-
-/* Bytes a line entry of a domain of len bytes takes. */
-static inline size_t
-beian_index_entry_size(size_t len)
-{
-    return len > BEIAN_INDEX_INLINE_MAX ? BEIAN_INDEX_LONG_SIZE
-                                        : BEIAN_INDEX_SHORT_SIZE(len);
-}
-
-/*
- * Writes the line entry at e: short, with the key inline, or long, with
- * the key at koff in the long keys (the caller copies it there).
- */
-static inline void
-beian_index_entry_put(unsigned char *e, const char *key, size_t len,
-    uint32_t koff, uint32_t roff)
-{
-    if (len > BEIAN_INDEX_INLINE_MAX) {
-        e[0] = BEIAN_INDEX_LONG_MARK;
-        e[1] = (unsigned char) len;
-        memcpy(e + 2, &koff, 4);
-        memcpy(e + 6, &roff, 4);
-
-    } else {
-        e[0] = (unsigned char) len;
-        memcpy(e + 1, key, len);
-        memcpy(e + 1 + len, &roff, 4);
-    }
-}
-
-/* A short entry's record offset; its key is at e + 1, e[0] bytes. */
-static inline uint32_t
-beian_index_short_roff(const unsigned char *e)
-{
-    uint32_t  roff;
-
-    memcpy(&roff, e + 1 + e[0], 4);
-    return roff;
-}
-
-/* A long entry's key offset and record offset; its length is e[1]. */
-static inline void
-beian_index_long_get(const unsigned char *e, uint32_t *koff, uint32_t *roff)
-{
-    memcpy(koff, e + 2, 4);
-    memcpy(roff, e + 6, 4);
+    return BEIAN_INDEX_HDR + words * 8 + buckets * BEIAN_INDEX_LINE
+           + keys_len + recs_len;
 }
 
 

@@ -35,17 +35,22 @@ struct beian_snap_s {
     MDB_dbi        domains;
     beian_meta_t   meta;
 
-    /* the optional hash index ("index" database, key "hash-v2") */
+    /* the optional hash index ("index" database, key "hash-v3") */
     const unsigned char  *ix_filter;    /* NULL: no index, use the tree */
-    const unsigned char  *ix_lines;
-    const unsigned char  *ix_long;
+    const unsigned char  *ix_buckets;
+    const unsigned char  *ix_keys;
     const unsigned char  *ix_recs;
     uint64_t              ix_seed;
-    uint32_t              ix_blocks;
+    uint32_t              ix_words;
     uint32_t              ix_homes;
-    uint32_t              ix_nlines;
-    uint32_t              ix_long_len;
+    uint32_t              ix_nbuckets;
+    uint32_t              ix_keys_len;
     uint32_t              ix_recs_len;
+    uint64_t              ix_mask[BEIAN_INDEX_MASKS];   /* the patterns */
+
+    /* the "index" database's one entry, of any version (for the digest) */
+    MDB_val               ix_any_key;
+    MDB_val               ix_any;
 };
 
 
@@ -431,12 +436,14 @@ static int
 open_index(beian_snap_t *s, const char *path, const struct stat *st,
     char *err, size_t err_len)
 {
-    int        rc;
-    MDB_dbi    dbi;
-    MDB_val    k, v;
-    MDB_stat   ms;
+    int          rc;
+    MDB_dbi      dbi;
+    MDB_val      k, v;
+    MDB_stat     ms;
+    MDB_cursor  *cur;
     uint64_t   over;
     unsigned   flags;
+    uint32_t   i;
     beian_index_hdr_t  hdr;
 
     rc = mdb_dbi_open(s->txn, "index", 0, &dbi);
@@ -466,18 +473,27 @@ open_index(beian_snap_t *s, const char *path, const struct stat *st,
         return -1;
     }
 
-    k.mv_data = (void *) BEIAN_INDEX_KEY;
-    k.mv_size = sizeof(BEIAN_INDEX_KEY) - 1;
-
-    /* another version's index (a newer writer): the tree still answers */
-    rc = mdb_get(s->txn, dbi, &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        return 0;
+    /* its one entry, of whichever version: the digest covers it */
+    rc = mdb_cursor_open(s->txn, dbi, &cur);
+    if (rc == 0) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        mdb_cursor_close(cur);
     }
     if (rc != 0) {
-        fail(err, err_len, path, "index: cannot read \"%s\": %s",
-             BEIAN_INDEX_KEY, mdb_strerror(rc));
+        fail(err, err_len, path, "index: cannot read its entry: %s",
+             mdb_strerror(rc));
         return -1;
+    }
+
+    s->ix_any_key = k;
+    s->ix_any = v;
+
+    /* another version's index (an older or a newer writer): the tree
+     * answers */
+    if (k.mv_size != sizeof(BEIAN_INDEX_KEY) - 1
+        || memcmp(k.mv_data, BEIAN_INDEX_KEY, k.mv_size) != 0)
+    {
+        return 0;
     }
 
     /* a value on overflow pages fills them; a small one needs none */
@@ -503,36 +519,43 @@ open_index(beian_snap_t *s, const char *path, const struct stat *st,
     }
 
     /*
-     * The sizes: the filter is the writer's for this many records, spill
-     * lines follow the home lines, and filter, lines, long keys and
-     * records fill the value exactly (u32 terms: nothing wraps in u64).
+     * The sizes: filter and home buckets are the writer's for this many
+     * records, spill buckets follow the homes, and filter, buckets, keys
+     * and records fill the value exactly (u32 terms: nothing wraps in u64).
      */
     if (hdr.count != s->meta.record_count
-        || hdr.blocks != BEIAN_INDEX_BLOCKS(s->meta.record_count)
-        || hdr.homes == 0 || hdr.lines < hdr.homes
-        || hdr.lines - hdr.homes > BEIAN_INDEX_SPILL_MAX || hdr.zero != 0
+        || hdr.words != BEIAN_INDEX_WORDS(s->meta.record_count)
+        || hdr.homes != BEIAN_INDEX_HOMES(s->meta.record_count)
+        || hdr.buckets < hdr.homes
+        || hdr.buckets - hdr.homes > BEIAN_INDEX_SPILL_MAX || hdr.zero != 0
+        || hdr.keys_len < BEIAN_INDEX_KEYS_PAD
         || hdr.recs_len < 1 || (hdr.recs_len - 1) / BEIAN_REC_MIN < hdr.count
-        || beian_index_size(hdr.blocks, hdr.lines, hdr.long_len,
+        || beian_index_size(hdr.words, hdr.buckets, hdr.keys_len,
                             hdr.recs_len) != v.mv_size)
     {
         fail(err, err_len, path, "index sizes do not fit: %" PRIu64
-             " records, %u filter blocks, %u lines (%u home), %u long-key "
+             " records, %u filter words, %u buckets (%u home), %u key "
              "and %u record bytes in a value of %zu; meta says %" PRIu64
-             " records", hdr.count, hdr.blocks, hdr.lines, hdr.homes,
-             hdr.long_len, hdr.recs_len, v.mv_size, s->meta.record_count);
+             " records", hdr.count, hdr.words, hdr.buckets, hdr.homes,
+             hdr.keys_len, hdr.recs_len, v.mv_size, s->meta.record_count);
         return -1;
     }
 
+    /* read with memcpy(): a small value inline in its leaf is unaligned */
     s->ix_filter = (const unsigned char *) v.mv_data + BEIAN_INDEX_HDR;
-    s->ix_lines = s->ix_filter + (size_t) hdr.blocks * BEIAN_INDEX_LINE;
-    s->ix_long = s->ix_lines + (size_t) hdr.lines * BEIAN_INDEX_LINE;
-    s->ix_recs = s->ix_long + hdr.long_len;
+    s->ix_buckets = s->ix_filter + (size_t) hdr.words * 8;
+    s->ix_keys = s->ix_buckets + (size_t) hdr.buckets * BEIAN_INDEX_LINE;
+    s->ix_recs = s->ix_keys + hdr.keys_len;
     s->ix_seed = hdr.seed;
-    s->ix_blocks = hdr.blocks;
+    s->ix_words = hdr.words;
     s->ix_homes = hdr.homes;
-    s->ix_nlines = hdr.lines;
-    s->ix_long_len = hdr.long_len;
+    s->ix_nbuckets = hdr.buckets;
+    s->ix_keys_len = hdr.keys_len;
     s->ix_recs_len = hdr.recs_len;
+
+    for (i = 0; i < BEIAN_INDEX_MASKS; i++) {
+        s->ix_mask[i] = beian_index_pattern(i);
+    }
 
     return 0;
 }
@@ -690,7 +713,6 @@ beian_snap_meta(const beian_snap_t *snap)
 }
 
 
-/* Value v1: 0x01, icp length, icp, website id length, website id. */
 /* Whether n bytes at a and b are equal: memcmp() without the call. */
 static inline int
 key_eq(const unsigned char *a, const unsigned char *b, size_t n)
@@ -709,6 +731,45 @@ key_eq(const unsigned char *a, const unsigned char *b, size_t n)
 }
 
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define BEIAN_WIDE  1
+
+/*
+ * The same for n = 1 .. 253 bytes where 8 bytes end at a + n and at b + n
+ * (a key of the key area, after its padding; the end of a host of 8 bytes
+ * or more): whole 8-byte loads, overlapping, none outside.
+ */
+static inline int
+key_eq_wide(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    size_t    i;
+    uint64_t  x, y;
+
+    if (n <= 8) {
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return ((x ^ y) >> (64 - 8 * n)) == 0;
+    }
+
+    for (i = 0; i + 8 < n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y) {
+            return 0;
+        }
+    }
+
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
+}
+
+#else
+#define BEIAN_WIDE  0
+#define key_eq_wide  key_eq
+#endif
+
+
 /* The record at offset roff of the index's record bytes: 0, or -1. */
 static int
 index_rec(const beian_snap_t *snap, uint32_t roff, beian_rec_t *rec)
@@ -725,105 +786,137 @@ index_rec(const beian_snap_t *snap, uint32_t roff, beian_rec_t *rec)
 }
 
 
-/* The filter block of hash h. */
-static inline const unsigned char *
-index_block(const beian_snap_t *snap, uint64_t h)
+/* Whether the filter may hold the key of hash h: its bits all set. */
+static inline int
+index_maybe(const beian_snap_t *snap, uint64_t h)
 {
-    return snap->ix_filter
-           + (size_t) beian_index_block(h, snap->ix_blocks) * BEIAN_INDEX_LINE;
+    uint64_t  w, m;
+
+    memcpy(&w, snap->ix_filter
+               + (size_t) beian_index_word(h, snap->ix_words) * 8, 8);
+    m = snap->ix_mask[beian_index_mask_of(h)];
+
+    return (w & m) == m;
 }
 
 
+/* Bucket fields (beian_index_bucket_t), read with memcpy(): a small
+ * index value, inline in its leaf, is not aligned. */
+#define B_KOFF   16
+#define B_ROFF   32
+#define B_LEN    48
+#define B_SPILL  52
+
+/* The slots of bucket b whose check is c, as bits 0 .. 3. */
+#if defined(__SSE2__) && !defined(BEIAN_NO_SIMD)
+
+#include <emmintrin.h>
+
+static inline unsigned
+slots_of(const unsigned char *b, uint32_t c)
+{
+    __m128i  v;
+
+    v = _mm_loadu_si128((const __m128i *) (const void *) b);
+
+    return (unsigned) _mm_movemask_ps(_mm_castsi128_ps(
+               _mm_cmpeq_epi32(v, _mm_set1_epi32((int) c))));
+}
+
+#else
+
+static inline unsigned
+slots_of(const unsigned char *b, uint32_t c)
+{
+    unsigned  i, m;
+    uint32_t  x;
+
+    for (m = 0, i = 0; i < BEIAN_INDEX_SLOTS; i++) {
+        memcpy(&x, b + 4 * i, 4);
+        m |= (unsigned) (x == c) << i;
+    }
+
+    return m;
+}
+
+#endif
+
+
 /*
- * Lookup of key, of hash h, filter block f and home line home, in the
- * index: 1 found, 0 absent, -1 corrupt.
+ * The slot of key (len bytes, of hash h) in its home bucket or the spill
+ * after it: 1 found (*roff its record), 0 absent, -1 corrupt.  wide: the
+ * key is the end of a host of 8 bytes or more (key_eq_wide()).
  */
 static inline __attribute__((always_inline)) int
-index_get(const beian_snap_t *snap, uint64_t h, const unsigned char *f,
-    uint32_t home, const char *key, size_t len, beian_rec_t *rec)
+index_find(const beian_snap_t *snap, uint64_t h, const unsigned char *key,
+    size_t len, int wide, uint32_t *roff)
 {
-    size_t                p, klen, end;
-    unsigned              i, bit;
-    uint32_t              line, last, koff, roff;
-    const unsigned char  *l;
+    unsigned              m, i;
+    uint32_t              home, last, koff;
+    const unsigned char  *b, *end;
 
-    /* most misses end here, in a block that stays in cache */
+    home = beian_index_home(h, snap->ix_homes);
+    b = snap->ix_buckets + (size_t) home * BEIAN_INDEX_LINE;
+    end = NULL;
 
-    for (i = 0; i < BEIAN_INDEX_FILTER_BITS; i++) {
-        bit = beian_index_bit(h, i);
-        if (!(f[bit >> 3] & (1U << (bit & 7)))) {
+    for ( ;; ) {
+        for (m = slots_of(b, beian_index_check(h)); m != 0; m &= m - 1) {
+            i = (unsigned) __builtin_ctz(m);
+            if (b[B_LEN + i] != len) {
+                continue;
+            }
+
+            /* inside the key area, after its padding (len equals a u8
+             * here: koff + len cannot wrap) */
+            memcpy(&koff, b + B_KOFF + 4 * i, 4);
+            if (koff < BEIAN_INDEX_KEYS_PAD
+                || (size_t) koff + len > snap->ix_keys_len)
+            {
+                return -1;
+            }
+
+            if (wide ? key_eq_wide(snap->ix_keys + koff, key, len)
+                     : key_eq(snap->ix_keys + koff, key, len))
+            {
+                memcpy(roff, b + B_ROFF + 4 * i, 4);
+                return 1;
+            }
+        }
+
+        /* not in its home: in the home's spill, if any */
+        if (end == NULL) {
+            last = home + b[B_SPILL];
+            if (last >= snap->ix_nbuckets) {
+                return -1;
+            }
+            end = snap->ix_buckets + (size_t) last * BEIAN_INDEX_LINE;
+        }
+
+        if (b == end) {
             return 0;
         }
+
+        b += BEIAN_INDEX_LINE;
+    }
+}
+
+
+/* Lookup of key, of hash h: 1 found, 0 absent, -1 corrupt. */
+static inline __attribute__((always_inline)) int
+index_get(const beian_snap_t *snap, uint64_t h, const unsigned char *key,
+    size_t len, int wide, beian_rec_t *rec)
+{
+    int       rc;
+    uint32_t  roff;
+
+    /* most misses end here, in a filter that stays in cache */
+    if (!index_maybe(snap, h)) {
+        return 0;
     }
 
-    l = snap->ix_lines + (size_t) home * BEIAN_INDEX_LINE;
-    last = home + l[0];
-    if (last >= snap->ix_nlines) {
-        return -1;
-    }
-
-    for (line = home; line <= last; line++) {
-        l = snap->ix_lines + (size_t) line * BEIAN_INDEX_LINE;
-
-        /*
-         * Entries until a 0 byte or the end of the line: a short one
-         * (1 + klen + 4 bytes) of the key's length is compared first, the
-         * rest stepped over; one that runs past the line is corrupt.
-         */
-        for (p = 1; p < BEIAN_INDEX_LINE; p = end) {
-            klen = l[p];
-
-            if (klen == len) {
-                end = p + BEIAN_INDEX_SHORT_SIZE(klen);
-                if (end > BEIAN_INDEX_LINE) {
-                    return -1;
-                }
-                if (key_eq(l + p + 1, (const unsigned char *) key, len)) {
-                    roff = beian_index_short_roff(l + p);
-                    goto found;
-                }
-                continue;
-            }
-
-            if (klen == 0) {
-                break;
-            }
-
-            if (klen != BEIAN_INDEX_LONG_MARK) {
-                end = p + BEIAN_INDEX_SHORT_SIZE(klen);
-                continue;
-            }
-
-            /* a long key: its bytes in the long keys */
-            end = p + BEIAN_INDEX_LONG_SIZE;
-            if (end > BEIAN_INDEX_LINE) {
-                return -1;
-            }
-            if (l[p + 1] != len) {
-                continue;
-            }
-            beian_index_long_get(l + p, &koff, &roff);
-            if (koff > snap->ix_long_len || len > snap->ix_long_len - koff) {
-                return -1;
-            }
-            if (key_eq(snap->ix_long + koff, (const unsigned char *) key,
-                       len))
-            {
-                goto found;
-            }
-        }
-
-        if (p > BEIAN_INDEX_LINE) {
-            return -1;
-        }
-    }
-
-    return 0;
-
-found:
-
-    if (rec == NULL) {
-        return 1;
+    rc = index_find(snap, h, key, len, wide, &roff);
+    if (rc != 1 || rec == NULL) {
+        return rc;
     }
 
     return index_rec(snap, roff, rec) == 0 ? 1 : -1;
@@ -835,14 +928,12 @@ beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
     beian_rec_t *rec)
 {
     int          rc;
-    uint64_t     h;
     MDB_val      k, v;
     beian_rec_t  unused;
 
     if (snap->ix_filter != NULL) {
-        h = beian_index_hash(snap->ix_seed, key, len);
-        return index_get(snap, h, index_block(snap, h),
-                         beian_index_home(h, snap->ix_homes), key, len, rec);
+        return index_get(snap, beian_index_hash(snap->ix_seed, key, len),
+                         (const unsigned char *) key, len, 0, rec);
     }
 
     k.mv_data = (void *) key;
@@ -864,54 +955,162 @@ beian_snap_get(const beian_snap_t *snap, const char *key, size_t len,
 }
 
 
+/* The low i bytes of a word. */
+static const uint64_t  low_bytes[8] = {
+    0, 0xff, 0xffff, 0xffffff, 0xffffffffULL, 0xffffffffffULL,
+    0xffffffffffffULL, 0xffffffffffffffULL
+};
+
+
+/*
+ * The verdict with the index, for a name of 8 .. 253 bytes: the suffixes
+ * at start[0 .. n) (ascending) from the shortest, each hash from the
+ * state of the one before (beian_index_hash(): the whole words from the
+ * name's end are shared, each candidate adds its partial word and the
+ * finish; 8-byte loads that stay inside the name).  Each is probed as its
+ * hash is known, so the last one found is the longest, the match: its i,
+ * or -1.
+ */
+static inline __attribute__((always_inline)) int
+suffix_find(const beian_snap_t *snap, const unsigned char *p, size_t len,
+    const uint8_t *start, size_t n)
+{
+    int       found;
+    size_t    j, st, rest;
+    uint32_t  roff;
+    uint64_t  s, t, w, h;
+
+    found = -1;
+    s = snap->ix_seed;
+    rest = len;                         /* the words after p + rest are in s */
+
+    for (j = n; j-- > 0; ) {
+        st = start[j];
+
+        while (rest >= st + 8) {
+            rest -= 8;
+            memcpy(&w, p + rest, 8);
+            s = beian_index_chunk(s, w);
+        }
+
+        /* the rest - st (0 .. 7) bytes at st: the low ones of the 8 from
+         * st, or for a suffix under 8 bytes, the top of the name's last 8
+         * (a shift mod 64) */
+        t = s;
+        if (rest != st) {
+            if (len - st >= 8) {
+                memcpy(&w, p + st, 8);
+                w &= low_bytes[rest - st];
+
+            } else {
+                memcpy(&w, p + len - 8, 8);
+                w >>= (0 - 8 * (rest - st)) & 63;
+            }
+            t = beian_index_chunk(t, w);
+        }
+
+        h = beian_index_fin(t ^ (len - st));
+        if (index_maybe(snap, h)
+            && index_find(snap, h, p + st, len - st, 1, &roff) == 1)
+        {
+            found = (int) j;
+        }
+    }
+
+    return found;
+}
+
+
 int
 beian_snap_get_suffix(const beian_snap_t *snap, const char *name,
     size_t len, const uint8_t *start, size_t n, beian_rec_t *rec)
 {
-    size_t                i;
-    uint32_t              home[BEIAN_LABELS_MAX];
-    uint64_t              h[BEIAN_LABELS_MAX];
-    const unsigned char  *f[BEIAN_LABELS_MAX];
+    size_t  i;
 
     if (n > BEIAN_LABELS_MAX) {
         return -1;
     }
 
-    if (snap->ix_filter == NULL) {
-        for (i = 0; i < n; i++) {
-            if (beian_snap_get(snap, name + start[i], len - start[i], rec)
-                == 1)
-            {
-                return (int) i;
-            }
-        }
-        return -1;
-    }
-
-    /*
-     * Hashed once; the filter block and home line of every key asked for
-     * first (hints, never faults), so that their cache misses overlap
-     * instead of queueing one after another.
-     */
-    for (i = 0; i < n; i++) {
-        h[i] = beian_index_hash(snap->ix_seed, name + start[i], len - start[i]);
-        f[i] = index_block(snap, h[i]);
-        home[i] = beian_index_home(h[i], snap->ix_homes);
-        __builtin_prefetch(f[i]);
-        __builtin_prefetch(snap->ix_lines
-                           + (size_t) home[i] * BEIAN_INDEX_LINE);
+    /* the verdict alone, with the index: one pass; else each on its own */
+    if (rec == NULL && snap->ix_filter != NULL && BEIAN_WIDE && len >= 8
+        && len <= BEIAN_DOMAIN_MAX)
+    {
+        return suffix_find(snap, (const unsigned char *) name, len, start,
+                           n);
     }
 
     for (i = 0; i < n; i++) {
-        if (index_get(snap, h[i], f[i], home[i], name + start[i],
-                      len - start[i], rec)
-            == 1)
-        {
+        if (beian_snap_get(snap, name + start[i], len - start[i], rec) == 1) {
             return (int) i;
         }
     }
 
     return -1;
+}
+
+
+/*
+ * The match rule for a parsed host (docs/matching.md); here, beside the
+ * suffix lookups, so that a verdict is one call.
+ */
+beian_status_t
+beian_match_host(const beian_snap_t *snap, beian_host_class_t cls,
+    const beian_host_t *h, unsigned flags, beian_match_t *m)
+{
+    int     i;
+    size_t  nc;
+
+    m->rec.icp = NULL;
+    m->rec.icp_len = 0;
+    m->rec.website_id = NULL;
+    m->rec.website_id_len = 0;
+    m->domain = NULL;
+    m->domain_len = 0;
+
+    /* a checked domain is never longer, nor has more labels */
+    if (cls != BEIAN_HOST_DOMAIN || snap == NULL
+        || h->len > BEIAN_DOMAIN_MAX || h->nlabels - 2 > BEIAN_LABELS_MAX - 2)
+    {
+        switch (cls) {
+        case BEIAN_HOST_NONE:
+            return m->status = BEIAN_NOHOST;
+        case BEIAN_HOST_IP:
+            return m->status = BEIAN_IP;
+        default:
+            return m->status = BEIAN_UNFILED;
+        }
+    }
+
+    /* the candidates: the host, then with subdomains each parent suffix
+     * on a label boundary, down to two labels */
+    nc = (flags & BEIAN_MATCH_SUBDOMAINS) ? h->nlabels - 1 : 1;
+
+    /* a corrupt value never allows: treated as absent */
+    if ((flags & BEIAN_MATCH_NO_RECORD) && snap->ix_filter != NULL
+        && BEIAN_WIDE && h->len >= 8)
+    {
+        i = suffix_find(snap, (const unsigned char *) h->name, h->len,
+                        h->label, nc);
+
+    } else {
+        i = beian_snap_get_suffix(snap, h->name, h->len, h->label, nc,
+                                  (flags & BEIAN_MATCH_NO_RECORD) ? NULL
+                                                                  : &m->rec);
+        if (i < 0) {
+            m->rec.icp = NULL;
+            m->rec.icp_len = 0;
+            m->rec.website_id = NULL;
+            m->rec.website_id_len = 0;
+        }
+    }
+
+    if (i < 0) {
+        return m->status = BEIAN_UNFILED;
+    }
+
+    m->domain = h->name + h->label[i];
+    m->domain_len = h->len - h->label[i];
+    return m->status = BEIAN_FILED;
 }
 
 
@@ -971,70 +1170,72 @@ beian_snap_index_raw(const beian_snap_t *snap, const unsigned char **p,
     }
 
     *p = snap->ix_filter - BEIAN_INDEX_HDR;
-    *len = (size_t) beian_index_size(snap->ix_blocks, snap->ix_nlines,
-                                     snap->ix_long_len, snap->ix_recs_len);
+    *len = (size_t) beian_index_size(snap->ix_words, snap->ix_nbuckets,
+                                     snap->ix_keys_len, snap->ix_recs_len);
+    return 0;
+}
+
+
+int
+beian_snap_index_entry(const beian_snap_t *snap, const char **key,
+    size_t *key_len, const unsigned char **p, size_t *len)
+{
+    if (snap->ix_any.mv_data == NULL) {
+        return -1;
+    }
+
+    *key = snap->ix_any_key.mv_data;
+    *key_len = snap->ix_any_key.mv_size;
+    *p = snap->ix_any.mv_data;
+    *len = snap->ix_any.mv_size;
     return 0;
 }
 
 
 /*
- * Every entry the index holds, line by line in storage order, whether or
- * not a lookup would reach it: what the index could answer, to be held
- * against the tree.  -1 with err at the first entry that does not decode.
+ * Every key the index holds, bucket by bucket and slot by slot in storage
+ * order, whether or not a lookup would reach it: what the index could
+ * answer, to be held against the tree.  -1 with err at the first slot that
+ * does not decode.
  */
 int
 beian_snap_index_foreach(const beian_snap_t *snap, beian_snap_iter_pt fn,
     void *data, char *err, size_t err_len)
 {
-    size_t                p, end, klen;
-    uint32_t              line, koff, roff;
+    size_t                len;
+    unsigned              i;
+    uint32_t              b, koff, roff;
     beian_rec_t           rec;
-    const unsigned char  *l, *k;
+    const unsigned char  *p;
 
-    for (line = 0; snap->ix_filter != NULL && line < snap->ix_nlines; line++)
-    {
-        l = snap->ix_lines + (size_t) line * BEIAN_INDEX_LINE;
+    for (b = 0; snap->ix_filter != NULL && b < snap->ix_nbuckets; b++) {
+        p = snap->ix_buckets + (size_t) b * BEIAN_INDEX_LINE;
 
-        for (p = 1; p < BEIAN_INDEX_LINE && l[p] != 0; p = end) {
-            if (l[p] == BEIAN_INDEX_LONG_MARK) {
-                end = p + BEIAN_INDEX_LONG_SIZE;
-                if (end > BEIAN_INDEX_LINE) {
-                    goto corrupt;
-                }
-                klen = l[p + 1];
-                beian_index_long_get(l + p, &koff, &roff);
-                if (koff > snap->ix_long_len
-                    || klen > snap->ix_long_len - koff)
-                {
-                    goto corrupt;
-                }
-                k = snap->ix_long + koff;
-
-            } else {
-                klen = l[p];
-                end = p + BEIAN_INDEX_SHORT_SIZE(klen);
-                if (end > BEIAN_INDEX_LINE) {
-                    goto corrupt;
-                }
-                k = l + p + 1;
-                roff = beian_index_short_roff(l + p);
+        for (i = 0; i < BEIAN_INDEX_SLOTS; i++) {
+            len = p[B_LEN + i];
+            if (len == 0) {
+                continue;
             }
 
-            if (index_rec(snap, roff, &rec) != 0) {
-                goto corrupt;
+            memcpy(&koff, p + B_KOFF + 4 * i, 4);
+            memcpy(&roff, p + B_ROFF + 4 * i, 4);
+
+            if (koff < BEIAN_INDEX_KEYS_PAD || koff > snap->ix_keys_len
+                || len > snap->ix_keys_len - koff
+                || index_rec(snap, roff, &rec) != 0)
+            {
+                snprintf(err, err_len, "index bucket %" PRIu32 ", slot %u: "
+                         "an entry that does not decode", b, i);
+                return -1;
             }
 
-            if (fn((const char *) k, klen, &rec, data) != 0) {
+            if (fn((const char *) snap->ix_keys + koff, len, &rec, data)
+                != 0)
+            {
                 return 0;
             }
         }
     }
 
     return 0;
-
-corrupt:
-
-    snprintf(err, err_len, "index line %" PRIu32 ", byte %zu: an entry that "
-             "does not decode", line, p);
-    return -1;
 }

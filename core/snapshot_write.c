@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,18 +131,18 @@ records_size(const beian_entry_t *e, size_t n)
 
 /*
  * The hash index (layout in index.h), planned before it is written: the
- * seed, where each domain's entry goes, and the sizes.
+ * seed, where each domain's slot is, and the sizes.
  */
 typedef struct {
     uint64_t   seed;
-    uint32_t   blocks;
+    uint32_t   words;
     uint32_t   homes;
-    uint32_t   lines;
-    size_t     long_len;
+    uint32_t   buckets;
+    size_t     keys_len;
     size_t     recs_len;
     size_t     size;                    /* 0: no index, readers use the tree */
-    uint32_t  *line;                    /* per entry: its line and ... */
-    uint8_t   *pos;                     /* ... its byte in that line */
+    uint32_t  *bucket;                  /* per entry: its bucket and ... */
+    uint8_t   *slot;                    /* ... its slot in that bucket */
 } index_plan_t;
 
 #define INDEX_OFFSET_MAX   0xffffffffUL
@@ -149,22 +150,22 @@ typedef struct {
 
 
 /*
- * Places the entries for one seed: by home line, in input order within a
- * home, each in the first line from its home (or from where the previous
- * home's entries ended) with room.  0, or -1 when a home would spill over
- * more than BEIAN_INDEX_SPILL_MAX lines (only a list made to collide does
- * that).
+ * Places the entries for one seed: by home bucket, in input order within a
+ * home, each in the first free slot from its home (or from where the
+ * previous home's entries ended).  0, or -1 when a home would spill over
+ * more than BEIAN_INDEX_SPILL_MAX buckets (only a list made to collide
+ * does that).
  */
 static int
 index_place(const beian_entry_t *e, size_t n, index_plan_t *plan,
     uint32_t *home, uint32_t *order, uint32_t *start)
 {
-    size_t    i, j, sz;
-    uint32_t  h, line, at;
+    size_t    i, j;
+    uint32_t  h, b, at;
 
     memset(start, 0, ((size_t) plan->homes + 1) * sizeof(uint32_t));
 
-    /* a counting sort of the entries by home line */
+    /* a counting sort of the entries by home bucket */
     for (i = 0; i < n; i++) {
         home[i] = beian_index_home(beian_key_hash(plan->seed, e[i].domain,
                                                   e[i].domain_len),
@@ -178,32 +179,30 @@ index_place(const beian_entry_t *e, size_t n, index_plan_t *plan,
         order[start[home[i]]++] = (uint32_t) i;
     }
 
-    line = 0;
-    at = 1;
+    b = 0;
+    at = 0;
 
     for (j = 0; j < n; j++) {
         i = order[j];
         h = home[i];
-        sz = beian_index_entry_size(e[i].domain_len);
 
-        if (line < h) {
-            line = h;
-            at = 1;
+        if (b < h) {
+            b = h;
+            at = 0;
         }
-        if (at + sz > BEIAN_INDEX_LINE) {
-            line++;
-            at = 1;
+        if (at == BEIAN_INDEX_SLOTS) {
+            b++;
+            at = 0;
         }
-        if (line - h > BEIAN_INDEX_SPILL_MAX) {
+        if (b - h > BEIAN_INDEX_SPILL_MAX) {
             return -1;
         }
 
-        plan->line[i] = line;
-        plan->pos[i] = (uint8_t) at;
-        at += (uint32_t) sz;
+        plan->bucket[i] = b;
+        plan->slot[i] = (uint8_t) at++;
     }
 
-    plan->lines = (n == 0 || line + 1 < plan->homes) ? plan->homes : line + 1;
+    plan->buckets = (n == 0 || b + 1 < plan->homes) ? plan->homes : b + 1;
     return 0;
 }
 
@@ -211,48 +210,45 @@ index_place(const beian_entry_t *e, size_t n, index_plan_t *plan,
 /*
  * Sizes the index and picks the first seed (of a fixed list, so the same
  * input gives the same file) under which every home's entries are within
- * 255 lines of it.  Home lines are sized for about 2/3 full.  Returns -1
- * when out of memory; plan->size 0 when there is to be no index.
+ * 255 buckets of it.  Returns -1 when out of memory; plan->size 0 when
+ * there is to be no index.
  */
 static int
 index_plan(const beian_entry_t *e, size_t n, index_plan_t *plan)
 {
     int        rc;
-    size_t     i, k, bytes;
+    size_t     i, k;
     uint32_t  *home, *order, *start;
 
     memset(plan, 0, sizeof(*plan));
 
-    bytes = 0;
+    plan->keys_len = BEIAN_INDEX_KEYS_PAD;
     plan->recs_len = 1;
 
     for (i = 0; i < n; i++) {
-        bytes += beian_index_entry_size(e[i].domain_len);
-        if (e[i].domain_len > BEIAN_INDEX_INLINE_MAX) {
-            plan->long_len += e[i].domain_len;
-        }
+        plan->keys_len += e[i].domain_len;
         plan->recs_len += beian_rec_size(strlen(e[i].icp),
                                          strlen(e[i].website_id));
     }
 
-    /* 32-bit offsets and counts; lines * 64 must not wrap either */
-    if (n > INDEX_OFFSET_MAX / 10 || plan->long_len > INDEX_OFFSET_MAX
-        || plan->recs_len > INDEX_OFFSET_MAX || bytes / 42 + 1 > (1UL << 25))
+    /* 32-bit offsets and counts; buckets * 64 must not wrap either */
+    if (n > (1UL << 26) || plan->keys_len > INDEX_OFFSET_MAX
+        || plan->recs_len > INDEX_OFFSET_MAX)
     {
         return 0;
     }
 
-    plan->blocks = (uint32_t) BEIAN_INDEX_BLOCKS(n);
-    plan->homes = (uint32_t) (bytes / 42 + 1);
+    plan->words = (uint32_t) BEIAN_INDEX_WORDS(n);
+    plan->homes = (uint32_t) BEIAN_INDEX_HOMES(n);
 
-    plan->line = malloc((n ? n : 1) * sizeof(uint32_t));
-    plan->pos = malloc(n ? n : 1);
+    plan->bucket = malloc((n ? n : 1) * sizeof(uint32_t));
+    plan->slot = malloc(n ? n : 1);
     home = malloc((n ? n : 1) * sizeof(uint32_t));
     order = malloc((n ? n : 1) * sizeof(uint32_t));
     start = malloc(((size_t) plan->homes + 1) * sizeof(uint32_t));
 
     rc = -1;
-    if (plan->line == NULL || plan->pos == NULL || home == NULL
+    if (plan->bucket == NULL || plan->slot == NULL || home == NULL
         || order == NULL || start == NULL)
     {
         goto done;
@@ -260,10 +256,10 @@ index_plan(const beian_entry_t *e, size_t n, index_plan_t *plan)
 
     rc = 0;
     for (k = 0; k < INDEX_SEEDS; k++) {
-        plan->seed = k * BEIAN_INDEX_GOLDEN;
+        plan->seed = k * BEIAN_INDEX_MUL;
         if (index_place(e, n, plan, home, order, start) == 0) {
-            plan->size = (size_t) beian_index_size(plan->blocks, plan->lines,
-                                                   plan->long_len,
+            plan->size = (size_t) beian_index_size(plan->words, plan->buckets,
+                                                   plan->keys_len,
                                                    plan->recs_len);
             break;
         }
@@ -282,16 +278,16 @@ done:
 static void
 index_plan_free(index_plan_t *plan)
 {
-    free(plan->line);
-    free(plan->pos);
-    plan->line = NULL;
-    plan->pos = NULL;
+    free(plan->bucket);
+    free(plan->slot);
+    plan->bucket = NULL;
+    plan->slot = NULL;
 }
 
 
 /*
- * The file: records, an eighth more for branches and slack; the index (about
- * as many bytes again per domain, plus its lines and filter) on its
+ * The file: records, an eighth more for branches and slack; the index (a
+ * copy of the keys and records, the buckets and the filter) on its
  * overflow pages plus its leaf page; 4 meta pages.
  */
 #define disk_size(e, n, isz)  (records_size(e, n) * 9 / 8                \
@@ -303,26 +299,26 @@ static int
 fill_index(unsigned char *out, const index_plan_t *plan,
     const beian_entry_t *e, size_t n)
 {
-    size_t          i, il, wl, len, roff, loff;
-    unsigned        j, bit;
-    uint32_t        home;
-    uint64_t        h;
+    size_t          i, il, wl, len, roff, koff;
+    uint32_t        home, u;
+    uint64_t        h, w;
     beian_index_hdr_t  hdr;
-    unsigned char  *filter, *lines, *lng, *recs, *p;
+    unsigned char  *filter, *buckets, *keys, *recs, *p, *b;
 
     filter = out + BEIAN_INDEX_HDR;
-    lines = filter + (size_t) plan->blocks * BEIAN_INDEX_LINE;
-    lng = lines + (size_t) plan->lines * BEIAN_INDEX_LINE;
-    recs = lng + plan->long_len;
+    buckets = filter + (size_t) plan->words * 8;
+    keys = buckets + (size_t) plan->buckets * BEIAN_INDEX_LINE;
+    recs = keys + plan->keys_len;
 
     /* MDB_RESERVE hands out whatever the page held */
-    memset(filter, 0,
-           ((size_t) plan->blocks + plan->lines) * BEIAN_INDEX_LINE);
+    memset(filter, 0, (size_t) plan->words * 8
+                      + (size_t) plan->buckets * BEIAN_INDEX_LINE
+                      + BEIAN_INDEX_KEYS_PAD);
 
-    /* offset 0 is never a record's: a zeroed entry reads as corrupt */
+    /* offset 0 is never a record's: a zeroed slot reads as corrupt */
     recs[0] = 0;
     roff = 1;
-    loff = 0;
+    koff = BEIAN_INDEX_KEYS_PAD;
 
     for (i = 0; i < n; i++) {
         len = e[i].domain_len;
@@ -331,28 +327,36 @@ fill_index(unsigned char *out, const index_plan_t *plan,
 
         h = beian_key_hash(plan->seed, e[i].domain, len);
 
-        p = filter
-            + (size_t) beian_index_block(h, plan->blocks) * BEIAN_INDEX_LINE;
-        for (j = 0; j < BEIAN_INDEX_FILTER_BITS; j++) {
-            bit = beian_index_bit(h, j);
-            p[bit >> 3] |= (unsigned char) (1U << (bit & 7));
-        }
+        p = filter + (size_t) beian_index_word(h, plan->words) * 8;
+        memcpy(&w, p, 8);
+        w |= beian_index_pattern(beian_index_mask_of(h));
+        memcpy(p, &w, 8);
 
-        /* the home line's spill: how far its entries reach */
+        /* the home bucket's spill: how far its keys reach */
         home = beian_index_home(h, plan->homes);
-        p = lines + (size_t) home * BEIAN_INDEX_LINE;
-        if (plan->line[i] - home > p[0]) {
-            p[0] = (unsigned char) (plan->line[i] - home);
+        p = buckets + (size_t) home * BEIAN_INDEX_LINE;
+        if (plan->bucket[i] - home > p[offsetof(beian_index_bucket_t,
+                                                spill)])
+        {
+            p[offsetof(beian_index_bucket_t, spill)] =
+                (unsigned char) (plan->bucket[i] - home);
         }
 
-        p = lines + (size_t) plan->line[i] * BEIAN_INDEX_LINE + plan->pos[i];
-        beian_index_entry_put(p, e[i].domain, len, (uint32_t) loff,
-                              (uint32_t) roff);
+        b = buckets + (size_t) plan->bucket[i] * BEIAN_INDEX_LINE;
+        u = beian_index_check(h);
+        memcpy(b + offsetof(beian_index_bucket_t, check)
+               + 4 * plan->slot[i], &u, 4);
+        u = (uint32_t) koff;
+        memcpy(b + offsetof(beian_index_bucket_t, koff)
+               + 4 * plan->slot[i], &u, 4);
+        u = (uint32_t) roff;
+        memcpy(b + offsetof(beian_index_bucket_t, roff)
+               + 4 * plan->slot[i], &u, 4);
+        b[offsetof(beian_index_bucket_t, len) + plan->slot[i]] =
+            (unsigned char) len;
 
-        if (len > BEIAN_INDEX_INLINE_MAX) {
-            memcpy(lng + loff, e[i].domain, len);
-            loff += len;
-        }
+        memcpy(keys + koff, e[i].domain, len);
+        koff += len;
 
         roff += beian_rec_put(recs + roff, e[i].icp, il, e[i].website_id, wl);
     }
@@ -361,14 +365,14 @@ fill_index(unsigned char *out, const index_plan_t *plan,
     hdr.magic = BEIAN_INDEX_MAGIC;
     hdr.seed = plan->seed;
     hdr.count = n;
-    hdr.blocks = plan->blocks;
+    hdr.words = plan->words;
     hdr.homes = plan->homes;
-    hdr.lines = plan->lines;
-    hdr.long_len = (uint32_t) plan->long_len;
+    hdr.buckets = plan->buckets;
+    hdr.keys_len = (uint32_t) plan->keys_len;
     hdr.recs_len = (uint32_t) plan->recs_len;
     memcpy(out, &hdr, sizeof(hdr));
 
-    return loff == plan->long_len && roff == plan->recs_len ? 0 : -1;
+    return koff == plan->keys_len && roff == plan->recs_len ? 0 : -1;
 }
 
 
@@ -405,7 +409,8 @@ beian_index_build(const beian_entry_t *e, size_t n, unsigned char **buf,
 /*
  * The content digest: the instance id, each record (domain, ICP number,
  * website id, each NUL-terminated) in key order, then, for a snapshot with
- * a hash index, its key, its length and its bytes.  The index is a pure
+ * a hash index, its key (of whichever version: a file an older writer made
+ * still verifies), its length and its bytes.  The index is a pure
  * function of the records, so a file as written hashes the same as the
  * records it was written from; a file whose index was changed does not.
  */
@@ -439,8 +444,8 @@ digest_record(EVP_MD_CTX *ctx, const char *domain, size_t len,
 
 
 static void
-digest_end(EVP_MD_CTX *ctx, const unsigned char *index, size_t index_len,
-    char out[72])
+digest_end(EVP_MD_CTX *ctx, const char *key, size_t key_len,
+    const unsigned char *index, size_t index_len, char out[72])
 {
     size_t         i;
     uint64_t       n64;
@@ -449,9 +454,10 @@ digest_end(EVP_MD_CTX *ctx, const unsigned char *index, size_t index_len,
 
     static const char  hex[] = "0123456789abcdef";
 
-    if (index_len != 0) {
+    if (key != NULL) {
         n64 = index_len;
-        EVP_DigestUpdate(ctx, BEIAN_INDEX_KEY, sizeof(BEIAN_INDEX_KEY));
+        EVP_DigestUpdate(ctx, key, key_len);
+        EVP_DigestUpdate(ctx, "", 1);
         EVP_DigestUpdate(ctx, &n64, sizeof(n64));
         EVP_DigestUpdate(ctx, index, index_len);
     }
@@ -494,7 +500,8 @@ beian_entries_digest(const char *instance_id, const beian_entry_t *e,
                       strlen(e[i].website_id));
     }
 
-    digest_end(ctx, index, ilen, out);
+    digest_end(ctx, ilen != 0 ? BEIAN_INDEX_KEY : NULL,
+               sizeof(BEIAN_INDEX_KEY) - 1, index, ilen, out);
     free(index);
     return 0;
 }
@@ -514,8 +521,9 @@ int
 beian_snap_digest(const beian_snap_t *snap, char out[72], char *err,
     size_t err_len)
 {
-    size_t                ilen = 0;
+    size_t                ilen = 0, klen = 0;
     EVP_MD_CTX           *ctx;
+    const char           *key = NULL;
     const unsigned char  *index = NULL;
 
     out[0] = '\0';
@@ -531,8 +539,11 @@ beian_snap_digest(const beian_snap_t *snap, char out[72], char *err,
         return -1;
     }
 
-    (void) beian_snap_index_raw(snap, &index, &ilen);
-    digest_end(ctx, index, ilen, out);
+    /* the index entry as stored, of whichever version */
+    if (beian_snap_index_entry(snap, &key, &klen, &index, &ilen) != 0) {
+        key = NULL;
+    }
+    digest_end(ctx, key, klen, index, ilen, out);
     return 0;
 }
 

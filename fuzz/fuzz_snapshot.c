@@ -23,6 +23,10 @@ static char  path[4096];
 static const char *const hosts[] = {
     "example.com", "www.example.com", "a.b.filed.cn", "filed.cn",
     "xn--fiqs8s.cn", "unfiled.net", "com", "a", "127.0.0.1", "[::1]",
+    "www.filed.cn", "x.www.filed.cn",
+    "c.abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopq.com",
+    "www.a.abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0"
+    ".com",
 };
 
 
@@ -33,15 +37,13 @@ typedef struct {
 } walk_t;
 
 
+/* Reads every byte handed out: they must be inside the mapping. */
 static int
-visit(const char *domain, size_t len, const beian_rec_t *rec, void *data)
+touch(const char *domain, size_t len, const beian_rec_t *rec, void *data)
 {
-    walk_t       *w = data;
-    beian_rec_t   again;
-    volatile char sink = 0;
-    size_t        i;
+    size_t         i;
+    volatile char  sink = 0;
 
-    /* touch every byte handed out: they must be inside the mapping */
     for (i = 0; i < len; i++) {
         sink ^= domain[i];
     }
@@ -52,6 +54,22 @@ visit(const char *domain, size_t len, const beian_rec_t *rec, void *data)
         sink ^= rec->website_id[i];
     }
 
+    (void) sink;
+    ((walk_t *) data)->seen++;
+    return 0;
+}
+
+
+static int
+visit(const char *domain, size_t len, const beian_rec_t *rec, void *data)
+{
+    walk_t       *w = data;
+    walk_t        scratch;
+    beian_rec_t   again;
+
+    memset(&scratch, 0, sizeof(scratch));
+    (void) touch(domain, len, rec, &scratch);
+
     /*
      * a key found by iteration is found by lookup, with the same record;
      * with a hash index, lookups read the index's copy, which a damaged
@@ -61,12 +79,7 @@ visit(const char *domain, size_t len, const beian_rec_t *rec, void *data)
         if (len <= BEIAN_HOST_MAX
             && beian_snap_get(w->snap, domain, len, &again) == 1)
         {
-            for (i = 0; i < again.icp_len; i++) {
-                sink ^= again.icp[i];
-            }
-            for (i = 0; i < again.website_id_len; i++) {
-                sink ^= again.website_id[i];
-            }
+            (void) touch(domain, 0, &again, &scratch);
         }
 
     } else if (len <= BEIAN_HOST_MAX) {
@@ -77,8 +90,6 @@ visit(const char *domain, size_t len, const beian_rec_t *rec, void *data)
                    "iterated key \"%.*s\" not found by lookup", (int) len,
                    domain);
     }
-
-    (void) sink;
 
     return ++w->seen == w->stop_at;
 }
@@ -140,9 +151,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     w.stop_at = 1;
     beian_snap_foreach(snap, visit, &w, err, sizeof(err));
 
+    /* every key the index hands out, inside the mapping */
+    memset(&w, 0, sizeof(w));
+    beian_snap_index_foreach(snap, touch, &w, err, sizeof(err));
+
+    /* with the record, and the verdict alone (the index's one pass) */
     for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
         cls = beian_host_normalize(hosts[i], strlen(hosts[i]), host, &n);
         beian_match(snap, cls, host, n, BEIAN_MATCH_SUBDOMAINS, &m);
+        beian_match(snap, cls, host, n, BEIAN_MATCH_SUBDOMAINS
+                                        | BEIAN_MATCH_NO_RECORD, &m);
     }
 
     beian_snap_close(snap);

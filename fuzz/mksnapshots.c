@@ -556,7 +556,7 @@ main(int argc, char **argv)
     };
     static const char *const indexed[] = {
         "example.com", "filed.cn", "www.filed.cn", "xn--fiqs8s.cn",
-        /* 58 bytes, the longest kept in its line, and 59: a long key */
+        /* keys of 58, 59 and 69 bytes: whole words and a partial one */
         "b.abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnop.com",
         "c.abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopq.com",
         "a.abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0"

@@ -831,14 +831,17 @@ index_edit(const char *name, void (*fn)(unsigned char *p, size_t size))
 
 
 #define HDR(p)      ((beian_index_hdr_t *) (void *) (p))
-#define LINES(p)    ((p) + 48 + (size_t) HDR(p)->blocks * 64)
+#define FILTER(p)   ((p) + 48)
+#define BUCKETS(p)  ((p) + 48 + (size_t) HDR(p)->words * 8)
+#define BUCKET(p, i)  ((beian_index_bucket_t *) (void *) \
+                       (BUCKETS(p) + (size_t) (i) * 64))
 
 static void ed_magic(unsigned char *p, size_t n) { (void) n; HDR(p)->magic++; }
 static void ed_count(unsigned char *p, size_t n) { (void) n; HDR(p)->count--; }
-static void ed_blocks(unsigned char *p, size_t n) { (void) n; HDR(p)->blocks++; }
-static void ed_homes0(unsigned char *p, size_t n) { (void) n; HDR(p)->homes = 0; }
-static void ed_lines(unsigned char *p, size_t n) { (void) n; HDR(p)->lines--; }
-static void ed_long(unsigned char *p, size_t n) { (void) n; HDR(p)->long_len++; }
+static void ed_words(unsigned char *p, size_t n) { (void) n; HDR(p)->words += 8; }
+static void ed_homes(unsigned char *p, size_t n) { (void) n; HDR(p)->homes++; }
+static void ed_buckets(unsigned char *p, size_t n) { (void) n; HDR(p)->buckets--; }
+static void ed_keys(unsigned char *p, size_t n) { (void) n; HDR(p)->keys_len++; }
 static void ed_recs(unsigned char *p, size_t n) { (void) n; HDR(p)->recs_len--; }
 static void ed_zero(unsigned char *p, size_t n) { (void) n; HDR(p)->zero = 1; }
 
@@ -847,22 +850,41 @@ ed_spill(unsigned char *p, size_t n)
 {
     uint32_t  i;
 
+    /* every home spills past the last bucket, and every key passes the
+     * filter: a lookup that misses its home reads the spill */
     (void) n;
+    memset(FILTER(p), 0xff, (size_t) HDR(p)->words * 8);
     for (i = 0; i < HDR(p)->homes; i++) {
-        LINES(p)[(size_t) i * 64] = 255;
+        BUCKET(p, i)->spill = 255;
     }
 }
 
 static void
-ed_entry(unsigned char *p, size_t n)
+ed_koff(unsigned char *p, size_t n)
 {
-    uint32_t  i;
+    uint32_t  i, j;
 
-    /* every line's first entry: a key running past the line's end */
+    /* every key offset past the key area, or into its padding */
     (void) n;
-    for (i = 0; i < HDR(p)->lines; i++) {
-        if (LINES(p)[(size_t) i * 64 + 1] != 0) {
-            LINES(p)[(size_t) i * 64 + 1] = 60;
+    for (i = 0; i < HDR(p)->buckets; i++) {
+        for (j = 0; j < BEIAN_INDEX_SLOTS; j++) {
+            BUCKET(p, i)->koff[j] = (i + j) % 2 ? 0xfffffff0U : 3;
+        }
+    }
+}
+
+static void
+ed_len(unsigned char *p, size_t n)
+{
+    uint32_t  i, j;
+
+    /* every key as long as it can be: past the key area's end */
+    (void) n;
+    for (i = 0; i < HDR(p)->buckets; i++) {
+        for (j = 0; j < BEIAN_INDEX_SLOTS; j++) {
+            if (BUCKET(p, i)->len[j] != 0) {
+                BUCKET(p, i)->koff[j] = HDR(p)->keys_len - 2;
+            }
         }
     }
 }
@@ -871,26 +893,19 @@ static void
 ed_filter(unsigned char *p, size_t n)
 {
     (void) n;
-    memset(p + 48, 0, (size_t) HDR(p)->blocks * 64);
+    memset(FILTER(p), 0, (size_t) HDR(p)->words * 8);
 }
 
 static void
-ed_long_off(unsigned char *p, size_t n)
+ed_check(unsigned char *p, size_t n)
 {
-    uint32_t        i, off = 0xfffffff0U;
-    unsigned char  *l;
+    uint32_t  i, j;
 
+    /* every check wrong: keys are found by their check first */
     (void) n;
-    for (i = 0; i < HDR(p)->lines; i++) {
-        for (l = LINES(p) + (size_t) i * 64 + 1;
-             l < LINES(p) + (size_t) i * 64 + 64 && *l; )
-        {
-            if (*l == 0xff) {
-                memcpy(l + 2, &off, 4);
-                l += 10;
-            } else {
-                l += 5 + *l;
-            }
+    for (i = 0; i < HDR(p)->buckets; i++) {
+        for (j = 0; j < BEIAN_INDEX_SLOTS; j++) {
+            BUCKET(p, i)->check[j] ^= 1;
         }
     }
 }
@@ -900,12 +915,12 @@ static void
 test_index_corrupt(void **state)
 {
     char               err[BEIAN_ERR_MAX];
-    char               longname[64];
     unsigned char     *p;
-    size_t             i, size, n;
+    size_t             i, size;
     beian_rec_t        rec;
+    char               d1[72], d2[72];
     beian_snap_t      *s;
-    beian_entry_t      e[2];
+    beian_match_t      mm;
     beian_index_hdr_t  hdr;
 
     static const struct {
@@ -915,10 +930,10 @@ test_index_corrupt(void **state)
     } hdr_edits[] = {
         { "ix-magic.mdb", ed_magic, "index has a bad magic" },
         { "ix-count.mdb", ed_count, "index sizes do not fit" },
-        { "ix-blocks.mdb", ed_blocks, "index sizes do not fit" },
-        { "ix-homes.mdb", ed_homes0, "index sizes do not fit" },
-        { "ix-lines.mdb", ed_lines, "index sizes do not fit" },
-        { "ix-long.mdb", ed_long, "index sizes do not fit" },
+        { "ix-words.mdb", ed_words, "index sizes do not fit" },
+        { "ix-homes.mdb", ed_homes, "index sizes do not fit" },
+        { "ix-buckets.mdb", ed_buckets, "index sizes do not fit" },
+        { "ix-keys.mdb", ed_keys, "index sizes do not fit" },
         { "ix-recs.mdb", ed_recs, "index sizes do not fit" },
         { "ix-zero.mdb", ed_zero, "index sizes do not fit" },
     };
@@ -929,12 +944,15 @@ test_index_corrupt(void **state)
     p = lmdb_get_copy(tmp_path("idx.mdb"), "index", BEIAN_INDEX_KEY, &size);
     memcpy(&hdr, p, sizeof(hdr));
     assert_int_equal(hdr.magic, BEIAN_INDEX_MAGIC);
+    assert_memory_equal(p, "beianix3", 8);
     assert_int_equal(hdr.seed, 0);
     assert_int_equal(hdr.count, 3);
-    assert_int_equal(hdr.blocks, BEIAN_INDEX_BLOCKS(3));
-    assert_true(hdr.homes >= 1 && hdr.lines >= hdr.homes);
-    assert_int_equal(hdr.long_len, 0);
-    assert_int_equal(size, 48 + ((size_t) hdr.blocks + hdr.lines) * 64
+    assert_int_equal(hdr.words, BEIAN_INDEX_WORDS(3));
+    assert_int_equal(hdr.homes, BEIAN_INDEX_HOMES(3));
+    assert_true(hdr.buckets >= hdr.homes);
+    assert_int_equal(hdr.keys_len, 8 + 20 + 11 + 8);
+    assert_int_equal(size, 48 + (size_t) hdr.words * 8
+                           + (size_t) hdr.buckets * 64 + hdr.keys_len
                            + hdr.recs_len);
     free(p);
 
@@ -946,7 +964,7 @@ test_index_corrupt(void **state)
 
     copy_file(tmp_path("idx.mdb"), tmp_path("ix-short.mdb"));
     lmdb_putv(tmp_path("ix-short.mdb"), "index", BEIAN_INDEX_KEY,
-              "beianix2", 8);
+              "beianix3", 8);
     expect_refused("ix-short.mdb", "index value too short");
 
     /* two values: not what beian-sync writes */
@@ -954,69 +972,231 @@ test_index_corrupt(void **state)
     lmdb_put(tmp_path("ix-key.mdb"), "index", "hash-v9", "x");
     expect_refused("ix-key.mdb", "index database is not");
 
-    /* an index of another version alone: read through the tree */
+    /* an index of another version alone (hash-v2, a file of an older
+     * writer, or a newer one): read through the tree */
     copy_file(tmp_path("idx.mdb"), tmp_path("ix-other.mdb"));
     lmdb_drop(tmp_path("ix-other.mdb"), "index");
-    lmdb_put(tmp_path("ix-other.mdb"), "index", "hash-v9", "x");
+    lmdb_put(tmp_path("ix-other.mdb"), "index", "hash-v2", "beianix2");
     s = beian_snap_open(tmp_path("ix-other.mdb"), err, sizeof(err));
     if (s == NULL) {
         fail_msg("%s", err);
     }
     assert_false(beian_snap_has_index(s));
     assert_int_equal(beian_snap_get(s, "filed.cn", 8, &rec), 1);
+    assert_int_equal(beian_snap_get(s, "other.cn", 8, &rec), 0);
+
+    /* the digest covers that entry as it is stored: an older writer's
+     * file still verifies, and a change to its index does not */
+    assert_int_equal(beian_snap_digest(s, d1, err, sizeof(err)), 0);
+    beian_snap_close(s);
+    lmdb_put(tmp_path("ix-other.mdb"), "index", "hash-v2", "beianiy2");
+    s = beian_snap_open(tmp_path("ix-other.mdb"), err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(beian_snap_digest(s, d2, err, sizeof(err)), 0);
+    assert_string_not_equal(d1, d2);
+    beian_snap_close(s);
+    lmdb_drop(tmp_path("ix-other.mdb"), "index");
+    s = beian_snap_open(tmp_path("ix-other.mdb"), err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(beian_snap_digest(s, d2, err, sizeof(err)), 0);
+    assert_string_not_equal(d1, d2);
     beian_snap_close(s);
 
-    /* spill past the last line: lookups fail, never read there */
+    /* spill past the last bucket: a lookup that leaves its home fails,
+     * never reads there; one found at home is found */
     index_edit("ix-spill.mdb", ed_spill);
     s = beian_snap_open(tmp_path("ix-spill.mdb"), err, sizeof(err));
     assert_non_null(s);
-    assert_int_equal(beian_snap_get(s, "filed.cn", 8, &rec), -1);
-    assert_int_equal(beian_snap_get(s, "example.com", 11, NULL), -1);
+    assert_int_equal(beian_snap_get(s, "absent.cn", 9, &rec), -1);
+    assert_int_equal(beian_snap_get(s, "www.filed.cn.evil.net", 21, NULL),
+                     -1);
+    assert_int_equal(beian_snap_get(s, "filed.cn", 8, NULL), 1);
     beian_snap_close(s);
 
-    /* an entry running past its line */
-    index_edit("ix-entry.mdb", ed_entry);
-    s = beian_snap_open(tmp_path("ix-entry.mdb"), err, sizeof(err));
+    /* key offsets outside the key area, or into its padding */
+    index_edit("ix-koff.mdb", ed_koff);
+    s = beian_snap_open(tmp_path("ix-koff.mdb"), err, sizeof(err));
     assert_non_null(s);
     assert_int_equal(beian_snap_get(s, "filed.cn", 8, &rec), -1);
+    assert_int_equal(beian_snap_get(s, "example.com", 11, NULL), -1);
+    assert_int_equal(match(s, "www.example.com", BEIAN_MATCH_SUBDOMAINS
+                           | BEIAN_MATCH_NO_RECORD, &mm), BEIAN_UNFILED);
     beian_snap_close(s);
 
-    /* an empty filter: every lookup misses before reading a line */
+    /* keys running past the key area's end */
+    index_edit("ix-len.mdb", ed_len);
+    s = beian_snap_open(tmp_path("ix-len.mdb"), err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(beian_snap_get(s, "filed.cn", 8, NULL), -1);
+    assert_int_equal(beian_snap_get(s, "deep.sub.example.org", 20, NULL),
+                     -1);
+    beian_snap_close(s);
+
+    /* an empty filter: every lookup misses before reading a bucket */
     index_edit("ix-filter.mdb", ed_filter);
     s = beian_snap_open(tmp_path("ix-filter.mdb"), err, sizeof(err));
     assert_non_null(s);
     assert_int_equal(beian_snap_get(s, "filed.cn", 8, &rec), 0);
     assert_int_equal(beian_snap_get(s, "example.com", 11, &rec), 0);
+    assert_int_equal(match(s, "www.example.com", BEIAN_MATCH_SUBDOMAINS
+                           | BEIAN_MATCH_NO_RECORD, &mm), BEIAN_UNFILED);
     beian_snap_close(s);
 
-    /* a long domain (over 58 bytes) lives outside the lines */
-    memset(longname, 'q', 60);
-    memcpy(longname + 60, ".cn", 4);
-    e[0].domain = longname;
-    e[0].domain_len = 63;
-    e[0].icp = "京ICP备12345678号-9";
-    e[0].website_id = "w9";
-    e[1].domain = "short.cn";
-    e[1].domain_len = 8;
-    e[1].icp = "京ICP备12345678号-8";
-    e[1].website_id = "w8";
-    n = beian_entries_sort(e, 2);
-    write_entries("idx.mdb", "lhins-test0001", "unit", e, n);
-    s = beian_snap_open(tmp_path("idx.mdb"), err, sizeof(err));
+    /* wrong checks: keys are not found, nothing else read */
+    index_edit("ix-check.mdb", ed_check);
+    s = beian_snap_open(tmp_path("ix-check.mdb"), err, sizeof(err));
     assert_non_null(s);
-    assert_true(beian_snap_has_index(s));
-    assert_int_equal(beian_snap_get(s, longname, 63, &rec), 1);
-    assert_memory_equal(rec.website_id, "w9", 2);
-    assert_int_equal(beian_snap_get(s, longname, 62, &rec), 0);
-    assert_int_equal(beian_snap_get(s, "short.cn", 8, &rec), 1);
+    assert_int_equal(beian_snap_get(s, "filed.cn", 8, &rec), 0);
+    assert_int_equal(match(s, "www.example.com", BEIAN_MATCH_SUBDOMAINS
+                           | BEIAN_MATCH_NO_RECORD, &mm), BEIAN_UNFILED);
     beian_snap_close(s);
+}
 
-    index_edit("ix-longoff.mdb", ed_long_off);
-    s = beian_snap_open(tmp_path("ix-longoff.mdb"), err, sizeof(err));
-    assert_non_null(s);
-    assert_int_equal(beian_snap_get(s, longname, 63, NULL), -1);
-    assert_int_equal(beian_snap_get(s, "short.cn", 8, NULL), 1);
-    beian_snap_close(s);
+
+/* A name of n labels of one letter, then "cn": 2 n + 2 bytes. */
+static size_t
+many_labels(char *out, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = (char) ('a' + i % 26);
+        out[2 * i + 1] = '.';
+    }
+    memcpy(out + 2 * n, "cn", 3);
+    return 2 * n + 2;
+}
+
+
+/*
+ * The index's own cases: look-alikes, names of every length up to 253
+ * bytes and 127 labels, hosts shorter than a word, each through the index
+ * and through the tree.
+ */
+static void
+test_index_names(void **state)
+{
+    char            err[BEIAN_ERR_MAX], host[BEIAN_HOST_MAX + 1];
+    char            names[9][BEIAN_DOMAIN_MAX + 1];
+    size_t          i, j, n, len;
+    beian_snap_t   *idx, *tree;
+    beian_match_t   m1, m2;
+    beian_rec_t     rec;
+    beian_entry_t   e[9];
+    beian_status_t  s1, s2;
+
+    static const char *const  lookalikes[] = {
+        "xexample.com", "example.com.evil.net", "example.co", "xample.com",
+        "example.comm", "eexample.com", "example.org", "ab.c", "b.cn",
+        "www.b.cn", "x.ab.c", "cn", "a.cn", "exampl.com", "examplf.com",
+        "longest-label-0123456789.example.net.evil",
+    };
+
+    (void) state;
+
+    strcpy(names[0], "example.com");
+    strcpy(names[1], "ab.cn");                          /* < 8 bytes */
+    strcpy(names[2], "abcdefgh.cn");                    /* a whole word */
+    strcpy(names[3], "longest-label-0123456789.example.net");
+    /* 253 bytes: four labels of 63, the last "com" cut to fit */
+    memset(names[4], 'x', 253);
+    names[4][63] = names[4][127] = names[4][191] = '.';
+    memcpy(names[4] + 250, "com", 4);
+    names[4][253] = '\0';
+    /* 127 labels, 253 bytes: 126 of one letter, then "c" */
+    n = many_labels(names[5], 125);
+    assert_int_equal(n, 252);
+    memcpy(names[5] + n - 2, "z.c", 4);
+    assert_int_equal(strlen(names[5]), 253);
+    /* 64 bytes: one whole word more than a label */
+    memset(names[6], 'q', 60);
+    memcpy(names[6] + 60, ".com", 5);
+    strcpy(names[7], "a1.b2.c3.d4.e5.f6.g7.h8.i9.net");
+    strcpy(names[8], "xn--fiqs8s.xn--fiqs8s");
+
+    for (i = 0; i < 9; i++) {
+        e[i].domain = names[i];
+        e[i].domain_len = strlen(names[i]);
+        assert_null(beian_domain_check(names[i], e[i].domain_len));
+        e[i].icp = "京ICP备12345678号-1";
+        e[i].website_id = "w";
+    }
+    n = beian_entries_sort(e, 9);
+    assert_int_equal(n, 9);
+    write_entries("names.mdb", "lhins-names", "unit", e, n);
+    copy_file(tmp_path("names.mdb"), tmp_path("names-tree.mdb"));
+    lmdb_drop(tmp_path("names-tree.mdb"), "index");
+
+    idx = beian_snap_open(tmp_path("names.mdb"), err, sizeof(err));
+    tree = beian_snap_open(tmp_path("names-tree.mdb"), err, sizeof(err));
+    assert_non_null(idx);
+    assert_non_null(tree);
+    assert_true(beian_snap_has_index(idx));
+
+    for (i = 0; i < 9; i++) {
+        len = strlen(names[i]);
+
+        /* exact, with and without the record */
+        assert_int_equal(beian_snap_get(idx, names[i], len, &rec), 1);
+        assert_int_equal(beian_snap_get(idx, names[i], len, NULL), 1);
+
+        /* every suffix of the name, then of subdomains of it, through
+         * the match: what the tree says, the same domain */
+        for (j = 0; j < 3; j++) {
+            len = (size_t) snprintf(host, sizeof(host), "%s%s",
+                                    j == 0 ? "" : j == 1 ? "w." : "www.",
+                                    names[i]);
+            if (len > BEIAN_DOMAIN_MAX) {
+                continue;
+            }
+            s1 = match(idx, host, BEIAN_MATCH_SUBDOMAINS
+                                  | BEIAN_MATCH_NO_RECORD, &m1);
+            s2 = match(tree, host, BEIAN_MATCH_SUBDOMAINS, &m2);
+            assert_int_equal(s1, BEIAN_FILED);
+            assert_int_equal(s2, BEIAN_FILED);
+            assert_int_equal(m1.domain_len, m2.domain_len);
+            assert_int_equal(m1.domain_len, strlen(names[i]));
+            assert_int_equal(match(idx, host, BEIAN_MATCH_SUBDOMAINS, &m1),
+                             BEIAN_FILED);
+            assert_int_equal(m1.rec.website_id_len, 1);
+        }
+
+        /* the name without its first byte, and with one more */
+        len = strlen(names[i]);
+        assert_int_equal(beian_snap_get(idx, names[i] + 1, len - 1, NULL),
+                         beian_snap_get(tree, names[i] + 1, len - 1, NULL));
+        host[0] = 'z';
+        memcpy(host + 1, names[i], len);
+        assert_int_equal(beian_snap_get(idx, host, len + 1, NULL), 0);
+    }
+
+    for (i = 0; i < sizeof(lookalikes) / sizeof(lookalikes[0]); i++) {
+        s1 = match(idx, lookalikes[i], BEIAN_MATCH_SUBDOMAINS
+                                       | BEIAN_MATCH_NO_RECORD, &m1);
+        s2 = match(tree, lookalikes[i], BEIAN_MATCH_SUBDOMAINS, &m2);
+        assert_int_equal(s1, s2);
+        assert_int_equal(m1.domain_len, m2.domain_len);
+        assert_int_equal(beian_snap_get(idx, lookalikes[i],
+                                        strlen(lookalikes[i]), NULL), 0);
+    }
+    assert_int_equal(match(idx, "www.b.cn", BEIAN_MATCH_SUBDOMAINS, &m1),
+                     BEIAN_UNFILED);
+    assert_int_equal(match(idx, "x.y.ab.cn", BEIAN_MATCH_SUBDOMAINS, &m1),
+                     BEIAN_FILED);
+    assert_int_equal(m1.domain_len, 5);
+
+    /* the whole key area: every key, no more (what beian-sync info holds
+     * against the tree) */
+    {
+        int  count = 0;
+
+        assert_int_equal(beian_snap_index_foreach(idx, count_cb, &count, err,
+                                                  sizeof(err)), 0);
+        assert_int_equal(count, 9);
+    }
+
+    beian_snap_close(idx);
+    beian_snap_close(tree);
 }
 
 
@@ -1262,6 +1442,7 @@ main(void)
         cmocka_unit_test(test_snapshot_refused),
         cmocka_unit_test(test_index_agrees),
         cmocka_unit_test(test_index_corrupt),
+        cmocka_unit_test(test_index_names),
         cmocka_unit_test(test_key_order),
         cmocka_unit_test(test_digest),
         cmocka_unit_test(test_write_refuses_unsorted),

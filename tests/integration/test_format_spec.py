@@ -1,7 +1,7 @@
 """
 An independent reader of the snapshot format, written from
 docs/snapshot-format.md alone (it uses none of the C code), run against
-files beian-sync writes: meta, records, digest and the hash-v2 index must
+files beian-sync writes: meta, records, digest and the hash-v3 index must
 be exactly what the specification says.
 
 LMDB's own mdb_dump (lmdb-utils) extracts the databases; everything after
@@ -22,24 +22,36 @@ M64 = (1 << 64) - 1
 INSTANCE = "lhins-spec0001"
 
 
+def rotl32(x):
+    return ((x << 32) | (x >> 32)) & M64
+
+
+def chunk(s, w):
+    """docs/snapshot-format.md 4.2: one word into the state"""
+    return rotl32(((s ^ w) * 0x9e3779b97f4a7c15) & M64)
+
+
+def fin(s):
+    s ^= s >> 32
+    s = (s * 0xbf58476d1ce4e5b9) & M64
+    return s ^ (s >> 29)
+
+
 def key_hash(seed, key):
     """docs/snapshot-format.md 4.2"""
-    n = len(key)
-    h = seed ^ ((n * 0x9e3779b97f4a7c15) & M64)
-    i = 0
-    while n - i >= 8:
-        w = int.from_bytes(key[i:i + 8], "little")
-        h = ((h ^ w) * 0xbf58476d1ce4e5b9) & M64
-        h ^= h >> 31
-        i += 8
-    w = int.from_bytes(key[i:], "little")
-    h = ((h ^ w) * 0x94d049bb133111eb) & M64
-    h ^= h >> 33
-    h = (h * 0xff51afd7ed558ccd) & M64
-    h ^= h >> 33
-    h = (h * 0xc4ceb9fe1a85ec53) & M64
-    h ^= h >> 33
-    return h
+    s, n = seed, len(key)
+    while n >= 8:
+        s = chunk(s, int.from_bytes(key[n - 8:n], "little"))
+        n -= 8
+    if n:
+        s = chunk(s, int.from_bytes(key[:n], "little"))
+    return fin(s ^ len(key))
+
+
+def pattern(i):
+    """docs/snapshot-format.md 4.4: filter pattern i"""
+    x = fin(((i + 1) * 0x9e3779b97f4a7c15) & M64)
+    return sum({1 << ((x >> sh) & 63) for sh in (58, 52, 46, 40)})
 
 
 def scale(x, n):
@@ -70,57 +82,58 @@ class Index:
     """docs/snapshot-format.md 4.1 to 4.7"""
 
     def __init__(self, value, count):
-        (self.magic, self.seed, self.count, self.blocks, self.homes,
-         self.lines, self.long_len, self.recs_len, zero) = \
+        (self.magic, self.seed, self.count, self.words, self.homes,
+         self.buckets, self.keys_len, self.recs_len, zero) = \
             struct.unpack_from("<QQQIIIIII", value, 0)
-        assert self.magic == 0x3278696e61696562
-        assert value[:8] == b"beianix2"
+        assert self.magic == 0x3378696e61696562
+        assert value[:8] == b"beianix3"
         assert self.count == count
-        assert self.blocks == count * 10 // 512 + 1
-        assert self.homes > 0 and self.homes <= self.lines <= self.homes + 255
-        assert zero == 0 and self.recs_len >= 1 + 3 * count
-        assert 48 + (self.blocks + self.lines) * 64 + self.long_len \
+        assert self.words == 8 * (count * 12 // 512 + 1)
+        assert self.homes == count // 3 + 1
+        assert self.homes <= self.buckets <= self.homes + 255
+        assert zero == 0 and self.keys_len >= 8
+        assert self.recs_len >= 1 + 3 * count
+        assert 48 + self.words * 8 + self.buckets * 64 + self.keys_len \
             + self.recs_len == len(value)
-        self.filter = value[48:48 + self.blocks * 64]
-        off = 48 + self.blocks * 64
-        self.line = [value[off + 64 * j:off + 64 * (j + 1)]
-                     for j in range(self.lines)]
-        off += self.lines * 64
-        self.long = value[off:off + self.long_len]
-        self.recs = value[off + self.long_len:]
+        self.filter = struct.unpack_from("<%dQ" % self.words, value, 48)
+        off = 48 + self.words * 8
+        self.bucket = [value[off + 64 * j:off + 64 * (j + 1)]
+                       for j in range(self.buckets)]
+        off += self.buckets * 64
+        self.keys = value[off:off + self.keys_len]
+        self.recs = value[off + self.keys_len:]
+        assert self.keys[:8] == bytes(8)
         assert self.recs[0] == 0
 
-    def entries(self, j):
-        """(key, record offset) of every entry of line j."""
-        line, p = self.line[j], 1
-        while p < 64 and line[p] != 0:
-            if line[p] == 0xff:
-                n, koff, roff = struct.unpack_from("<BII", line, p + 1)
-                assert 59 <= n <= 253
-                yield self.long[koff:koff + n], roff
-                p += 10
-            else:
-                n = line[p]
-                assert 1 <= n <= 58 and p + 5 + n <= 64
-                yield line[p + 1:p + 1 + n], \
-                    struct.unpack_from("<I", line, p + 1 + n)[0]
-                p += 5 + n
+    def slots(self, j):
+        """(check, key, record offset) of every used slot of bucket j."""
+        b = self.bucket[j]
+        check = struct.unpack_from("<4I", b, 0)
+        koff = struct.unpack_from("<4I", b, 16)
+        roff = struct.unpack_from("<4I", b, 32)
+        for i in range(4):
+            n = b[48 + i]
+            if n:
+                assert 8 <= koff[i] and koff[i] + n <= self.keys_len
+                yield check[i], self.keys[koff[i]:koff[i] + n], roff[i]
+        assert b[53:] == bytes(11)
+
+    def spill(self, j):
+        return self.bucket[j][52]
 
     def in_filter(self, h):
-        block = self.filter[64 * scale(h >> 32, self.blocks):][:64]
-        g = (h * 0x9e3779b97f4a7c15) & M64
-        bits = [(g >> (55 - 9 * i)) & 511 for i in range(6)]
-        return all(block[b >> 3] & (1 << (b & 7)) for b in bits)
+        m = pattern(h >> 54)
+        return self.filter[scale(h & 0xffffffff, self.words)] & m == m
 
     def get(self, key):
         """The record of key, or None: the lookup of 4.7."""
         h = key_hash(self.seed, key)
         if not self.in_filter(h):
             return None
-        home = scale(h & 0xffffffff, self.homes)
-        for j in range(home, home + self.line[home][0] + 1):
-            for k, roff in self.entries(j):
-                if k == key:
+        home = scale(h >> 32, self.homes)
+        for j in range(home, home + self.spill(home) + 1):
+            for check, k, roff in self.slots(j):
+                if check == h & 0xffffffff and k == key:
                     r = self.recs[roff:]
                     return record(r[:3 + r[1] + r[2 + r[1]]])
         return None
@@ -153,9 +166,14 @@ class FormatSpec(unittest.TestCase):
                         "--quiet"], check=True)
 
     def test_hash_test_vectors(self):
-        # the vectors docs/snapshot-format.md 4.2 gives
-        self.assertEqual(key_hash(0, b"example.com"), 0xdee32ee9a2021b16)
-        self.assertEqual(key_hash(0, b"a.example.com"), 0x6f6ac76a27239239)
+        # the vectors docs/snapshot-format.md 4.2 and 4.4 give
+        self.assertEqual(key_hash(0, b"example.com"), 0x59410145e998c0d7)
+        self.assertEqual(key_hash(0, b"a.example.com"), 0xab5b6a8dd1d3f77b)
+        self.assertEqual(key_hash(0, b"abcdefgh"), 0x77299ebc5eeebbc8)
+        self.assertEqual(key_hash(0, b"abcdefghijklmnopq"),
+                         0xd9292e5855529c4c)
+        self.assertEqual(pattern(0), 0x0800040210000000)
+        self.assertEqual(pattern(1023), 0x0088080010000000)
 
     def test_meta_records_digest_and_index(self):
         long_label = "l" * 60
@@ -177,36 +195,40 @@ class FormatSpec(unittest.TestCase):
         self.assertEqual(sorted(recs), sorted(d.encode() for d in domains))
 
         index = dump(self.snap, "index")
-        self.assertEqual(list(index), [b"hash-v2"])
+        self.assertEqual(list(index), [b"hash-v3"])
 
         # the digest, from the records and the index (section 2)
         d = hashlib.sha256(INSTANCE.encode() + b"\0")
         for k in sorted(recs):
             icp, wid = record(recs[k])
             d.update(k + b"\0" + icp.encode() + b"\0" + wid.encode() + b"\0")
-        v = index[b"hash-v2"]
-        d.update(b"hash-v2\0" + struct.pack("=Q", len(v)) + v)
+        v = index[b"hash-v3"]
+        d.update(b"hash-v3\0" + struct.pack("=Q", len(v)) + v)
         self.assertEqual(meta["digest"], "sha256:" + d.hexdigest())
-        ix = Index(index[b"hash-v2"], len(domains))
+        ix = Index(index[b"hash-v3"], len(domains))
 
         # every domain through the index gives its record ...
         for k, v in recs.items():
             self.assertEqual(ix.get(k), record(v), k)
         # ... and names that are not there are absent
         for k in (b"example.co", b"www.example.com", b"com", b"xample.com",
+                  b"xexample.com", b"example.com.evil.net",
                   long_label.encode() + b".example.c"):
             self.assertIsNone(ix.get(k), k)
 
-        # every entry sits within its home's spill, long keys outside lines
-        seen = 0
-        for j in range(ix.lines):
-            for k, _ in ix.entries(j):
-                home = scale(key_hash(ix.seed, k) & 0xffffffff, ix.homes)
-                self.assertTrue(home <= j <= home + ix.line[home][0])
-                seen += 1
-        self.assertEqual(seen, len(domains))
-        self.assertEqual(ix.long_len, sum(len(k) for k in recs if len(k) > 58))
-
+        # every key once, within its home's spill, with its check and its
+        # filter bits; keys in key order in the key area
+        seen = []
+        for j in range(ix.buckets):
+            for check, k, _ in ix.slots(j):
+                h = key_hash(ix.seed, k)
+                home = scale(h >> 32, ix.homes)
+                self.assertTrue(home <= j <= home + ix.spill(home))
+                self.assertEqual(check, h & 0xffffffff)
+                self.assertTrue(ix.in_filter(h))
+                seen.append(k)
+        self.assertEqual(sorted(seen), sorted(recs))
+        self.assertEqual(ix.keys, bytes(8) + b"".join(sorted(recs)))
 
 if __name__ == "__main__":
     unittest.main()
