@@ -277,6 +277,23 @@ beian_sni_t beian_tls_client_hello(const unsigned char *buf, size_t len,
     unsigned char *scratch, size_t size, const unsigned char **name,
     size_t *name_len);
 
+/* What a server's first bytes say about the client's next plaintext ones. */
+typedef enum {
+    BEIAN_SH_AGAIN = 0,                 /* fewer than BEIAN_SH_NEED bytes */
+    BEIAN_SH_FINAL,                     /* a ServerHello that is not a
+                                           HelloRetryRequest: no second
+                                           ClientHello can follow */
+    BEIAN_SH_RETRY,                     /* a HelloRetryRequest: one may */
+    BEIAN_SH_OTHER                      /* anything else (an alert, a
+                                           ServerHello in pieces, not TLS) */
+} beian_sh_t;
+
+/* Bytes beian_tls_server_hello() needs: record and handshake headers,
+ * version, random. */
+#define BEIAN_SH_NEED       (5 + 4 + 2 + 32)
+
+beian_sh_t beian_tls_server_hello(const unsigned char *buf, size_t len);
+
 #if defined __GNUC__
 #pragma GCC visibility pop
 #endif

@@ -14,6 +14,7 @@
 #define TLS_HANDSHAKE_HEADER    4
 #define TLS_CONTENT_HANDSHAKE   22
 #define TLS_CLIENT_HELLO        1
+#define TLS_SERVER_HELLO        2
 #define TLS_EXT_SERVER_NAME     0
 #define TLS_SNI_HOST_NAME       0
 /* a record's payload: 2^14 bytes, and a little more for old peers */
@@ -229,4 +230,49 @@ beian_tls_client_hello(const unsigned char *buf, size_t len,
     msg.left = need - TLS_HANDSHAKE_HEADER;
 
     return client_hello_sni(&msg, name, name_len);
+}
+
+
+/*
+ * RFC 8446 4.1.3: a HelloRetryRequest is a ServerHello whose random is
+ * SHA-256("HelloRetryRequest").  Only after one may a client send another
+ * plaintext ClientHello; after any other ServerHello (TLS 1.3 or 1.2) its
+ * plaintext handshake is over, and a TLS 1.2 client's Finished travels in
+ * a handshake record whose encrypted first byte may well read as a
+ * ClientHello's type.
+ */
+beian_sh_t
+beian_tls_server_hello(const unsigned char *buf, size_t len)
+{
+    size_t  rlen, mlen;
+
+    static const unsigned char  retry[32] = {
+        0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11,
+        0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+        0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e,
+        0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c
+    };
+
+    if (len < BEIAN_SH_NEED) {
+        return BEIAN_SH_AGAIN;
+    }
+
+    if (buf[0] != TLS_CONTENT_HANDSHAKE || buf[1] != 3
+        || buf[TLS_RECORD_HEADER] != TLS_SERVER_HELLO)
+    {
+        return BEIAN_SH_OTHER;
+    }
+
+    /* the version, random and all in this record, as servers send it */
+    rlen = (size_t) buf[3] << 8 | buf[4];
+    mlen = (size_t) buf[6] << 16 | (size_t) buf[7] << 8 | buf[8];
+
+    if (rlen < BEIAN_SH_NEED - TLS_RECORD_HEADER
+        || mlen < BEIAN_SH_NEED - TLS_RECORD_HEADER - TLS_HANDSHAKE_HEADER)
+    {
+        return BEIAN_SH_OTHER;
+    }
+
+    return memcmp(buf + TLS_RECORD_HEADER + TLS_HANDSHAKE_HEADER + 2, retry,
+                  sizeof(retry)) == 0 ? BEIAN_SH_RETRY : BEIAN_SH_FINAL;
 }

@@ -44,17 +44,21 @@ typedef struct {
 
     /*
      * After an allowed ClientHello, the client's later records are watched
-     * until its first encrypted one: a TLS 1.3 HelloRetryRequest makes the
-     * client send a second ClientHello, which must name an allowed server
-     * too (the upstream would take its name).
+     * until its first encrypted one, or until the upstream's ServerHello
+     * shows it is not a HelloRetryRequest: a TLS 1.3 HelloRetryRequest
+     * makes the client send a second ClientHello, which must name an
+     * allowed server too (the upstream would take its name).
      */
     unsigned                    watch:1;
+    unsigned                    server:1;         /* its first bytes seen */
     unsigned                    peek:1;           /* check the next byte:
                                                      a ClientHello's type */
     unsigned                    hello:1;          /* the first one passed */
     u_char                      hdr[5];           /* a record header, */
     size_t                      hdr_len;          /* gathered */
     size_t                      left;             /* record bytes to skip */
+    u_char                      sh[BEIAN_SH_NEED];  /* the upstream's first */
+    size_t                      sh_len;             /* bytes, gathered */
 } ngx_stream_beian_ctx_t;
 
 
@@ -67,6 +71,8 @@ typedef struct {
 
 
 static ngx_int_t ngx_stream_beian_handler(ngx_stream_session_t *s);
+static void ngx_stream_beian_server_hello(ngx_stream_beian_ctx_t *ctx,
+    ngx_chain_t *in);
 static ngx_int_t ngx_stream_beian_filter(ngx_stream_session_t *s,
     ngx_chain_t *in, ngx_uint_t from_upstream);
 static ngx_int_t ngx_stream_beian_preread_phase(ngx_stream_session_t *s,
@@ -340,6 +346,46 @@ ngx_stream_beian_handler(ngx_stream_session_t *s)
 
 
 /*
+ * The upstream's first bytes, gathered over reads: after a ServerHello
+ * that is not a HelloRetryRequest, the client sends no plaintext
+ * ClientHello any more, and its next handshake records (a TLS 1.2
+ * Finished is one) are encrypted: the watch ends.  Anything else keeps it.
+ */
+static void
+ngx_stream_beian_server_hello(ngx_stream_beian_ctx_t *ctx, ngx_chain_t *in)
+{
+    size_t        n;
+    ngx_chain_t  *cl;
+
+    for (cl = in; cl && ctx->sh_len < BEIAN_SH_NEED; cl = cl->next) {
+        if (!ngx_buf_in_memory(cl->buf)) {
+            continue;
+        }
+
+        n = ngx_min((size_t) (cl->buf->last - cl->buf->pos),
+                    BEIAN_SH_NEED - ctx->sh_len);
+        ngx_memcpy(ctx->sh + ctx->sh_len, cl->buf->pos, n);
+        ctx->sh_len += n;
+    }
+
+    switch (beian_tls_server_hello(ctx->sh, ctx->sh_len)) {
+
+    case BEIAN_SH_AGAIN:
+        return;
+
+    case BEIAN_SH_FINAL:
+        ctx->watch = 0;
+        break;
+
+    default:
+        break;
+    }
+
+    ctx->server = 1;
+}
+
+
+/*
  * The client's bytes on their way upstream, while watched: TLS records
  * are walked header by header; a handshake record that starts another
  * ClientHello is parsed and judged like the first.  A name not allowed, a
@@ -364,7 +410,15 @@ ngx_stream_beian_filter(ngx_stream_session_t *s, ngx_chain_t *in,
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_beian_module);
 
-    if (from_upstream || ctx == NULL || !ctx->watch) {
+    if (ctx == NULL || !ctx->watch) {
+        return ngx_stream_next_filter(s, in, from_upstream);
+    }
+
+    if (from_upstream) {
+        if (!ctx->server) {
+            ngx_stream_beian_server_hello(ctx, in);
+        }
+
         return ngx_stream_next_filter(s, in, from_upstream);
     }
 

@@ -158,20 +158,24 @@ sub refused_stream {
        "$what: closed, no certificate") or diag $out;
 }
 
-# A ClientHello by hand: TLS 1.3 only, x25519, with a key share or not.
+# A ClientHello by hand: TLS 1.3 only, x25519, with a key share or not;
+# or ($share 'tls12') TLS 1.2 only, ECDHE with AES-GCM.
 sub client_hello {
     my ($name, $share) = @_;
+    my $tls12 = ($share // '') eq 'tls12';
     my $ext = sub { pack('n n/a*', $_[0], $_[1]) };
     my $e = $ext->(0, pack('n/a*', pack('C n/a*', 0, $name)))      # SNI
           . $ext->(10, pack('n/a*', pack('n*', 0x001d, 0x0017)))    # groups
           . $ext->(13, pack('n/a*', pack('n*', 0x0804, 0x0403,     # sigalgs
-                                             0x0401, 0x0805)))
-          . $ext->(43, pack('C/a*', pack('n', 0x0304)))            # TLS 1.3
-          . $ext->(51, pack('n/a*', $share                          # key share
-                   ? pack('n n/a*', 0x001d, join '', map { chr 9 } 1 .. 32)
-                   : ''));
+                                             0x0401, 0x0805)));
+    $e .= $ext->(43, pack('C/a*', pack('n', 0x0304)))              # TLS 1.3
+        . $ext->(51, pack('n/a*', $share                            # key share
+                 ? pack('n n/a*', 0x001d, join '', map { chr 9 } 1 .. 32)
+                 : ''))
+        unless $tls12;
+    my $suites = $tls12 ? pack('n*', 0xc02f, 0xc02b) : pack('n', 0x1301);
     my $body = pack('n', 0x0303) . ("\x11" x 32) . pack('C/a*', "\x22" x 32)
-             . pack('n/a*', pack('n', 0x1301)) . "\x01\x00"
+             . pack('n/a*', $suites) . "\x01\x00"
              . pack('n/a*', $e);
     my $hs = "\x01" . substr(pack('N', length $body), 1) . $body;
     return pack('C n n/a*', 0x16, 0x0301, $hs);
@@ -206,6 +210,31 @@ sub hrr {
     return 'closed' if $r eq '';
     return 'serverhello' if substr($r, 0, 1) eq "\x16";
     return 'other: ' . unpack('H*', substr($r, 0, 8));
+}
+
+# A TLS 1.2 ClientHello the backend answers with its ServerHello, then a
+# handshake record whose first byte reads as a ClientHello's type and the
+# rest as nothing: what a TLS 1.2 client's encrypted Finished looks like,
+# one time in 256 (its first byte is ciphertext).  'answered' when the backend got it and said something,
+# 'closed' when the connection ended without a byte.
+sub after_serverhello {
+    my ($port, $name) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 5)
+        or return "connect: $!";
+    my $read = sub {
+        my $buf = '';
+        my $sel = IO::Select->new($s);
+        while ($sel->can_read(3)) {
+            sysread($s, $buf, 65536, length $buf) or last;
+        }
+        return $buf;
+    };
+    print $s client_hello($name, 'tls12');
+    my $r = $read->();
+    return 'no ServerHello: ' . unpack('H*', substr($r, 0, 6))
+        unless substr($r, 0, 1) eq "\x16" && substr($r, 5, 1) eq "\x02";
+    print $s "\x16\x03\x03\x00\x28\x01" . ("\x5a" x 39);
+    return $read->() eq '' ? 'closed' : 'answered';
 }
 
 sub accepted {
@@ -315,6 +344,14 @@ is(hrr($pass, 'example.com', 'evil.example.net'), 'closed',
 like(slurp("$dir/logs/error.log"),
      qr/beian: closed connection for unfiled server name "evil\.example\.net" in a second ClientHello/,
      'stream: the second ClientHello is named in the log');
+
+# after a ServerHello that is not a HelloRetryRequest no ClientHello can
+# follow: the client's next handshake records (a TLS 1.2 Finished) are
+# encrypted and pass, even one whose first byte is 0x01
+is(after_serverhello($pass, 'example.com'), 'answered',
+   'stream: a record after the ServerHello that looks like a ClientHello passes');
+unlike(slurp("$dir/logs/error.log"), qr/cannot be judged/,
+       'stream: and is not taken for a second ClientHello');
 
 # a stream server that ends TLS itself: the name is judged after the
 # handshake (the certificate is out), and the connection closed unserved

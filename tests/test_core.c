@@ -1428,6 +1428,62 @@ test_client_hello(void **state)
 }
 
 
+/* The upstream's first bytes: whether a second ClientHello may follow. */
+static void
+test_server_hello(void **state)
+{
+    size_t         i;
+    unsigned char  sh[64];
+
+    static const unsigned char  retry[32] = {
+        0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11,
+        0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+        0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e,
+        0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c
+    };
+
+    (void) state;
+
+    /* a ServerHello record of 58 bytes: header, version, random, ... */
+    memset(sh, 0x42, sizeof(sh));
+    memcpy(sh, "\x16\x03\x03\x00\x3a\x02\x00\x00\x36\x03\x03", 11);
+
+    assert_int_equal(beian_tls_server_hello(sh, sizeof(sh)), BEIAN_SH_FINAL);
+
+    /* fewer bytes than the random's end: ask for more, whatever they are */
+    for (i = 0; i < BEIAN_SH_NEED; i++) {
+        assert_int_equal(beian_tls_server_hello(sh, i), BEIAN_SH_AGAIN);
+    }
+    assert_int_equal(beian_tls_server_hello(sh, BEIAN_SH_NEED),
+                     BEIAN_SH_FINAL);
+
+    /* RFC 8446's HelloRetryRequest random */
+    memcpy(sh + 11, retry, sizeof(retry));
+    assert_int_equal(beian_tls_server_hello(sh, sizeof(sh)), BEIAN_SH_RETRY);
+
+    /* one byte off it is an ordinary ServerHello */
+    sh[42] ^= 1;
+    assert_int_equal(beian_tls_server_hello(sh, sizeof(sh)), BEIAN_SH_FINAL);
+
+    /* an alert, another handshake message, not TLS, a ServerHello in
+     * pieces (record or message shorter than its random): never FINAL */
+    sh[0] = 0x15;
+    assert_int_equal(beian_tls_server_hello(sh, sizeof(sh)), BEIAN_SH_OTHER);
+    sh[0] = 0x16;
+    sh[5] = 0x0b;
+    assert_int_equal(beian_tls_server_hello(sh, sizeof(sh)), BEIAN_SH_OTHER);
+    sh[5] = 0x02;
+    sh[1] = 0x48;
+    assert_int_equal(beian_tls_server_hello(sh, sizeof(sh)), BEIAN_SH_OTHER);
+    sh[1] = 0x03;
+    sh[4] = 0x20;
+    assert_int_equal(beian_tls_server_hello(sh, sizeof(sh)), BEIAN_SH_OTHER);
+    sh[4] = 0x3a;
+    sh[8] = 0x10;
+    assert_int_equal(beian_tls_server_hello(sh, sizeof(sh)), BEIAN_SH_OTHER);
+}
+
+
 int
 main(void)
 {
@@ -1447,6 +1503,7 @@ main(void)
         cmocka_unit_test(test_digest),
         cmocka_unit_test(test_write_refuses_unsorted),
         cmocka_unit_test(test_client_hello),
+        cmocka_unit_test(test_server_hello),
     };
 
     return cmocka_run_group_tests_name("core", tests, setup, teardown);
