@@ -200,12 +200,14 @@ int beian_snap_foreach(const beian_snap_t *snap, beian_snap_iter_pt fn,
 /* Matching options: what beian_subdomains and beian_ip_host say. */
 #define BEIAN_MATCH_SUBDOMAINS  0x01
 #define BEIAN_MATCH_IP_BLOCK    0x02
-/* The verdict and the domain only: m->rec is left empty, unread. */
+/* The status alone, what a gate asks per request: m->domain and m->rec
+ * are left empty, and the first filed suffix found ends the search. */
 #define BEIAN_MATCH_NO_RECORD   0x04
 
 typedef struct {
     beian_status_t  status;
-    const char     *domain;             /* matched filed domain (in host) */
+    const char     *domain;             /* matched filed domain (in host);
+                                           none with BEIAN_MATCH_NO_RECORD */
     size_t          domain_len;
     beian_rec_t     rec;                /* valid while snap is open; empty
                                            with BEIAN_MATCH_NO_RECORD */

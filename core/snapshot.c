@@ -969,11 +969,12 @@ static const uint64_t  low_bytes[8] = {
  * name's end are shared, each candidate adds its partial word and the
  * finish; 8-byte loads that stay inside the name).  Each is probed as its
  * hash is known, so the last one found is the longest, the match: its i,
- * or -1.
+ * or -1.  any: the first one found will do (the verdict alone needs no
+ * more than one filed suffix); it ends the search.
  */
 static inline __attribute__((always_inline)) int
 suffix_find(const beian_snap_t *snap, const unsigned char *p, size_t len,
-    const uint8_t *start, size_t n)
+    const uint8_t *start, size_t n, int any)
 {
     int       found;
     size_t    j, st, rest;
@@ -1014,6 +1015,10 @@ suffix_find(const beian_snap_t *snap, const unsigned char *p, size_t len,
             && index_find(snap, h, p + st, len - st, 1, &roff) == 1)
         {
             found = (int) j;
+
+            if (any) {
+                break;
+            }
         }
     }
 
@@ -1036,7 +1041,7 @@ beian_snap_get_suffix(const beian_snap_t *snap, const char *name,
         && len <= BEIAN_DOMAIN_MAX)
     {
         return suffix_find(snap, (const unsigned char *) name, len, start,
-                           n);
+                           n, 0);
     }
 
     for (i = 0; i < n; i++) {
@@ -1090,7 +1095,7 @@ beian_match_host(const beian_snap_t *snap, beian_host_class_t cls,
         && BEIAN_WIDE && h->len >= 8)
     {
         i = suffix_find(snap, (const unsigned char *) h->name, h->len,
-                        h->label, nc);
+                        h->label, nc, 1);
 
     } else {
         i = beian_snap_get_suffix(snap, h->name, h->len, h->label, nc,
@@ -1108,8 +1113,12 @@ beian_match_host(const beian_snap_t *snap, beian_host_class_t cls,
         return m->status = BEIAN_UNFILED;
     }
 
-    m->domain = h->name + h->label[i];
-    m->domain_len = h->len - h->label[i];
+    /* the status alone: the filed suffix found is not the match */
+    if (!(flags & BEIAN_MATCH_NO_RECORD)) {
+        m->domain = h->name + h->label[i];
+        m->domain_len = h->len - h->label[i];
+    }
+
     return m->status = BEIAN_FILED;
 }
 
