@@ -181,22 +181,30 @@ sub client_hello {
     return pack('C n n/a*', 0x16, 0x0301, $hs);
 }
 
-# Both ClientHellos of a HelloRetryRequest exchange: what the client gets
-# for the second, 'serverhello', 'closed', or what else came
-sub hrr {
-    my ($port, $first, $second) = @_;
+# A connection to port and a reader of what it says: until 3 s of quiet,
+# the end, or (one_record) one whole record
+sub conn {
+    my ($port, $one_record) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 5)
-        or return "connect: $!";
+        or return;
     my $read = sub {
         my $buf = '';
         my $sel = IO::Select->new($s);
         while ($sel->can_read(3)) {
-            my $n = sysread($s, $buf, 65536, length $buf) or last;
-            last if length $buf >= 5
+            sysread($s, $buf, 65536, length $buf) or last;
+            last if $one_record && length $buf >= 5
                     && length $buf >= 5 + unpack('n', substr($buf, 3, 2));
         }
         return $buf;
     };
+    return ($s, $read);
+}
+
+# Both ClientHellos of a HelloRetryRequest exchange: what the client gets
+# for the second, 'serverhello', 'closed', or what else came
+sub hrr {
+    my ($port, $first, $second) = @_;
+    my ($s, $read) = conn($port, 1) or return "connect: $!";
     print $s client_hello($first, 0);
     my $r = $read->();
     # the HelloRetryRequest's "random" is a constant of RFC 8446
@@ -215,20 +223,12 @@ sub hrr {
 # A TLS 1.2 ClientHello the backend answers with its ServerHello, then a
 # handshake record whose first byte reads as a ClientHello's type and the
 # rest as nothing: what a TLS 1.2 client's encrypted Finished looks like,
-# one time in 256 (its first byte is ciphertext).  'answered' when the backend got it and said something,
-# 'closed' when the connection ended without a byte.
+# one time in 256 (its first byte is ciphertext).  'answered' when the
+# backend got it and said something, 'closed' when the connection ended
+# without a byte.
 sub after_serverhello {
     my ($port, $name) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 5)
-        or return "connect: $!";
-    my $read = sub {
-        my $buf = '';
-        my $sel = IO::Select->new($s);
-        while ($sel->can_read(3)) {
-            sysread($s, $buf, 65536, length $buf) or last;
-        }
-        return $buf;
-    };
+    my ($s, $read) = conn($port) or return "connect: $!";
     print $s client_hello($name, 'tls12');
     my $r = $read->();
     return 'no ServerHello: ' . unpack('H*', substr($r, 0, 6))
