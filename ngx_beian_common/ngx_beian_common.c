@@ -561,3 +561,30 @@ ngx_beian_stream_metrics(u_char *p)
         shm->would_close, shm->snap.records, shm->snap.loaded_at,
         shm->snap.reload_failures);
 }
+
+
+u_char *
+ngx_beian_stream_metrics_json(u_char *p)
+{
+    ngx_uint_t               i;
+    ngx_beian_stream_shm_t  *shm;
+
+    shm = ngx_beian_stream_zone();
+    if (shm == NULL) {
+        return p;
+    }
+
+    p = ngx_sprintf(p, ",\"stream\":{\"connections\":{");
+
+    for (i = 0; i < BEIAN_NSTATUS; i++) {
+        p = ngx_sprintf(p, "%s\"%s\":{\"accepted\":%uA,\"closed\":%uA}",
+                        i ? "," : "", beian_status_names[i],
+                        shm->accepted[i], shm->closed[i]);
+    }
+
+    return ngx_sprintf(p, "},\"would_close\":%uA,\"snapshot_records\":%uA,"
+                       "\"snapshot_loaded_at\":%uA,"
+                       "\"snapshot_reload_failures\":%uA}",
+                       shm->would_close, shm->snap.records,
+                       shm->snap.loaded_at, shm->snap.reload_failures);
+}

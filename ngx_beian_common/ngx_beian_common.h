@@ -137,6 +137,8 @@ u_char *ngx_beian_shown(u_char *dst, ngx_str_t *name);
 /* the stream counters, for the http metrics handler */
 #define NGX_BEIAN_STREAM_METRICS_MAX  (2048 + 2 * BEIAN_NSTATUS * 96)
 u_char *ngx_beian_stream_metrics(u_char *p);
+/* the same as members of a JSON object, with a leading comma, or nothing */
+u_char *ngx_beian_stream_metrics_json(u_char *p);
 /* the running cycle's stream counters, if the stream gate is on */
 ngx_beian_stream_shm_t *ngx_beian_stream_zone(void);
 

@@ -1267,11 +1267,22 @@ ngx_http_beian_metrics_handler(ngx_http_request_t *r)
                             beian_status_names[i], shm->requests[i]);
         }
 
+        /* the text format's numbers, under names of their own */
         p = ngx_sprintf(p, "},\"blocked\":%uA,\"would_block\":%uA,"
                         "\"snapshot_records\":%uA,"
-                        "\"top_blocked\":{\"capacity\":%ui,"
-                        "\"observed\":%uL,\"hosts\":[",
+                        "\"snapshot_generated_at\":%uA,"
+                        "\"snapshot_loaded_at\":%uA,"
+                        "\"snapshot_reload_failures\":%uA,"
+                        "\"tls_rejected\":%uA,\"tls_would_reject\":%uA",
                         shm->blocked, shm->would_block, shm->snap.records,
+                        shm->snap.generated_at, shm->snap.loaded_at,
+                        shm->snap.reload_failures, shm->tls_rejected,
+                        shm->tls_would_reject);
+
+        p = ngx_beian_stream_metrics_json(p);
+
+        p = ngx_sprintf(p, ",\"top_blocked\":{\"capacity\":%ui,"
+                        "\"observed\":%uL,\"hosts\":[",
                         bmcf->top_zone ? bmcf->top : 0, observed);
 
         for (i = 0; i < ntop; i++) {

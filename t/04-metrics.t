@@ -74,7 +74,32 @@ qr/^beian_requests_total\{status="unfiled"\} 1\n.*^beian_blocked_total 0\n.*^bei
 
 
 
-=== TEST 3: metrics content type, and only GET/HEAD
+=== TEST 3: the same counters as JSON, the snapshot's and the TLS gate's
+too
+--- config
+    beian on;
+    beian_exempt_host localhost;
+    location = /metrics {
+        beian_metrics;
+    }
+    location / {
+        return 200 "ok\n";
+    }
+--- request eval
+["GET /", "GET /", "GET /metrics?format=json"]
+--- more_headers eval
+["Host: example.com", "Host: unfiled.example.net", "Host: localhost"]
+--- error_code eval
+[200, 403, 200]
+--- response_headers eval
+["", "", "Content-Type: application/json; charset=utf-8"]
+--- response_body_like eval
+["ok", "Site not available",
+qr/^\{"requests":\{"filed":1,"unfiled":1,"exempt":1,"ip":0,"nohost":0,"off":0\},"blocked":1,"would_block":0,"snapshot_records":3,"snapshot_generated_at":[1-9][0-9]{9},"snapshot_loaded_at":[1-9][0-9]{9},"snapshot_reload_failures":0,"tls_rejected":0,"tls_would_reject":0,"top_blocked":\{"capacity":64,"observed":1,"hosts":\[\{"host":"unfiled.example.net","count":1,/]
+
+
+
+=== TEST 4: metrics content type, and only GET/HEAD
 --- config
     beian on;
     beian_exempt_host localhost;
