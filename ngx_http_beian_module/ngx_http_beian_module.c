@@ -1566,8 +1566,13 @@ ngx_http_beian_status_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     n = ngx_atoi(value[1].data, value[1].len);
 
-    /* 444 is nginx's "close the connection without a response" */
-    if (n != NGX_HTTP_CLOSE && (n < 400 || n > 599)) {
+    /*
+     * 444 is nginx's "close the connection without a response"; 494 to
+     * 499 are nginx's own for errors it finds itself, with no status line
+     * of their own (499: the client went away), so never an answer.
+     */
+    if (n != NGX_HTTP_CLOSE && (n < 400 || n > 599 || (n >= 494 && n <= 499)))
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid value \"%V\" in \"%V\" directive, "
                            "it must be a 4xx or 5xx status such as 403, "

@@ -350,3 +350,13 @@ configuration
 --- must_die
 --- error_log
 the duplicate "beian_verdict_slot" variable
+
+
+
+=== TEST 25: nginx's own codes (494 to 499) are no block status
+--- config
+    beian on;
+    beian_block_status 499;
+--- must_die
+--- error_log
+invalid value "499" in "beian_block_status" directive
