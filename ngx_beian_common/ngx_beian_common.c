@@ -189,6 +189,8 @@ ngx_beian_snap_parse(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc)
 
     sc->path = value[1];
     sc->copy = NGX_INVALID_FILE;
+    sc->conf_file = cf->conf_file->file.name;
+    sc->conf_line = cf->conf_file->line;
 
     if (ngx_conf_full_name(cf->cycle, &sc->path, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -286,8 +288,40 @@ ngx_beian_keep_copy(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc, ngx_fd_t fd,
 }
 
 
+/*
+ * Checked at the end of the http or stream block, where nginx would name
+ * that line: errors name the beian_snapshot directive's instead.
+ */
+static ngx_int_t ngx_beian_snap_check_conf(ngx_conf_t *cf,
+    ngx_beian_snap_conf_t *sc);
+
+
 ngx_int_t
 ngx_beian_snap_validate(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc)
+{
+    ngx_int_t   rc;
+    ngx_str_t   name;
+    ngx_uint_t  line;
+
+    name = cf->conf_file->file.name;
+    line = cf->conf_file->line;
+
+    if (sc->conf_file.len) {
+        cf->conf_file->file.name = sc->conf_file;
+        cf->conf_file->line = sc->conf_line;
+    }
+
+    rc = ngx_beian_snap_check_conf(cf, sc);
+
+    cf->conf_file->file.name = name;
+    cf->conf_file->line = line;
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_beian_snap_check_conf(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc)
 {
     ngx_fd_t          fd;
     struct stat       src;

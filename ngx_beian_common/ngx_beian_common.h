@@ -47,6 +47,8 @@ typedef struct {
     ngx_fd_t                    copy;             /* the master's sealed copy,
                                                      NGX_INVALID_FILE: none */
     struct stat                 validated;        /* the file it came from */
+    ngx_str_t                   conf_file;        /* where the directive */
+    ngx_uint_t                  conf_line;        /* stands, for errors */
 } ngx_beian_snap_conf_t;
 
 

@@ -199,6 +199,15 @@ for my $name (sort keys %broken) {
          "nginx -t names $name.mdb and the reason");
 }
 
+# ... at the beian_snapshot directive's line, not at the end of http {}
+{
+    my @conf = do { open my $f, '<', "$dir/conf/nginx.conf" or die $!; <$f> };
+    my ($line) = grep { $conf[$_ - 1] =~ /^\s*beian_snapshot / } 1 .. @conf;
+    my $out = `@{[nginx_cmd()]} -t 2>&1`;
+    like($out, qr/\[emerg\] beian: snapshot .* in \Q$dir\E\/?conf\/nginx\.conf:$line$/m,
+         "nginx -t points at line $line, the directive");
+}
+
 write_conf("$snap/main.mdb", '');
 my $out = `@{[nginx_cmd()]} -t 2>&1`;
 is($?, 0, 'nginx -t passes with a good snapshot') or diag $out;
