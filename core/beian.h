@@ -296,6 +296,43 @@ typedef enum {
 
 beian_sh_t beian_tls_server_hello(const unsigned char *buf, size_t len);
 
+/*
+ * The client's bytes after its first ClientHello, walked record by record
+ * and, inside handshake records, message by message (a message may span
+ * records, and reads), so that a later ClientHello is found wherever its
+ * pieces fall and handed over whole.
+ */
+#define BEIAN_WATCH_BUF     (5 + BEIAN_HELLO_MAX)
+
+typedef struct {
+    unsigned char  rec[5];              /* a record header, gathered */
+    size_t         rec_len;
+    size_t         rec_left;            /* its payload still to come */
+    unsigned char  hs[4];               /* a handshake header, gathered */
+    size_t         hs_len;
+    size_t         msg_left;            /* the message's bytes to come */
+    unsigned       hellos;              /* ClientHellos begun */
+    unsigned       gather:1;            /* this message into buf */
+    unsigned char *buf;                 /* BEIAN_WATCH_BUF bytes, the
+                                           caller's; NULL until asked for */
+    size_t         buf_len;
+} beian_tls_watch_t;
+
+typedef enum {
+    BEIAN_WATCH_MORE = 0,               /* all bytes taken, nothing whole */
+    BEIAN_WATCH_HELLO,                  /* a later ClientHello is whole in
+                                           buf (one record, buf_len bytes):
+                                           for beian_tls_client_hello() */
+    BEIAN_WATCH_BUFFER,                 /* one begins: set buf, call again
+                                           with the bytes after *used */
+    BEIAN_WATCH_BAD                     /* not TLS records any more, or a
+                                           ClientHello over BEIAN_HELLO_MAX */
+} beian_watch_t;
+
+/* Takes bytes p[0 .. len); *used: how many, up to what it returns for. */
+beian_watch_t beian_tls_watch(beian_tls_watch_t *w, const unsigned char *p,
+    size_t len, size_t *used);
+
 #if defined __GNUC__
 #pragma GCC visibility pop
 #endif

@@ -276,3 +276,130 @@ beian_tls_server_hello(const unsigned char *buf, size_t len)
     return memcmp(buf + TLS_RECORD_HEADER + TLS_HANDSHAKE_HEADER + 2, retry,
                   sizeof(retry)) == 0 ? BEIAN_SH_RETRY : BEIAN_SH_FINAL;
 }
+
+
+beian_watch_t
+beian_tls_watch(beian_tls_watch_t *w, const unsigned char *p, size_t len,
+    size_t *used)
+{
+    size_t                n, mlen;
+    const unsigned char  *start = p, *end = p + len;
+
+    while (p < end) {
+
+        if (w->rec_left == 0) {
+            w->rec[w->rec_len++] = *p++;
+            if (w->rec_len < TLS_RECORD_HEADER) {
+                continue;
+            }
+
+            w->rec_len = 0;
+            w->rec_left = (size_t) w->rec[3] << 8 | w->rec[4];
+
+            if (w->rec[1] != 3 || w->rec_left > TLS_RECORD_MAX) {
+                *used = (size_t) (p - start);
+                return BEIAN_WATCH_BAD;
+            }
+
+            continue;
+        }
+
+        n = (size_t) (end - p);
+        if (n > w->rec_left) {
+            n = w->rec_left;
+        }
+
+        /* not a handshake record: passed over */
+        if (w->rec[0] != TLS_CONTENT_HANDSHAKE) {
+            p += n;
+            w->rec_left -= n;
+            continue;
+        }
+
+        /* a handshake message's header, over records if need be */
+        if (w->msg_left == 0 && !w->gather) {
+            w->hs[w->hs_len++] = *p++;
+            w->rec_left--;
+            if (w->hs_len < TLS_HANDSHAKE_HEADER) {
+                continue;
+            }
+
+            w->hs_len = 0;
+            mlen = (size_t) w->hs[1] << 16 | (size_t) w->hs[2] << 8
+                   | w->hs[3];
+
+            /* the first ClientHello was judged before; later ones here */
+            if (w->hs[0] == TLS_CLIENT_HELLO && w->hellos++ > 0) {
+                if (mlen > BEIAN_HELLO_MAX - TLS_HANDSHAKE_HEADER) {
+                    *used = (size_t) (p - start);
+                    return BEIAN_WATCH_BAD;
+                }
+
+                w->gather = 1;
+                w->buf_len = 0;
+                w->msg_left = mlen;
+
+                if (w->buf == NULL) {
+                    *used = (size_t) (p - start);
+                    return BEIAN_WATCH_BUFFER;
+                }
+
+            } else {
+                w->msg_left = mlen;
+                continue;
+            }
+        }
+
+        if (w->gather) {
+            if (w->buf_len == 0) {
+                /* as one record: the header, then the message's */
+                w->buf[0] = TLS_CONTENT_HANDSHAKE;
+                w->buf[1] = 3;
+                w->buf[2] = 3;
+                w->buf[3] = (unsigned char) ((w->msg_left + 4) >> 8);
+                w->buf[4] = (unsigned char) (w->msg_left + 4);
+                memcpy(w->buf + TLS_RECORD_HEADER, w->hs,
+                       TLS_HANDSHAKE_HEADER);
+                w->buf_len = TLS_RECORD_HEADER + TLS_HANDSHAKE_HEADER;
+            }
+
+            n = (size_t) (end - p);
+            if (n > w->rec_left) {
+                n = w->rec_left;
+            }
+            if (n > w->msg_left) {
+                n = w->msg_left;
+            }
+
+            memcpy(w->buf + w->buf_len, p, n);
+            w->buf_len += n;
+            p += n;
+            w->rec_left -= n;
+            w->msg_left -= n;
+
+            if (w->msg_left == 0) {
+                w->gather = 0;
+                *used = (size_t) (p - start);
+                return BEIAN_WATCH_HELLO;
+            }
+
+            continue;
+        }
+
+        /* the rest of another message */
+        n = (size_t) (end - p);
+        if (n > w->rec_left) {
+            n = w->rec_left;
+        }
+        if (n > w->msg_left) {
+            n = w->msg_left;
+        }
+
+        p += n;
+        w->rec_left -= n;
+        w->msg_left -= n;
+    }
+
+    *used = len;
+    return BEIAN_WATCH_MORE;
+}

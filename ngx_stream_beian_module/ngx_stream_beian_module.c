@@ -43,20 +43,17 @@ typedef struct {
     beian_status_t              status;
 
     /*
-     * After an allowed ClientHello, the client's later records are watched
-     * until its first encrypted one, or until the upstream's ServerHello
-     * shows it is not a HelloRetryRequest: a TLS 1.3 HelloRetryRequest
-     * makes the client send a second ClientHello, which must name an
-     * allowed server too (the upstream would take its name).
+     * After an allowed ClientHello, the client's later bytes are watched
+     * (core/hello.c, beian_tls_watch()): a TLS 1.3 HelloRetryRequest makes
+     * the client send a second ClientHello, which must name an allowed
+     * server too (the upstream would take its name).  The watch ends when
+     * the upstream's ServerHello is not a HelloRetryRequest, or once a
+     * second ClientHello passed (there is never a third); not at the
+     * client's first encrypted record, which early data can be.
      */
     unsigned                    watch:1;
     unsigned                    server:1;         /* its first bytes seen */
-    unsigned                    peek:1;           /* check the next byte:
-                                                     a ClientHello's type */
-    unsigned                    hello:1;          /* the first one passed */
-    u_char                      hdr[5];           /* a record header, */
-    size_t                      hdr_len;          /* gathered */
-    size_t                      left;             /* record bytes to skip */
+    beian_tls_watch_t           w;
     u_char                      sh[BEIAN_SH_NEED];  /* the upstream's first */
     size_t                      sh_len;             /* bytes, gathered */
 } ngx_stream_beian_ctx_t;
@@ -386,23 +383,22 @@ ngx_stream_beian_server_hello(ngx_stream_beian_ctx_t *ctx, ngx_chain_t *in)
 
 
 /*
- * The client's bytes on their way upstream, while watched: TLS records
- * are walked header by header; a handshake record that starts another
- * ClientHello is parsed and judged like the first.  A name not allowed, a
- * ClientHello that is not whole in this read, or one that does not parse
- * ends the connection.  The first encrypted record (application data)
- * ends the watch: no plaintext ClientHello can follow it.
+ * The client's bytes on their way upstream, while watched: a later
+ * ClientHello, gathered over records and reads, is judged like the first
+ * before the read that completes it goes on; one not allowed, one that
+ * does not parse or bytes that are no TLS records end the connection.
  */
 static ngx_int_t
 ngx_stream_beian_filter(ngx_stream_session_t *s, ngx_chain_t *in,
     ngx_uint_t from_upstream)
 {
     u_char                       *p, *q, *last;
-    ngx_uint_t                    report;
-    size_t                        n, len;
+    size_t                        n, used;
     ngx_str_t                     name;
+    ngx_uint_t                    report;
     ngx_chain_t                  *cl;
     beian_sni_t                   rc;
+    beian_watch_t                 wrc;
     beian_status_t                status;
     ngx_stream_beian_ctx_t       *ctx;
     ngx_stream_beian_srv_conf_t  *bscf;
@@ -433,104 +429,62 @@ ngx_stream_beian_filter(ngx_stream_session_t *s, ngx_chain_t *in,
 
         while (p < last && ctx->watch) {
 
-            if (ctx->left) {
-                /* a handshake record whose header ended the last read: a
-                 * ClientHello in it could not be judged whole */
-                if (ctx->peek) {
-                    ctx->peek = 0;
-                    if (*p == 0x01 && ctx->hello) {
-                        goto refuse;
-                    }
-                }
+            wrc = beian_tls_watch(&ctx->w, p, last - p, &used);
+            p += used;
 
-                n = ngx_min((size_t) (last - p), ctx->left);
-                p += n;
-                ctx->left -= n;
-                continue;
-            }
-
-            if (ctx->hdr_len < 5) {
-                /* the header: a hello starts with it, so keep its place */
-                if (ctx->hdr_len == 0 && last - p >= 5) {
-                    ngx_memcpy(ctx->hdr, p, 5);
-                    ctx->hdr_len = 5;
-                    goto record;
-                }
-
-                ctx->hdr[ctx->hdr_len++] = *p++;
-                if (ctx->hdr_len < 5) {
-                    continue;
-                }
-
-                /* a header split over reads */
-                ctx->left = (ctx->hdr[3] << 8) | ctx->hdr[4];
-                ctx->hdr_len = 0;
-                ctx->peek = (ctx->hdr[0] == 0x16);
-
-                if (ctx->hdr[0] == 0x17) {
-                    ctx->watch = 0;
-                }
-
-                continue;
-            }
-
-        record:
-
-            len = (ctx->hdr[3] << 8) | ctx->hdr[4];
-
-            if (ctx->hdr[0] == 0x17) {
-                ctx->watch = 0;
+            if (wrc == BEIAN_WATCH_MORE) {
                 break;
             }
 
-            if (ctx->hdr[0] == 0x16 && last - p == 5) {
-                ctx->peek = 1;
+            if (wrc == BEIAN_WATCH_BAD) {
+                goto refuse;
+            }
 
-            } else if (ctx->hdr[0] == 0x16 && p[5] == 0x01) {
+            if (wrc == BEIAN_WATCH_BUFFER) {
+                /* only for a second ClientHello: not every connection */
+                ctx->w.buf = ngx_palloc(s->connection->pool,
+                                        BEIAN_WATCH_BUF);
+                if (ctx->w.buf == NULL) {
+                    return NGX_ERROR;
+                }
+                continue;
+            }
 
-                /* a ClientHello: the first one was judged in preread */
-                if (!ctx->hello) {
-                    ctx->hello = 1;
+            /* a later ClientHello, whole */
+            rc = beian_tls_client_hello(ctx->w.buf, ctx->w.buf_len,
+                                        ngx_stream_beian_hello,
+                                        sizeof(ngx_stream_beian_hello),
+                                        (const unsigned char **) &name.data,
+                                        &n);
+            if (rc != BEIAN_SNI_FOUND && rc != BEIAN_SNI_NONE) {
+                goto refuse;
+            }
 
-                } else {
-                    rc = beian_tls_client_hello(p, last - p,
-                                                ngx_stream_beian_hello,
-                                                sizeof(ngx_stream_beian_hello),
-                                                (const unsigned char **)
-                                                    &name.data, &n);
-                    if (rc != BEIAN_SNI_FOUND && rc != BEIAN_SNI_NONE) {
-                        goto refuse;
-                    }
+            name.len = (rc == BEIAN_SNI_FOUND) ? n : 0;
+            if (rc == BEIAN_SNI_NONE) {
+                name.data = NULL;
+            }
 
-                    name.len = (rc == BEIAN_SNI_FOUND) ? n : 0;
-                    if (rc == BEIAN_SNI_NONE) {
-                        name.data = NULL;
-                    }
+            bscf = ngx_stream_get_module_srv_conf(s, ngx_stream_beian_module);
+            status = ngx_stream_beian_verdict(s, bscf, &name);
 
-                    bscf = ngx_stream_get_module_srv_conf(s,
-                                                     ngx_stream_beian_module);
-                    status = ngx_stream_beian_verdict(s, bscf, &name);
+            if (!beian_allowed(status, bscf->flags)) {
+                q = ngx_beian_shown(shown, &name);
+                report = (bscf->mode == NGX_STREAM_BEIAN_REPORT);
 
-                    if (!beian_allowed(status, bscf->flags)) {
-                        q = ngx_beian_shown(shown, &name);
-                        report = (bscf->mode == NGX_STREAM_BEIAN_REPORT);
-
-                        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
-                                      "beian: %s connection for %s server "
-                                      "name \"%*s\" in a second ClientHello"
-                                      "%s", report ? "would close" : "closed",
-                                      beian_status_names[status], q - shown,
-                                      shown, report ? " (report mode)" : "");
-                        if (!report) {
-                            return NGX_ERROR;
-                        }
-                    }
+                ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                              "beian: %s connection for %s server name "
+                              "\"%*s\" in a second ClientHello%s",
+                              report ? "would close" : "closed",
+                              beian_status_names[status], q - shown, shown,
+                              report ? " (report mode)" : "");
+                if (!report) {
+                    return NGX_ERROR;
                 }
             }
 
-            p += 5;
-            ctx->hdr_len = 0;
-            ctx->left = len;
+            /* one HelloRetryRequest at most: no third ClientHello */
+            ctx->watch = 0;
         }
     }
 

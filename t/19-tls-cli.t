@@ -158,10 +158,11 @@ sub refused_stream {
        "$what: closed, no certificate") or diag $out;
 }
 
-# A ClientHello by hand: TLS 1.3 only, x25519, with a key share or not;
-# or ($share 'tls12') TLS 1.2 only, ECDHE with AES-GCM.
+# A ClientHello by hand: TLS 1.3 only, x25519, with a key share or not
+# (and with early_data offered, or not); or ($share 'tls12') TLS 1.2
+# only, ECDHE with AES-GCM.
 sub client_hello {
-    my ($name, $share) = @_;
+    my ($name, $share, $early) = @_;
     my $tls12 = ($share // '') eq 'tls12';
     my $ext = sub { pack('n n/a*', $_[0], $_[1]) };
     my $e = $ext->(0, pack('n/a*', pack('C n/a*', 0, $name)))      # SNI
@@ -172,6 +173,7 @@ sub client_hello {
         . $ext->(51, pack('n/a*', $share                            # key share
                  ? pack('n n/a*', 0x001d, join '', map { chr 9 } 1 .. 32)
                  : ''))
+        . ($early ? $ext->(42, '') : '')                            # early data
         unless $tls12;
     my $suites = $tls12 ? pack('n*', 0xc02f, 0xc02b) : pack('n', 0x1301);
     my $body = pack('n', 0x0303) . ("\x11" x 32) . pack('C/a*', "\x22" x 32)
@@ -200,19 +202,47 @@ sub conn {
     return ($s, $read);
 }
 
+# A one-record ClientHello cut into handshake records of n bytes (none: as
+# it is)
+sub fragment {
+    my ($rec, $n) = @_;
+    return $rec unless $n;
+    my $msg = substr($rec, 5);
+    my $out = '';
+    $out .= pack('C n n/a*', 0x16, 0x0301, substr($msg, 0, $n, ''))
+        while length $msg;
+    return $out;
+}
+
 # Both ClientHellos of a HelloRetryRequest exchange: what the client gets
 # for the second, 'serverhello', 'closed', or what else came
+# Options: appdata => early data offered in the first ClientHello and
+# records of type 23 (what it looks like) sent before the second; frag => N, each ClientHello cut into
+# handshake records of N bytes; split => the second ClientHello's bytes in
+# two writes, 50 ms apart.
 sub hrr {
-    my ($port, $first, $second) = @_;
+    my ($port, $first, $second, %o) = @_;
     my ($s, $read) = conn($port, 1) or return "connect: $!";
-    print $s client_hello($first, 0);
+    $s->autoflush(1);
+    print $s fragment(client_hello($first, 0, $o{appdata}), $o{frag});
     my $r = $read->();
     # the HelloRetryRequest's "random" is a constant of RFC 8446
     my $magic = pack('H*', 'cf21ad74e59a6111be1d8c021e65b891'
                          . 'c2a211167abb8c5e079e09e2c8a8339c');
     return 'no HelloRetryRequest: ' . unpack('H*', substr($r, 0, 12))
         unless index($r, $magic) >= 0;
-    print $s "\x14\x03\x03\x00\x01\x01" . client_hello($second, 1);
+    my $out = "\x14\x03\x03\x00\x01\x01"
+            . ($o{appdata} ? pack('C n n/a*', 23, 0x0303, "\x5a" x 64) x 2
+                           : '')
+            . fragment(client_hello($second, 1), $o{frag});
+    if ($o{split}) {
+        my $half = int(length($out) / 2);
+        print $s substr($out, 0, $half);
+        sleep 0.05;
+        print $s substr($out, $half);
+    } else {
+        print $s $out;
+    }
     $r = $read->();
     $r = substr($r, 6) if substr($r, 0, 1) eq "\x14";       # a CCS first
     return 'closed' if $r eq '';
@@ -341,6 +371,23 @@ is(hrr($pass, 'example.com', 'example.com'), 'serverhello',
    'stream: HelloRetryRequest, the same filed name again: served');
 is(hrr($pass, 'example.com', 'evil.example.net'), 'closed',
    'stream: HelloRetryRequest, an unfiled name the second time: closed');
+# records of application data (early data) before the second ClientHello
+# do not end the watch
+is(hrr($pass, 'example.com', 'evil.example.net', appdata => 1), 'closed',
+   'stream: HelloRetryRequest, early data, then an unfiled name: closed');
+is(hrr($pass, 'example.com', 'example.com', appdata => 1), 'serverhello',
+   'stream: HelloRetryRequest, early data, then the filed name: served');
+# ClientHellos cut into small records, or over two reads, are judged whole
+for my $n (1, 5, 7, 13, 100) {
+    is(hrr($pass, 'example.com', 'example.com', frag => $n), 'serverhello',
+       "stream: both ClientHellos in records of $n bytes, filed: served");
+    is(hrr($pass, 'example.com', 'evil.example.net', frag => $n), 'closed',
+       "stream: ... the second unfiled: closed");
+}
+is(hrr($pass, 'example.com', 'example.com', split => 1), 'serverhello',
+   'stream: the second ClientHello over two reads, filed: served');
+is(hrr($pass, 'example.com', 'evil.example.net', split => 1), 'closed',
+   'stream: ... unfiled: closed');
 like(slurp("$dir/logs/error.log"),
      qr/beian: closed connection for unfiled server name "evil\.example\.net" in a second ClientHello/,
      'stream: the second ClientHello is named in the log');

@@ -1431,6 +1431,127 @@ test_client_hello(void **state)
 }
 
 
+/* fuzz/corpus/hello/NAME, read whole into buf; its length */
+static size_t
+read_hello(const char *name, unsigned char *buf, size_t size)
+{
+    char    path[256];
+    size_t  len;
+    FILE   *f;
+
+    snprintf(path, sizeof(path), "fuzz/corpus/hello/%s", name);
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    len = fread(buf, 1, size, f);
+    fclose(f);
+
+    return len;
+}
+
+
+/*
+ * After the first ClientHello, the client's bytes: early data, a change
+ * cipher spec, then a second ClientHello cut into handshake records of k
+ * bytes, fed in reads of c bytes.  Whatever k and c, the second one comes
+ * out whole, once, with its name; and bytes that are no TLS records are
+ * refused.
+ */
+static void
+test_watch(void **state)
+{
+    size_t                 i, k, c, len1, len2, mlen, at, used, n, hellos;
+    beian_watch_t          rc;
+    const unsigned char   *name;
+    beian_tls_watch_t      w;
+    static unsigned char   first[4096], second[4096], msg[4096];
+    static unsigned char   stream[65536], buf[BEIAN_WATCH_BUF];
+    static unsigned char   scratch[BEIAN_HELLO_MAX];
+
+    static const size_t    ks[] = { 1, 2, 3, 5, 7, 64, 16384 };
+    static const size_t    cs[] = { 1, 3, 5, 17, 1448, 65536 };
+
+    (void) state;
+
+    len1 = read_hello("openssl-tls12", first, sizeof(first));
+    len2 = read_hello("openssl-tls13", second, sizeof(second));
+
+    /* the second's message, out of its one record */
+    assert_true(len2 > 5);
+    mlen = len2 - 5;
+    memcpy(msg, second + 5, mlen);
+
+    for (i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+        k = ks[i];
+
+        n = 0;
+        memcpy(stream, first, len1);
+        n += len1;
+        memcpy(stream + n, "\x17\x03\x03\x00\x04" "abcd", 9);
+        n += 9;
+        memcpy(stream + n, "\x14\x03\x03\x00\x01\x01", 6);
+        n += 6;
+        for (at = 0; at < mlen; at += k) {
+            size_t  part = mlen - at < k ? mlen - at : k;
+
+            stream[n++] = 0x16;
+            stream[n++] = 3;
+            stream[n++] = 1;
+            stream[n++] = (unsigned char) (part >> 8);
+            stream[n++] = (unsigned char) part;
+            memcpy(stream + n, msg + at, part);
+            n += part;
+        }
+
+        for (c = 0; c < sizeof(cs) / sizeof(cs[0]); c++) {
+            memset(&w, 0, sizeof(w));
+            hellos = 0;
+
+            for (at = 0; at < n; at += used) {
+                size_t  take = n - at < cs[c] ? n - at : cs[c];
+
+                rc = beian_tls_watch(&w, stream + at, take, &used);
+                assert_true(used <= take);
+
+                if (rc == BEIAN_WATCH_BUFFER) {
+                    assert_null(w.buf);
+                    w.buf = buf;
+
+                } else if (rc == BEIAN_WATCH_HELLO) {
+                    hellos++;
+                    assert_int_equal(w.buf_len, 5 + mlen);
+                    assert_memory_equal(w.buf + 5, msg, mlen);
+                    assert_int_equal(beian_tls_client_hello(w.buf,
+                                         w.buf_len, scratch,
+                                         sizeof(scratch), &name, &len2),
+                                     BEIAN_SNI_FOUND);
+                    assert_int_equal(len2, strlen("www.example.com"));
+                    assert_memory_equal(name, "www.example.com", len2);
+
+                } else {
+                    assert_int_equal(rc, BEIAN_WATCH_MORE);
+                    assert_int_equal(used, take);
+                }
+            }
+
+            assert_int_equal(hellos, 1);
+        }
+    }
+
+    /* not a TLS record: refused */
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(beian_tls_watch(&w, (const unsigned char *)
+                                     "GET / HTTP/1.1\r\n", 16, &used),
+                     BEIAN_WATCH_BAD);
+
+    /* a later ClientHello longer than any gathered: refused */
+    memset(&w, 0, sizeof(w));
+    w.hellos = 1;
+    assert_int_equal(beian_tls_watch(&w, (const unsigned char *)
+                                     "\x16\x03\x03\x00\x04\x01\x01\x00\x00",
+                                     9, &used), BEIAN_WATCH_BAD);
+}
+
+
 /* The upstream's first bytes: whether a second ClientHello may follow. */
 static void
 test_server_hello(void **state)
@@ -1507,6 +1628,7 @@ main(void)
         cmocka_unit_test(test_write_refuses_unsorted),
         cmocka_unit_test(test_client_hello),
         cmocka_unit_test(test_server_hello),
+        cmocka_unit_test(test_watch),
     };
 
     return cmocka_run_group_tests_name("core", tests, setup, teardown);
