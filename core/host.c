@@ -14,6 +14,22 @@ const char *const beian_status_names[BEIAN_NSTATUS] = {
 };
 
 
+/* A port after a host: digits only, none at all allowed ("host:"). */
+static int
+port_ok(const char *p, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 static beian_host_class_t
 beian_ipv6_literal(const char *h, size_t len, char *out, size_t *out_len)
 {
@@ -28,7 +44,10 @@ beian_ipv6_literal(const char *h, size_t len, char *out, size_t *out_len)
     }
 
     /* whatever follows "]" must be a port */
-    if (end + 1 < h + len && end[1] != ':') {
+    if (end + 1 < h + len
+        && (end[1] != ':'
+            || !port_ok(end + 2, (size_t) (h + len - end) - 2)))
+    {
         return BEIAN_HOST_INVALID;
     }
 
@@ -80,9 +99,18 @@ normalize_slow(const char *host, size_t len, char *out, size_t *out_len)
         return beian_ipv6_literal(host, len, out, out_len);
     }
 
-    /* as nginx does: the port is whatever follows the first colon */
+    /*
+     * The port follows the first colon, as nginx reads it, and is dropped;
+     * one that is not a number ("example.com:evil.com") makes the whole
+     * host invalid, as nginx 1.29.4 and later and the server name rule
+     * have it.
+     */
     colon = memchr(host, ':', len);
     n = colon ? (size_t) (colon - host) : len;
+
+    if (colon && !port_ok(colon + 1, len - n - 1)) {
+        return BEIAN_HOST_INVALID;
+    }
 
     numeric = 1;
     for (i = 0; i < n; i++) {

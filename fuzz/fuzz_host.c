@@ -187,6 +187,12 @@ ref_normalize(const unsigned char *h, size_t len, unsigned char *out,
         if (end == NULL || (end + 1 < h + len && end[1] != ':')) {
             return BEIAN_HOST_INVALID;
         }
+        /* the port: digits, or none */
+        for (i = (size_t) (end - h) + 2; i < len; i++) {
+            if (h[i] < '0' || h[i] > '9') {
+                return BEIAN_HOST_INVALID;
+            }
+        }
 
         n = (size_t) (end - h) + 1;
         for (i = 0; i < n; i++) {
@@ -207,6 +213,11 @@ ref_normalize(const unsigned char *h, size_t len, unsigned char *out,
 
     colon = memchr(h, ':', len);
     n = colon ? (size_t) (colon - h) : len;
+    for (i = n + 1; colon && i < len; i++) {
+        if (h[i] < '0' || h[i] > '9') {
+            return BEIAN_HOST_INVALID;
+        }
+    }
     for (i = 0; i < n; i++) {
         out[i] = lower(h[i]);
     }

@@ -359,3 +359,26 @@ unfiled
 --- grep_error_log eval: qr/would block unfiled host "[^"]+"/
 --- grep_error_log_out
 would block unfiled host "unfiled.example.net"
+
+
+
+=== TEST 26: a port that is not a number makes the Host invalid: never
+served under the name before the colon (nginx 1.29.4 and later answer 400
+themselves); a numeric or empty one is only a port
+--- config
+    beian on;
+    location = /t { return 200 "served $beian_status\n"; }
+--- request eval
+[("GET /t") x 6]
+--- more_headers eval
+["Host: example.com:evil.com", "Host: example.com:443abc",
+ "Host: [::1]:x", "Host: example.com:8080", "Host: example.com:",
+ "Host: [::1]:80"]
+--- error_code eval
+[BeianTest::host_400(403), BeianTest::host_400(403),
+ BeianTest::host_400(403), 200, 200, 200]
+--- response_body_like eval
+[BeianTest::host_400(qr/Site not available/),
+ BeianTest::host_400(qr/Site not available/),
+ BeianTest::host_400(qr/Site not available/),
+ qr/^served filed$/, qr/^served filed$/, qr/^served ip$/]
