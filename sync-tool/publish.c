@@ -304,14 +304,20 @@ sync_publish(const sync_publish_t *p, beian_entry_t *entries, size_t n,
         rep->added = n - common;
         rep->removed = old_n > common ? old_n - common : 0;
 
-        /* a provider glitch looks like a shrink: refuse a big one */
-        if (n < old_n && !p->force
-            && (old_n - n) * 100 > (size_t) p->max_shrink * old_n)
+        /*
+         * A provider glitch looks like a big loss: refuse one.  The
+         * domains gone count, not the difference in numbers: another
+         * instance's records, or a page of others of the same size, would
+         * replace the allowlist without shrinking it.
+         */
+        if (!p->force
+            && rep->removed * 100 > (size_t) p->max_shrink * old_n)
         {
-            sync_report_error(rep, SYNC_EXIT_REFUSED, "refusing to shrink "
-                              "%s from %zu to %zu domains (more than "
-                              "--max-shrink %u%%); --force writes it",
-                              p->snapshot, old_n, n, p->max_shrink);
+            sync_report_error(rep, SYNC_EXIT_REFUSED, "refusing to remove "
+                              "%zu of the %zu domains in %s (more than "
+                              "--max-shrink %u%%; %zu would be added, %zu in "
+                              "all); --force writes it", rep->removed, old_n,
+                              p->snapshot, p->max_shrink, rep->added, n);
             return SYNC_EXIT_REFUSED;
         }
     }

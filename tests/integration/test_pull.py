@@ -692,11 +692,11 @@ class TestGuards(PullCase):
 
     def test_shrink_over_max_shrink_refused_then_forced(self):
         before = self.initial()
-        keep = self.records[:10]         # 7 of 25 domains left: -72 %
+        keep = self.records[:10]         # 8 of 25 domains left: -68 %
         self.mock.set_records(keep)
         r = self.pull()
         self.assertEqual(r.rc, 3, r)
-        self.assertIn("shrink", r.stderr)
+        self.assertIn("refusing to remove 17 of the 25 domains", r.stderr)
         self.assert_untouched(before, r)
         r = self.pull(max_shrink=80)
         self.assertEqual(r.rc, 0, r)
@@ -712,6 +712,20 @@ class TestGuards(PullCase):
         r = self.pull(max_shrink=10, force=True)
         self.assertEqual(r.rc, 0, r)
         self.assertEqual(dump(self.out), expected_dump(keep))
+
+    def test_replaced_domains_refused_though_count_stays(self):
+        # as many domains, most of them others: what another instance's
+        # records or a wrong page look like
+        before = self.initial()
+        other = [dict(r, Domain="other%d-%s" % (i, r["Domain"]))
+                 for i, r in enumerate(self.records)]
+        self.mock.set_records(self.records[:3] + other[3:])
+        r = self.pull()
+        self.assertEqual(r.rc, 3, r)
+        self.assertIn("refusing to remove", r.stderr)
+        self.assert_untouched(before, r)
+        r = self.pull(force=True)
+        self.assertEqual(r.rc, 0, r)
 
     def test_shrink_within_max_shrink_passes(self):
         self.initial()
