@@ -169,9 +169,21 @@ test_shrink_guard(void **state)
 
     /* 100 -> 49 is more than half gone */
     assert_int_equal(publish(0, 49, 50, 0, &rep), SYNC_EXIT_REFUSED);
-    assert_non_null(strstr(rep.error, "from 100 to 49 domains"));
+    assert_non_null(strstr(rep.error, "remove 51 of the 100 domains"));
     sync_report_free(&rep);
     assert_int_equal(snapshot_domains(), 100);
+
+    /* as many domains, 51 of them others: more than half gone too */
+    assert_int_equal(publish(51, 100, 50, 0, &rep), SYNC_EXIT_REFUSED);
+    assert_non_null(strstr(rep.error, "remove 51 of the 100 domains"));
+    sync_report_free(&rep);
+    assert_int_equal(snapshot_domains(), 100);
+
+    /* 50 others for 50: exactly half gone, allowed; then back */
+    assert_int_equal(publish(50, 100, 50, 0, &rep), SYNC_EXIT_OK);
+    sync_report_free(&rep);
+    assert_int_equal(publish(0, 100, 50, 0, &rep), SYNC_EXIT_OK);
+    sync_report_free(&rep);
 
     /* exactly half is allowed */
     assert_int_equal(publish(0, 50, 50, 0, &rep), SYNC_EXIT_OK);
