@@ -215,7 +215,7 @@ beian: closed
 
 
 
-=== TEST 11: counters, in the http beian_metrics output
+=== TEST 11: counters, in the http beian_metrics output, text and JSON
 --- stream_config
     beian_snapshot $TEST_NGINX_LIVE;
 --- stream_server_config
@@ -229,9 +229,10 @@ beian: closed
  "GET /s/?sni=xexample.com&host=example.com",
  "GET /s/?sni=unfiled.test&host=example.com",
  "GET /s/?sni=&host=example.com",
- "GET /metrics"]
+ "GET /metrics",
+ "GET /metrics?format=json"]
 --- error_code eval
-[200, 502, 502, 200, 200]
+[200, 502, 502, 200, 200, 200]
 --- response_body_like eval
 ["upstream", "", "", "upstream",
 qr/^beian_stream_connections_total\{status="filed",action="accepted"\} 1
@@ -241,32 +242,12 @@ beian_stream_connections_total\{status="unfiled",action="closed"\} 2
 .*^beian_stream_connections_total\{status="nohost",action="accepted"\} 1
 .*^beian_stream_would_close_total 0
 .*^beian_stream_snapshot_records 3
-/sm]
+/sm,
+qr/,"stream":\{"connections":\{"filed":\{"accepted":1,"closed":0\},"unfiled":\{"accepted":0,"closed":2\},.*"nohost":\{"accepted":1,"closed":0\},.*\},"would_close":0,"snapshot_records":3,"snapshot_loaded_at":[1-9][0-9]{9},"snapshot_reload_failures":0\},"top_blocked":/]
 
 
 
-=== TEST 12: ... and in its JSON
---- stream_config
-    beian_snapshot $TEST_NGINX_LIVE;
---- stream_server_config
-    ssl_preread on;
-    beian on;
-    proxy_pass 127.0.0.1:$TEST_NGINX_TLS_PORT;
---- config
-    location = /metrics { beian_metrics; }
---- request eval
-["GET /s/?sni=example.com&host=example.com",
- "GET /s/?sni=unfiled.test&host=example.com",
- "GET /metrics?format=json"]
---- error_code eval
-[200, 502, 200]
---- response_body_like eval
-["upstream", "",
-qr/,"stream":\{"connections":\{"filed":\{"accepted":1,"closed":0\},"unfiled":\{"accepted":0,"closed":1\},.*\},"would_close":0,"snapshot_records":3,"snapshot_loaded_at":[1-9][0-9]{9},"snapshot_reload_failures":0\},"top_blocked":/]
-
-
-
-=== TEST 13: "beian on" in stream without a stream beian_snapshot
+=== TEST 12: "beian on" in stream without a stream beian_snapshot
 --- stream_server_config
     beian on;
     return "x";
@@ -276,7 +257,7 @@ qr/,"stream":\{"connections":\{"filed":\{"accepted":1,"closed":0\},"unfiled":\{"
 
 
 
-=== TEST 14: a corrupt snapshot in stream {} stops start-up, naming the file
+=== TEST 13: a corrupt snapshot in stream {} stops start-up, naming the file
 --- stream_config
     beian_snapshot $TEST_NGINX_SNAP/truncated.mdb;
 --- stream_server_config
@@ -288,7 +269,7 @@ qr{\[emerg\] .*beian: snapshot "[^"]*/truncated\.mdb": truncated: \d+ bytes}
 
 
 
-=== TEST 15: a missing snapshot in stream {} too
+=== TEST 14: a missing snapshot in stream {} too
 --- stream_config
     beian_snapshot $TEST_NGINX_SNAP/does-not-exist.mdb;
 --- stream_server_config
@@ -300,7 +281,7 @@ qr{\[emerg\] .*beian: snapshot "[^"]*/does-not-exist\.mdb": No such file or dire
 
 
 
-=== TEST 16: beian_snapshot is stream-level only
+=== TEST 15: beian_snapshot is stream-level only
 --- stream_config
     beian_snapshot $TEST_NGINX_LIVE;
 --- stream_server_config
