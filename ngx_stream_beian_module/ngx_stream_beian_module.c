@@ -70,6 +70,8 @@ typedef struct {
 static ngx_int_t ngx_stream_beian_handler(ngx_stream_session_t *s);
 static void ngx_stream_beian_server_hello(ngx_stream_beian_ctx_t *ctx,
     ngx_chain_t *in);
+static void ngx_stream_beian_recount(ngx_stream_session_t *s,
+    ngx_stream_beian_ctx_t *ctx, beian_status_t status, ngx_uint_t report);
 static ngx_int_t ngx_stream_beian_filter(ngx_stream_session_t *s,
     ngx_chain_t *in, ngx_uint_t from_upstream);
 static ngx_int_t ngx_stream_beian_preread_phase(ngx_stream_session_t *s,
@@ -478,6 +480,9 @@ ngx_stream_beian_filter(ngx_stream_session_t *s, ngx_chain_t *in,
                               report ? "would close" : "closed",
                               beian_status_names[status], q - shown, shown,
                               report ? " (report mode)" : "");
+
+                ngx_stream_beian_recount(s, ctx, status, report);
+
                 if (!report) {
                     return NGX_ERROR;
                 }
@@ -496,7 +501,47 @@ refuse:
                   "beian: closed connection: a later ClientHello that "
                   "cannot be judged");
 
+    ngx_stream_beian_recount(s, ctx, BEIAN_UNFILED, 0);
+
     return NGX_ERROR;
+}
+
+
+/*
+ * A later ClientHello not allowed decides the connection's verdict: it is
+ * what $beian_status says from now on, and the counters move the
+ * connection from what the first one had it as (accepted) to closed, or
+ * in report mode to would-close, once.
+ */
+static void
+ngx_stream_beian_recount(ngx_stream_session_t *s,
+    ngx_stream_beian_ctx_t *ctx, beian_status_t status, ngx_uint_t report)
+{
+    ngx_beian_stream_shm_t        *shm;
+    ngx_stream_beian_srv_conf_t   *bscf;
+    ngx_stream_beian_main_conf_t  *bmcf;
+
+    bscf = ngx_stream_get_module_srv_conf(s, ngx_stream_beian_module);
+    bmcf = ngx_stream_get_module_main_conf(s, ngx_stream_beian_module);
+    shm = bmcf->zone ? bmcf->zone->data : NULL;
+
+    if (shm) {
+        ngx_atomic_fetch_add(&shm->accepted[ctx->status],
+                             (ngx_atomic_int_t) -1);
+
+        if (!report) {
+            ngx_atomic_fetch_add(&shm->closed[status], 1);
+
+        } else {
+            ngx_atomic_fetch_add(&shm->accepted[status], 1);
+
+            if (beian_allowed(ctx->status, bscf->flags)) {
+                ngx_atomic_fetch_add(&shm->would_close, 1);
+            }
+        }
+    }
+
+    ctx->status = status;
 }
 
 

@@ -36,8 +36,9 @@ sub free_port {
     return $s->sockport;
 }
 
-my ($allow, $block, $backend, $pass, $term) =
-    (free_port(), free_port(), free_port(), free_port(), free_port());
+my ($allow, $block, $backend, $pass, $term, $rpass) =
+    (free_port(), free_port(), free_port(), free_port(), free_port(),
+     free_port());
 
 sub install {
     my ($name) = @_;
@@ -73,6 +74,13 @@ stream {
         proxy_pass 127.0.0.1:$backend;
     }
     server {
+        listen 127.0.0.1:$rpass;
+        ssl_preread on;
+        beian on;
+        beian_mode report;
+        proxy_pass 127.0.0.1:$backend;
+    }
+    server {
         listen 127.0.0.1:$term ssl;
         $tls
         beian on;
@@ -105,6 +113,7 @@ http {
         listen 127.0.0.1:$backend ssl;
         $tls
         location / { return 200 "backend \$ssl_server_name\\n"; }
+        location = /m { beian_metrics; }
     }
 }
 EOF
@@ -267,6 +276,16 @@ sub after_serverhello {
     return $read->() eq '' ? 'closed' : 'answered';
 }
 
+# The stream gate's connection counters, from the metrics: "status action"
+sub stream_counts {
+    my $m = `curl -sk https://127.0.0.1:$backend/m`;
+    my %c;
+    $c{"$1 $2"} = $3 while $m =~
+        /^beian_stream_connections_total\{status="(\w+)",action="(\w+)"\} (\d+)$/mg;
+    $c{would_close} = $m =~ /^beian_stream_would_close_total (\d+)$/m ? $1 : 0;
+    return %c;
+}
+
 sub accepted {
     my ($port, $args, $what) = @_;
     my ($alert, $cert, $out) = handshake($port, @$args);
@@ -371,6 +390,26 @@ is(hrr($pass, 'example.com', 'example.com'), 'serverhello',
    'stream: HelloRetryRequest, the same filed name again: served');
 is(hrr($pass, 'example.com', 'evil.example.net'), 'closed',
    'stream: HelloRetryRequest, an unfiled name the second time: closed');
+# ... and it is the connection's verdict: counted closed as unfiled, not
+# accepted as filed, and so logged
+my %before = stream_counts();
+hrr($pass, 'example.com', 'evil.example.net');
+my %after = stream_counts();
+is(($after{'unfiled closed'} // 0) - ($before{'unfiled closed'} // 0), 1,
+   'stream: a second ClientHello refused counts as unfiled, closed');
+is(($after{'filed accepted'} // 0) - ($before{'filed accepted'} // 0), 0,
+   'stream: ... and not as filed, accepted');
+# in report mode it goes on, counted as what enforce mode would close
+%before = stream_counts();
+is(hrr($rpass, 'example.com', 'evil.example.net'), 'serverhello',
+   'stream, report mode: an unfiled second ClientHello goes on');
+%after = stream_counts();
+is($after{would_close} - $before{would_close}, 1,
+   'stream, report mode: ... counted as would-close');
+is(($after{'unfiled accepted'} // 0) - ($before{'unfiled accepted'} // 0), 1,
+   'stream, report mode: ... as unfiled');
+is(($after{'filed accepted'} // 0) - ($before{'filed accepted'} // 0), 0,
+   'stream, report mode: ... not as filed');
 # records of application data (early data) before the second ClientHello
 # do not end the watch
 is(hrr($pass, 'example.com', 'evil.example.net', appdata => 1), 'closed',
@@ -447,6 +486,8 @@ my $log = slurp("$dir/logs/stream.log");
 like($log, qr/^filed www\.example\.com 200$/m, 'stream log: $beian_status filed');
 like($log, qr/^unfiled - 403$/m, 'stream log: $beian_status unfiled, closed');
 like($log, qr/^nohost - 200$/m, 'stream log: $beian_status nohost');
+like($log, qr/^unfiled example\.com /m,
+     'stream log: a second ClientHello refused makes $beian_status unfiled');
 
 # ... and through beian_snapshot_check (v2 live at the start)
 write_conf('beian_snapshot_check 1s;');
