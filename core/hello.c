@@ -350,6 +350,15 @@ beian_tls_watch(beian_tls_watch_t *w, const unsigned char *p, size_t len,
             }
         }
 
+        /* the message's bytes in this record: gathered, or passed over */
+        n = (size_t) (end - p);
+        if (n > w->rec_left) {
+            n = w->rec_left;
+        }
+        if (n > w->msg_left) {
+            n = w->msg_left;
+        }
+
         if (w->gather) {
             if (w->buf_len == 0) {
                 /* as one record: the header, then the message's */
@@ -363,41 +372,19 @@ beian_tls_watch(beian_tls_watch_t *w, const unsigned char *p, size_t len,
                 w->buf_len = TLS_RECORD_HEADER + TLS_HANDSHAKE_HEADER;
             }
 
-            n = (size_t) (end - p);
-            if (n > w->rec_left) {
-                n = w->rec_left;
-            }
-            if (n > w->msg_left) {
-                n = w->msg_left;
-            }
-
             memcpy(w->buf + w->buf_len, p, n);
             w->buf_len += n;
-            p += n;
-            w->rec_left -= n;
-            w->msg_left -= n;
-
-            if (w->msg_left == 0) {
-                w->gather = 0;
-                *used = (size_t) (p - start);
-                return BEIAN_WATCH_HELLO;
-            }
-
-            continue;
-        }
-
-        /* the rest of another message */
-        n = (size_t) (end - p);
-        if (n > w->rec_left) {
-            n = w->rec_left;
-        }
-        if (n > w->msg_left) {
-            n = w->msg_left;
         }
 
         p += n;
         w->rec_left -= n;
         w->msg_left -= n;
+
+        if (w->gather && w->msg_left == 0) {
+            w->gather = 0;
+            *used = (size_t) (p - start);
+            return BEIAN_WATCH_HELLO;
+        }
     }
 
     *used = len;

@@ -132,6 +132,8 @@ static ngx_str_t *ngx_http_beian_ctx_host(ngx_http_request_t *r,
 static ngx_int_t ngx_http_beian_finish(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
 static ngx_http_beian_ctx_t *ngx_http_beian_verdict(ngx_http_request_t *r);
+static ngx_http_beian_ctx_t *ngx_http_beian_late_verdict(
+    ngx_http_request_t *r);
 static ngx_beian_hot ngx_http_beian_ctx_t *ngx_http_beian_decide(
     ngx_http_request_t *mr, ngx_http_beian_srv_conf_t *bscf, char *buf,
     ngx_str_t *norm);
@@ -423,10 +425,9 @@ ngx_http_beian_checker(ngx_http_request_t *r, ngx_http_phase_handler_t *ph)
  * SERVER_REWRITE and REWRITE: a request nginx finalized itself before
  * POST_READ (a bad request line or Host, headers too large, a timeout)
  * and then sent through error_page to a URI or a named location never
- * passed the check above.  It is judged here, once; requests judged
- * already go on at the cost of a ctx lookup.  Its host may be unknown
- * (nginx gave up before reading it): that is blocked, whatever
- * beian_ip_host says, for no name can be shown to be filed.
+ * passed the check above.  It is judged here, once
+ * (ngx_http_beian_late_verdict()); requests judged already go on at the
+ * cost of a ctx lookup.
  */
 static ngx_int_t
 ngx_http_beian_late_handler(ngx_http_request_t *r)
@@ -445,14 +446,9 @@ ngx_http_beian_late_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_http_beian_verdict(r);
+    ctx = ngx_http_beian_late_verdict(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ctx->status == BEIAN_NOHOST) {
-        ctx = ngx_http_beian_set_ctx(r,
-                                  &ngx_http_beian_verdicts[BEIAN_UNFILED]);
     }
 
     return ngx_http_beian_enforce(r, bscf, ctx, NULL);
@@ -580,7 +576,6 @@ ngx_http_beian_refused(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
 static ngx_int_t
 ngx_http_beian_header_filter(ngx_http_request_t *r)
 {
-    ngx_table_elt_t            *h;
     ngx_http_beian_ctx_t       *ctx;
     ngx_http_beian_srv_conf_t  *bscf;
 
@@ -594,14 +589,9 @@ ngx_http_beian_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    ctx = ngx_http_beian_verdict(r);
+    ctx = ngx_http_beian_late_verdict(r);
     if (ctx == NULL) {
         return NGX_ERROR;
-    }
-
-    if (ctx->status == BEIAN_NOHOST) {
-        ctx = ngx_http_beian_set_ctx(r,
-                                  &ngx_http_beian_verdicts[BEIAN_UNFILED]);
     }
 
     if (ngx_http_beian_account(r, bscf, ctx, NULL) != NGX_OK) {
@@ -619,14 +609,9 @@ ngx_http_beian_header_filter(ngx_http_request_t *r)
     r->header_only = 1;
     r->keepalive = 0;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_beian_no_store(r) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
 
     return ngx_http_next_header_filter(r);
 }
@@ -736,6 +721,27 @@ ngx_http_beian_verdict(ngx_http_request_t *r)
     }
 
     return ngx_http_beian_decide(mr, bscf, buf, &norm);
+}
+
+
+/*
+ * The verdict on a request nginx finalized before POST_READ: its host may
+ * be unknown (nginx gave up before reading it), and then it is blocked,
+ * whatever beian_ip_host says, for no name can be shown to be filed.
+ */
+static ngx_http_beian_ctx_t *
+ngx_http_beian_late_verdict(ngx_http_request_t *r)
+{
+    ngx_http_beian_ctx_t  *ctx;
+
+    ctx = ngx_http_beian_verdict(r);
+
+    if (ctx != NULL && ctx->status == BEIAN_NOHOST) {
+        ctx = ngx_http_beian_set_ctx(r,
+                                  &ngx_http_beian_verdicts[BEIAN_UNFILED]);
+    }
+
+    return ctx;
 }
 
 

@@ -412,7 +412,6 @@ ngx_http_beian_page_send(ngx_http_request_t *r, ngx_http_beian_page_t *page,
     ngx_uint_t                  i, t;
     ngx_buf_t                  *b;
     ngx_chain_t                 out;
-    ngx_table_elt_t            *h;
     ngx_http_beian_seg_t       *seg;
     ngx_http_variable_value_t  *vv;
 
@@ -507,14 +506,9 @@ ngx_http_beian_page_send(ngx_http_request_t *r, ngx_http_beian_page_t *page,
     r->headers_out.content_type_len = sizeof("text/html") - 1;
     r->headers_out.content_type_lowcase = NULL;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_beian_no_store(r) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
 
     rc = ngx_http_send_header(r);
 
@@ -550,6 +544,25 @@ ngx_http_beian_redirect_send(ngx_http_request_t *r,
     h->value = location;
     r->headers_out.location = h;
 
+    if (ngx_http_beian_no_store(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_MOVED_TEMPORARILY;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    return ngx_http_send_header(r);
+}
+
+
+/* Cache-Control: no-store, on every answer the gate gives instead of the
+ * site's: no cache may keep it for a name filed later. */
+ngx_int_t
+ngx_http_beian_no_store(ngx_http_request_t *r)
+{
+    ngx_table_elt_t  *h;
+
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
         return NGX_ERROR;
@@ -559,9 +572,5 @@ ngx_http_beian_redirect_send(ngx_http_request_t *r,
     ngx_str_set(&h->key, "Cache-Control");
     ngx_str_set(&h->value, "no-store");
 
-    r->headers_out.status = NGX_HTTP_MOVED_TEMPORARILY;
-    r->headers_out.content_length_n = 0;
-    r->header_only = 1;
-
-    return ngx_http_send_header(r);
+    return NGX_OK;
 }

@@ -41,5 +41,8 @@ ngx_int_t ngx_http_beian_page_send(ngx_http_request_t *r,
 ngx_int_t ngx_http_beian_redirect_send(ngx_http_request_t *r,
     ngx_http_complex_value_t *url);
 
+/* Cache-Control: no-store on the answer being built. */
+ngx_int_t ngx_http_beian_no_store(ngx_http_request_t *r);
+
 
 #endif /* _NGX_HTTP_BEIAN_PAGE_H_INCLUDED_ */
