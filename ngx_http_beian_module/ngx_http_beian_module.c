@@ -134,6 +134,8 @@ static ngx_int_t ngx_http_beian_finish(ngx_http_request_t *r,
 static ngx_http_beian_ctx_t *ngx_http_beian_verdict(ngx_http_request_t *r);
 static ngx_http_beian_ctx_t *ngx_http_beian_late_verdict(
     ngx_http_request_t *r);
+static ngx_http_beian_ctx_t *ngx_http_beian_refuse_host(
+    ngx_http_request_t *mr, beian_status_t hs, ngx_str_t *value);
 static ngx_beian_hot ngx_http_beian_ctx_t *ngx_http_beian_decide(
     ngx_http_request_t *mr, ngx_http_beian_srv_conf_t *bscf, char *buf,
     ngx_str_t *norm);
@@ -727,18 +729,73 @@ ngx_http_beian_verdict(ngx_http_request_t *r)
 /*
  * The verdict on a request nginx finalized before POST_READ: its host may
  * be unknown (nginx gave up before reading it), and then it is blocked,
- * whatever beian_ip_host says, for no name can be shown to be filed.
+ * whatever beian_ip_host says, for no name can be shown to be filed; and
+ * every Host header it sent is judged, not only the one nginx kept.
  */
 static ngx_http_beian_ctx_t *
 ngx_http_beian_late_verdict(ngx_http_request_t *r)
 {
-    ngx_http_beian_ctx_t  *ctx;
+    ngx_uint_t                  i;
+    beian_host_t                h;
+    beian_status_t              hs;
+    ngx_list_part_t            *part;
+    ngx_table_elt_t            *e;
+    beian_host_class_t          cls;
+    ngx_http_request_t         *mr;
+    ngx_http_beian_ctx_t       *ctx;
+    ngx_http_beian_srv_conf_t  *bscf;
+    char                        buf[BEIAN_HOST_MAX + 1];
 
-    ctx = ngx_http_beian_verdict(r);
+    mr = r->main;
 
-    if (ctx != NULL && ctx->status == BEIAN_NOHOST) {
-        ctx = ngx_http_beian_set_ctx(r,
+    ctx = ngx_http_beian_verdict(mr);
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    if (ctx->status == BEIAN_NOHOST) {
+        return ngx_http_beian_set_ctx(mr,
                                   &ngx_http_beian_verdicts[BEIAN_UNFILED]);
+    }
+
+    bscf = ngx_http_get_module_srv_conf(mr, ngx_http_beian_module);
+
+    if (!beian_allowed(ctx->status, bscf->flags)) {
+        return ctx;
+    }
+
+    /*
+     * nginx refuses a second Host header (400) and keeps the first: every
+     * one sent is judged here, so that a filed first one does not carry
+     * the others through error_page
+     */
+    part = &mr->headers_in.headers.part;
+    e = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            e = part->elts;
+            i = 0;
+        }
+
+        if (e[i].key.len != 4
+            || ngx_strncasecmp(e[i].key.data, (u_char *) "host", 4) != 0)
+        {
+            continue;
+        }
+
+        cls = beian_host_parse((char *) e[i].value.data, e[i].value.len, buf,
+                               &h);
+        hs = ngx_http_beian_judge(bscf, cls, &h);
+
+        if (!beian_allowed(hs, bscf->flags)) {
+            return ngx_http_beian_refuse_host(mr, hs, &e[i].value);
+        }
     }
 
     return ctx;
@@ -797,12 +854,11 @@ static ngx_beian_noinline ngx_http_beian_ctx_t *
 ngx_http_beian_host_verdict(ngx_http_request_t *mr,
     ngx_http_beian_srv_conf_t *bscf, beian_status_t status, beian_host_t *h)
 {
-    beian_host_t           hh;
-    beian_status_t         hs;
-    ngx_table_elt_t       *host;
-    beian_host_class_t     cls;
-    ngx_http_beian_ctx_t  *ctx;
-    char                   hbuf[BEIAN_HOST_MAX + 1];
+    beian_host_t        hh;
+    beian_status_t      hs;
+    ngx_table_elt_t    *host;
+    beian_host_class_t  cls;
+    char                hbuf[BEIAN_HOST_MAX + 1];
 
     host = mr->headers_in.host;
 
@@ -820,13 +876,24 @@ ngx_http_beian_host_verdict(ngx_http_request_t *mr,
         return ngx_http_beian_set_ctx(mr, &ngx_http_beian_verdicts[status]);
     }
 
+    return ngx_http_beian_refuse_host(mr, hs, &host->value);
+}
+
+
+/* The verdict hs, not allowed, about a Host header value, kept. */
+static ngx_http_beian_ctx_t *
+ngx_http_beian_refuse_host(ngx_http_request_t *mr, beian_status_t hs,
+    ngx_str_t *value)
+{
+    ngx_http_beian_ctx_t  *ctx;
+
     ctx = ngx_pcalloc(mr->pool, sizeof(ngx_http_beian_ctx_t));
     if (ctx == NULL) {
         return NULL;
     }
 
     ctx->status = hs;
-    ctx->host = host->value;
+    ctx->host = *value;
 
     return ngx_http_beian_set_ctx(mr, ctx);
 }
@@ -957,11 +1024,23 @@ static ngx_int_t
 ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
     ngx_http_beian_ctx_t *ctx)
 {
+    ngx_http_core_srv_conf_t    *cscf;
     ngx_http_beian_main_conf_t  *bmcf;
 
     if (bscf->status == NGX_HTTP_CLOSE) {
         return NGX_HTTP_CLOSE;
     }
+
+    /*
+     * Answered under the server's configuration, wherever the request is:
+     * after an early error sent to a named location it is in that
+     * location, whose add_header, sub_filter and the like would put the
+     * site's headers and bytes on the block.  At POST_READ this is where
+     * the request is already.
+     */
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+    r->loc_conf = cscf->ctx->loc_conf;
+    ngx_http_update_location_config(r);
 
     /* no error_page: it could redirect to the site's own content */
     r->error_page = 1;

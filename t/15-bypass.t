@@ -382,3 +382,77 @@ themselves); a numeric or empty one is only a port
  BeianTest::host_400(qr/Site not available/),
  BeianTest::host_400(qr/Site not available/),
  qr/^served filed$/, qr/^served filed$/, qr/^served ip$/]
+
+
+
+=== TEST 27: an early error sent to a named location is blocked under the
+server's configuration: none of the location's headers or body filters on
+the block page
+--- config
+    beian on;
+    error_page 400 = @site;
+    location @site {
+        add_header X-Site yes always;
+        add_header Refresh "0;url=https://site.example/" always;
+        sub_filter_types *;
+        sub_filter '</body>' 'SITEBODY</body>';
+        return 200 "site content\n";
+    }
+--- raw_request eval
+"GET /x HTTP/1.1\r\nHost: evil.example.net\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
+--- error_code: 403
+--- response_headers
+X-Site:
+Refresh:
+Cache-Control: no-store
+--- response_body_like: Site not available
+--- response_body_unlike: SITEBODY
+
+
+
+=== TEST 28: ... and the redirect action too
+--- config
+    beian on;
+    beian_block_redirect https://notice.example.com/;
+    error_page 400 = @site;
+    location @site {
+        add_header X-Site yes always;
+        add_header Set-Cookie "sess=site" always;
+        return 302 https://site.example/;
+    }
+--- raw_request eval
+"GET /x HTTP/1.1\r\nHost: evil.example.net\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
+--- error_code: 302
+--- response_headers
+Location: https://notice.example.com/
+X-Site:
+Set-Cookie:
+Cache-Control: no-store
+
+
+
+=== TEST 29: duplicate Host headers, the first filed, the second not:
+nginx keeps the first and answers 400; every one is judged, so error_page
+serves no site content for the second
+--- config
+    beian on;
+    error_page 400 =200 /site;
+    location = /site { return 200 "site content\n"; }
+--- raw_request eval
+"GET /x HTTP/1.1\r\nHost: example.com\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
+--- error_code: 403
+--- response_body_unlike: site content
+--- error_log
+beian: blocked unfiled host "evil.example.net"
+
+
+
+=== TEST 30: ... the same with an address first
+--- config
+    beian on;
+    error_page 400 = @site;
+    location @site { return 200 "site content\n"; }
+--- raw_request eval
+"GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
+--- error_code: 403
+--- response_body_unlike: site content
