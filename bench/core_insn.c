@@ -1,11 +1,14 @@
 /*
  * The core's per-request work, alone, for callgrind: what the modules call
- * for a host (beian_host_parse, then beian_match_host with subdomains and
- * the verdict only), over the hosts of a file, in a loop that callgrind
- * collects (--toggle-collect=measure).  bench/core_insn.py runs it twice,
- * with two loop counts, and divides the difference.
+ * for a host (beian_host_verdict() with subdomains, and BEIAN_MATCH_CLEAN
+ * as the http module calls it for the host nginx resolved; "strict":
+ * without it, as for other names; "split": the two steps it stands for,
+ * beian_host_parse() then beian_match_host() with the verdict only), over
+ * the hosts of a file, in a loop that callgrind collects
+ * (--toggle-collect=measure).  bench/core_insn.py runs it twice, with two
+ * loop counts, and divides the difference.
  *
- *   core-insn SNAPSHOT HOSTFILE CALLS [PREFIX]
+ *   core-insn SNAPSHOT HOSTFILE CALLS [PREFIX [clean|strict|split]]
  *
  * The first 2000 hosts of HOSTFILE, each with PREFIX before it, in turn.
  */
@@ -25,7 +28,7 @@ static size_t  nhosts;
 
 
 __attribute__((noinline)) static size_t
-measure(const beian_snap_t *snap, size_t calls)
+measure(beian_snap_t *snap, size_t calls, int split, unsigned flags)
 {
     size_t              i, j, filed;
     beian_host_t        h;
@@ -36,6 +39,14 @@ measure(const beian_snap_t *snap, size_t calls)
     filed = 0;
     for (i = 0; i < calls; i++) {
         j = i % nhosts;
+
+        if (!split) {
+            filed += beian_host_verdict(snap, hosts[j], lens[j], flags, buf)
+                         .status
+                     == BEIAN_FILED;
+            continue;
+        }
+
         cls = beian_host_parse(hosts[j], lens[j], buf, &h);
         filed += beian_match_host(snap, cls, &h,
                                   BEIAN_MATCH_SUBDOMAINS
@@ -51,14 +62,16 @@ int
 main(int argc, char **argv)
 {
     FILE          *f;
+    int            split;
     size_t         calls, n;
-    const char    *prefix;
+    unsigned       flags;
+    const char    *prefix, *mode;
     beian_snap_t  *snap;
     char           err[BEIAN_ERR_MAX], line[BEIAN_HOST_MAX + 1];
 
     if (argc < 4) {
         fprintf(stderr, "usage: core-insn SNAPSHOT HOSTFILE CALLS "
-                "[PREFIX]\n");
+                "[PREFIX [clean|strict|split]]\n");
         return 2;
     }
 
@@ -92,7 +105,11 @@ main(int argc, char **argv)
     }
 
     calls = strtoul(argv[3], NULL, 10);
-    printf("filed %zu of %zu\n", measure(snap, calls), calls);
+    mode = argc > 5 ? argv[5] : "clean";
+    split = strcmp(mode, "split") == 0;
+    flags = BEIAN_MATCH_SUBDOMAINS
+            | (strcmp(mode, "clean") == 0 ? BEIAN_MATCH_CLEAN : 0);
+    printf("filed %zu of %zu\n", measure(snap, calls, split, flags), calls);
 
     beian_snap_close(snap);
     return 0;

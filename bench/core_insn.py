@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Instructions per call of the core alone (host parse + match, what the
-modules call per request), counted by callgrind in process.
+"""Instructions per call of the core alone (beian_host_verdict(), what the
+modules call per request, for the host nginx resolved and for any other,
+and the parse and match it stands for, called apart), counted by callgrind
+in process.
 
 bench/core_insn.c loops over the hosts of a file; callgrind collects only
 inside that loop.  Each case runs with BASE and with BASE + CALLS calls and
@@ -20,10 +22,10 @@ import sys
 INSTANCE = "lhins-bench001"
 
 
-def ir(binary, snap, hosts, calls, prefix, out):
+def ir(binary, snap, hosts, calls, prefix, mode, out):
     subprocess.run(["valgrind", "--tool=callgrind", "--toggle-collect=measure",
                     "--callgrind-out-file=" + out, binary, snap, hosts,
-                    str(calls), prefix],
+                    str(calls), prefix, mode],
                    check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     with open(out) as f:
@@ -66,13 +68,17 @@ def main():
              ("random filed subdomains", os.path.join(data, "hosts-sub.txt"),
               "")]
 
-    print("| case | instructions per call |")
-    print("|---|---:|")
+    print("| case | beian_host_verdict(), clean | strict | parse, then "
+          "match_host |")
+    print("|---|---:|---:|---:|")
     for name, hosts, prefix in cases:
         out = os.path.join(work, "callgrind.out")
-        x = ir(binary, snap, hosts, a.base, prefix, out)
-        y = ir(binary, snap, hosts, a.base + a.calls, prefix, out)
-        print("| %s | %d |" % (name, round((y - x) / a.calls)))
+        row = []
+        for mode in ("clean", "strict", "split"):
+            x = ir(binary, snap, hosts, a.base, prefix, mode, out)
+            y = ir(binary, snap, hosts, a.base + a.calls, prefix, mode, out)
+            row.append(round((y - x) / a.calls))
+        print("| %s | %d | %d | %d |" % (name, row[0], row[1], row[2]))
         sys.stdout.flush()
 
 

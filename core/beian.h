@@ -203,6 +203,12 @@ int beian_snap_foreach(const beian_snap_t *snap, beian_snap_iter_pt fn,
 /* The status alone, what a gate asks per request: m->domain and m->rec
  * are left empty, and the first filed suffix found ends the search. */
 #define BEIAN_MATCH_NO_RECORD   0x04
+/* For beian_host_verdict(): the caller vouches that the host is in the
+ * form nginx leaves a request's host in (ngx_http_validate_host():
+ * lowercase, no port, no trailing dot), so the rules are checked only
+ * once a suffix is found filed.  A host that breaks the promise may be
+ * judged unfiled, never filed. */
+#define BEIAN_MATCH_CLEAN       0x08
 
 typedef struct {
     beian_status_t  status;
@@ -228,10 +234,35 @@ beian_status_t beian_match_host(const beian_snap_t *snap,
     beian_host_class_t cls, const beian_host_t *h, unsigned flags,
     beian_match_t *m);
 
-/* Whether a verdict lets the request through, in one place.  A bit
- * test: it runs for every request. */
-static inline int
-beian_allowed(beian_status_t status, unsigned flags)
+/*
+ * The verdict a gate asks for, on a host as it came: the same as
+ * beian_host_parse() then beian_match_host() with BEIAN_MATCH_NO_RECORD,
+ * in one call, and for the common host (what nginx hands over: up to 62
+ * bytes of [a-z0-9.-], with the index) in one pass that checks the rules,
+ * finds the labels and hashes every candidate suffix together, with
+ * nothing written but the result (tests/test_core.c and the host fuzzer
+ * hold the two to the same answers).  name: the host judged, normalized
+ * (in host, or in buf: BEIAN_HOST_MAX + 1 bytes), NULL for an invalid
+ * one; with BEIAN_MATCH_CLEAN, an unfiled host's name is the host itself,
+ * checked or not (beian_host_plain() tells).  Returned in registers.
+ */
+typedef struct {
+    const char  *name;
+    uint32_t     status;                /* beian_status_t */
+    uint32_t     len;
+} beian_verdict_t;
+
+beian_verdict_t beian_host_verdict(beian_snap_t *snap, const char *host,
+    size_t len, unsigned flags, char *buf);
+
+/* Whether every byte of a name is one of [a-z0-9.-]: safe to show as it
+ * is. */
+int beian_host_plain(const char *name, size_t len);
+
+/* Whether a verdict lets the request through, in one place: the verdicts
+ * allowed under flags, as bits (1 << status). */
+static inline unsigned
+beian_allow_mask(unsigned flags)
 {
     unsigned  allow;
 
@@ -242,7 +273,13 @@ beian_allowed(beian_status_t status, unsigned flags)
         allow |= (1u << BEIAN_IP) | (1u << BEIAN_NOHOST);
     }
 
-    return (allow >> status) & 1;
+    return allow;
+}
+
+static inline int
+beian_allowed(beian_status_t status, unsigned flags)
+{
+    return (beian_allow_mask(flags) >> status) & 1;
 }
 
 

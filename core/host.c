@@ -7,6 +7,7 @@
 
 #include "beian.h"
 #include "bytes.h"
+#include "scan.h"
 
 
 const char *const beian_status_names[BEIAN_NSTATUS] = {
@@ -145,221 +146,30 @@ normalize_slow(const char *host, size_t len, char *out, size_t *out_len)
 }
 
 
-/*
- * The common case, in one pass over the bytes: a host of at most
- * FAST_MAX bytes of [a-z0-9.-] only, so already lowercase and without a
- * port (what nginx hands over).  scan() checks every byte against the
- * allowed ranges 16 (SSE2) or 8 (portable) at a time and returns the dots
- * and hyphens as bitmaps, one bit per byte, from which parse_fast()
- * gets the domain rules without another pass.  Anything else goes to
- * normalize_slow().
- */
-
-/* Longest host parse_fast() takes: its bitmaps, with one bit before the
- * name and one after it, fit 64 bits. */
-#define FAST_MAX  62
-
-#if defined(__SSE2__) && !defined(BEIAN_NO_SIMD)
-
-#include <emmintrin.h>
-
-/* The allowed bytes, dots and hyphens of the 16 bytes in v. */
-static inline unsigned
-classify(__m128i v, unsigned *dot, unsigned *dash)
-{
-    __m128i  dg, al, dt, ds;
-
-    /* signed compares: bytes over 0x7f are negative, never allowed */
-    dg = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
-                       _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v));
-    al = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
-                       _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), v));
-    dt = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
-    ds = _mm_cmpeq_epi8(v, _mm_set1_epi8('-'));
-
-    *dot = (unsigned) _mm_movemask_epi8(dt);
-    *dash = (unsigned) _mm_movemask_epi8(ds);
-
-    return (unsigned) _mm_movemask_epi8(
-               _mm_or_si128(_mm_or_si128(dg, al), _mm_or_si128(dt, ds)));
-}
-
-/*
- * 0 with the bitmaps, -1 if a byte is not allowed.  len 1..FAST_MAX.  Up
- * to 16 bytes: one vector of them, zeros above (never a byte outside the
- * host: two overlapping 8-byte reads, or fewer).  Longer: 16 at a time, the
- * last 16 overlapping the ones before (the same bits again).
- */
-static inline int
-scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
-{
-    size_t    i;
-    uint64_t  lo, hi;
-    unsigned  ok, dt, ds;
-
-    if (len <= 16) {
-        if (len >= 8) {
-            memcpy(&lo, p, 8);
-            memcpy(&hi, p + len - 8, 8);
-            hi = len > 8 ? hi >> 8 * (16 - len) : 0;
-
-        } else {
-            lo = beian_load_tail(p, len);
-            hi = 0;
-        }
-
-        ok = classify(_mm_set_epi64x((long long) hi, (long long) lo),
-                      &dt, &ds);
-        if ((ok | (~0u << len)) != ~0u) {
-            return -1;
-        }
-
-        *dots = dt;
-        *dashes = ds;
-        return 0;
-    }
-
-    *dots = 0;
-    *dashes = 0;
-
-    for (i = 0; ; i += 16) {
-        if (i + 16 > len) {
-            i = len - 16;
-        }
-
-        ok = classify(_mm_loadu_si128((const __m128i *) (const void *)
-                                      (p + i)),
-                      &dt, &ds);
-        if (ok != 0xffffu) {
-            return -1;
-        }
-
-        *dots |= (uint64_t) dt << i;
-        *dashes |= (uint64_t) ds << i;
-
-        if (i + 16 == len) {
-            return 0;
-        }
-    }
-}
-
-#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-
-#define ONES        0x0101010101010101ULL
-#define HIGH        0x8080808080808080ULL
-#define AT_LEAST(w, c)  ((w) + ONES * (0x80 - (c)))     /* high bit: >= c */
-#define ABOVE(w, c)     ((w) + ONES * (0x7f - (c)))     /* high bit: > c */
-
-/* The high bits of m (bits 7, 15, ... 63) as 8 bits, byte i at bit i. */
-#define GATHER(m)   (((((m) & HIGH) >> 7) * 0x0102040810204080ULL) >> 56)
-
-/*
- * The same, 8 bytes at a time in a uint64_t: once no byte has its high
- * bit, adding at most 0x53 to each cannot carry into the next, so one
- * addition per bound tells every byte whether it is at or above it.
- */
-static inline int
-scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
-{
-    size_t    i, n;
-    uint64_t  w, valid, ok, dash, dot;
-
-    *dots = 0;
-    *dashes = 0;
-
-    for (i = 0; i < len; i += 8) {
-        n = len - i;
-        if (n >= 8) {
-            memcpy(&w, p + i, 8);
-            valid = HIGH;
-
-        } else {
-            /* the last bytes: the top of the last 8 when there are 8 */
-            if (len >= 8) {
-                memcpy(&w, p + len - 8, 8);
-                w >>= 8 * (8 - n);
-            } else {
-                w = beian_load_tail(p + i, n);
-            }
-            valid = HIGH >> (8 * (8 - n));
-        }
-
-        if (w & HIGH) {
-            return -1;
-        }
-
-        dash = AT_LEAST(w, '-') & ~AT_LEAST(w, '.');
-        dot = AT_LEAST(w, '.') & ~ABOVE(w, '.');
-        ok = dash | dot | (AT_LEAST(w, '0') & ~ABOVE(w, '9'))
-             | (AT_LEAST(w, 'a') & ~ABOVE(w, 'z'));
-
-        if ((ok & valid) != valid) {
-            return -1;
-        }
-
-        *dots |= GATHER(dot & valid) << i;
-        *dashes |= GATHER(dash & valid) << i;
-    }
-
-    return 0;
-}
-
-#else
-
-static inline int
-scan(const unsigned char *p, size_t len, uint64_t *dots, uint64_t *dashes)
-{
-    (void) p;
-    (void) len;
-    (void) dots;
-    (void) dashes;
-    return -1;
-}
-
-#endif
-
-
-/* -1: for normalize_slow(); else the class, h->name the input itself. */
+/* -1: for normalize_slow(); else the class, h->name the input itself
+ * (core/scan.h). */
 static inline __attribute__((always_inline)) int
 parse_fast(const unsigned char *p, size_t len, beian_host_t *h)
 {
+    int       rc;
     size_t    n;
     uint8_t  *l;
-    uint64_t  dots, dashes, b;
+    uint64_t  dots, dashes;
 
-    if (len - 1 >= FAST_MAX || scan(p, len, &dots, &dashes) != 0) {
+    if (len - 1 >= BEIAN_FAST_MAX
+        || beian_scan(p, len, &dots, &dashes) != 0)
+    {
         return -1;
     }
 
-    /* one trailing dot goes */
-    n = len;
-    if (dots >> (n - 1)) {
-        n--;
-        dots &= ~((uint64_t) 1 << n);
-    }
+    rc = beian_scan_domain(p, len, &dots, dashes, &n);
 
     h->name = (const char *) p;
     h->len = n;
     h->nlabels = 0;
 
-    /*
-     * Invalid: one label (or nothing left), an empty label (two label
-     * boundaries in a row: b has the dots one bit up, and a boundary
-     * before the name and after it), a hyphen next to a boundary.  No
-     * label can be over 63 bytes.
-     */
-    b = dots << 1 | 1 | (uint64_t) 2 << n;
-    if (dots == 0 || (b & (b >> 1))
-        || (dashes << 1 & ((b << 1) | (b >> 1))))
-    {
-        return BEIAN_HOST_INVALID;
-    }
-
-    /* a last label ending in a digit (all digits: an IPv4 address or
-     * nothing; no top-level domain of the Public Suffix List ends so): for
-     * the slow path, which knows */
-    if ((unsigned) (p[n - 1] - '0') < 10) {
-        return -1;
+    if (rc != BEIAN_HOST_DOMAIN) {
+        return rc;
     }
 
     l = h->label;

@@ -26,6 +26,24 @@
 #include "beian_write.h"
 #include "index.h"
 #include "lmdb_check.h"
+#include "scan.h"
+
+
+/*
+ * A host verdict_clean() found filed, by its length mod BEIAN_RECENT: a
+ * request names the same few hosts again and again, and one of them is
+ * known at the cost of a compare.  The handle's own, like its read
+ * transaction: one process uses it, a new snapshot starts empty.
+ */
+#define BEIAN_RECENT  8
+
+typedef struct {
+    unsigned char  name[BEIAN_FAST_MAX];        /* zeros after the name */
+    uint8_t        len;                         /* 0: none */
+    uint8_t        flags;                       /* its subdomain rule */
+} beian_recent_t;
+
+_Static_assert(sizeof(beian_recent_t) == 64, "a recent host is a line");
 
 
 struct beian_snap_s {
@@ -51,6 +69,9 @@ struct beian_snap_s {
     /* the "index" database's one entry, of any version (for the digest) */
     MDB_val               ix_any_key;
     MDB_val               ix_any;
+
+    /* filed hosts the clean path judged lately (verdict_clean()) */
+    beian_recent_t        recent[BEIAN_RECENT];
 };
 
 
@@ -963,14 +984,57 @@ static const uint64_t  low_bytes[8] = {
 
 
 /*
+ * The hash of the suffix at st of a name p of len bytes (at most
+ * BEIAN_DOMAIN_MAX), one step of a pass from the right: *s holds the
+ * state after the whole words from p + *rest to the end (*rest >= st, a
+ * multiple of 8 away from len; the pass starts with the seed and len).
+ * The words down to st are folded into *s; the rest - st (0 .. 7) bytes
+ * at st are the partial word (beian_index_hash()): the low ones of the 8
+ * from st, or for a suffix under 8 bytes the top of the name's last 8 (a
+ * shift mod 64).  8 bytes must be readable before the name's end (a
+ * name of 8 bytes or more; a shorter one copied to the end of 8); every
+ * load ends at or before it.
+ */
+static inline __attribute__((always_inline)) uint64_t
+suffix_hash(const unsigned char *p, size_t len, size_t st, size_t *rest,
+    uint64_t *s)
+{
+    size_t    k;
+    uint64_t  t, w;
+
+    while (*rest >= st + 8) {
+        *rest -= 8;
+        memcpy(&w, p + *rest, 8);
+        *s = beian_index_chunk(*s, w);
+    }
+
+    t = *s;
+    k = *rest - st;
+
+    if (k != 0) {
+        if (len - st >= 8) {
+            memcpy(&w, p + st, 8);
+            w &= low_bytes[k];
+
+        } else {
+            memcpy(&w, p + len - 8, 8);
+            w >>= (0 - 8 * k) & 63;
+        }
+
+        t = beian_index_chunk(t, w);
+    }
+
+    return beian_index_fin(t ^ (len - st));
+}
+
+
+/*
  * The verdict with the index, for a name of 8 .. 253 bytes: the suffixes
  * at start[0 .. n) (ascending) from the shortest, each hash from the
- * state of the one before (beian_index_hash(): the whole words from the
- * name's end are shared, each candidate adds its partial word and the
- * finish; 8-byte loads that stay inside the name).  Each is probed as its
- * hash is known, so the last one found is the longest, the match: its i,
- * or -1.  any: the first one found will do (the verdict alone needs no
- * more than one filed suffix); it ends the search.
+ * state of the one before (suffix_hash()).  Each is probed as its hash is
+ * known, so the last one found is the longest, the match: its i, or -1.
+ * any: the first one found will do (the verdict alone needs no more than
+ * one filed suffix); it ends the search.
  */
 static inline __attribute__((always_inline)) int
 suffix_find(const beian_snap_t *snap, const unsigned char *p, size_t len,
@@ -979,38 +1043,16 @@ suffix_find(const beian_snap_t *snap, const unsigned char *p, size_t len,
     int       found;
     size_t    j, st, rest;
     uint32_t  roff;
-    uint64_t  s, t, w, h;
+    uint64_t  s, h;
 
     found = -1;
     s = snap->ix_seed;
-    rest = len;                         /* the words after p + rest are in s */
+    rest = len;
 
     for (j = n; j-- > 0; ) {
         st = start[j];
+        h = suffix_hash(p, len, st, &rest, &s);
 
-        while (rest >= st + 8) {
-            rest -= 8;
-            memcpy(&w, p + rest, 8);
-            s = beian_index_chunk(s, w);
-        }
-
-        /* the rest - st (0 .. 7) bytes at st: the low ones of the 8 from
-         * st, or for a suffix under 8 bytes, the top of the name's last 8
-         * (a shift mod 64) */
-        t = s;
-        if (rest != st) {
-            if (len - st >= 8) {
-                memcpy(&w, p + st, 8);
-                w &= low_bytes[rest - st];
-
-            } else {
-                memcpy(&w, p + len - 8, 8);
-                w >>= (0 - 8 * (rest - st)) & 63;
-            }
-            t = beian_index_chunk(t, w);
-        }
-
-        h = beian_index_fin(t ^ (len - st));
         if (index_maybe(snap, h)
             && index_find(snap, h, p + st, len - st, 1, &roff) == 1)
         {
@@ -1122,6 +1164,238 @@ beian_match_host(const beian_snap_t *snap, beian_host_class_t cls,
     return m->status = BEIAN_FILED;
 }
 
+
+
+/*
+ * beian_host_verdict() for any host: the parse and the match, each in
+ * full.  Out of line, for the common host's path keeps a small frame.
+ */
+static __attribute__((noinline)) beian_verdict_t
+verdict_slow(const beian_snap_t *snap, const char *host, size_t len,
+    unsigned flags, char *buf)
+{
+    beian_host_t        h;
+    beian_match_t       m;
+    beian_verdict_t     v;
+    beian_host_class_t  cls;
+
+    cls = beian_host_parse(host, len, buf, &h);
+
+    v.status = beian_match_host(snap, cls, &h, flags | BEIAN_MATCH_NO_RECORD,
+                                &m);
+    v.name = (cls == BEIAN_HOST_INVALID) ? NULL : h.name;
+    v.len = (uint32_t) h.len;
+
+    return v;
+}
+
+
+/*
+ * Whether a suffix of the host p (n bytes, 1 .. BEIAN_FAST_MAX, its label
+ * boundaries dots, not 0) is filed: the candidates are taken from dots,
+ * from the shortest (two labels) to the host itself, each hash a step of
+ * one pass from the right (suffix_hash()), until one is found.  A host
+ * under 8 bytes is judged from a copy at the end of 8 bytes of buf, so
+ * that every load may take the 8 ending at a key's end.
+ */
+static inline __attribute__((always_inline)) int
+verdict_probe(const beian_snap_t *snap, const unsigned char *p, size_t n,
+    uint64_t dots, unsigned flags, char *buf)
+{
+    size_t    st, rest;
+    uint32_t  roff;
+    uint64_t  c, s, h, w;
+
+    if (n < 8) {
+        w = beian_load_tail(p, n) << (8 * (8 - n));
+        memcpy(buf, &w, 8);
+        p = (const unsigned char *) buf + 8 - n;
+    }
+
+    /* the candidates' starts: the host's, and with subdomains each one
+     * after a dot but the last (two labels at least) */
+    c = 1;
+    if (flags & BEIAN_MATCH_SUBDOMAINS) {
+        c |= (dots << 1) & ~((uint64_t) 1 << (64 - __builtin_clzll(dots)));
+    }
+
+    s = snap->ix_seed;
+    rest = n;
+
+    do {
+        st = (size_t) (63 - __builtin_clzll(c));
+        c ^= (uint64_t) 1 << st;
+
+        h = suffix_hash(p, n, st, &rest, &s);
+
+        /* a corrupt slot never allows: treated as absent */
+        if (index_maybe(snap, h)
+            && index_find(snap, h, p + st, n - st, 1, &roff) == 1)
+        {
+            return 1;
+        }
+    } while (c != 0);
+
+    return 0;
+}
+
+
+/* The common host, checked as it is scanned (core/scan.h). */
+static __attribute__((noinline)) beian_verdict_t
+verdict_strict(const beian_snap_t *snap, const char *host, size_t len,
+    unsigned flags, char *buf)
+{
+    int                   rc;
+    size_t                n;
+    uint64_t              dots, dashes;
+    beian_verdict_t       v;
+    const unsigned char  *p = (const unsigned char *) host;
+
+    if (beian_scan(p, len, &dots, &dashes) != 0) {
+        return verdict_slow(snap, host, len, flags, buf);
+    }
+
+    rc = beian_scan_domain(p, len, &dots, dashes, &n);
+    if (rc < 0) {
+        return verdict_slow(snap, host, len, flags, buf);
+    }
+
+    v.name = host;
+    v.len = (uint32_t) n;
+    v.status = BEIAN_UNFILED;
+
+    if (rc != BEIAN_HOST_DOMAIN) {
+        v.name = NULL;
+        return v;
+    }
+
+    if (verdict_probe(snap, p, n, dots, flags, buf)) {
+        v.status = BEIAN_FILED;
+    }
+
+    return v;
+}
+
+
+/*
+ * The common host under BEIAN_MATCH_CLEAN: the dots alone are found, and
+ * the host is checked once a suffix is found filed (the candidates were
+ * the ones a valid domain has, so a valid one is filed, an invalid one
+ * not).  An address ("1.2.3.4", "[::1]") or a trailing dot takes the full
+ * rule.  A host found filed is remembered (beian_recent_t).
+ */
+static __attribute__((noinline)) beian_verdict_t
+verdict_clean(beian_snap_t *snap, const char *host, size_t len,
+    unsigned flags, char *buf)
+{
+    int                   rc;
+    size_t                n;
+    unsigned              sub;
+    uint64_t              dots, dashes;
+    beian_recent_t       *r;
+    beian_verdict_t       v;
+    beian_scan_keep_t     keep;
+    const unsigned char  *p = (const unsigned char *) host;
+
+    if (snap == NULL || snap->ix_filter == NULL || !BEIAN_WIDE
+        || len - 1 >= BEIAN_FAST_MAX)
+    {
+        return verdict_slow(snap, host, len, flags, buf);
+    }
+
+    n = p[len - 1];
+    if (p[0] == '[' || n == '.' || n - '0' < 10) {
+        return verdict_slow(snap, host, len, flags, buf);
+    }
+
+    v.name = host;
+    v.len = (uint32_t) len;
+    v.status = BEIAN_FILED;
+
+    keep = beian_scan_keep(p, len);
+    sub = flags & BEIAN_MATCH_SUBDOMAINS;
+
+    r = &snap->recent[len % BEIAN_RECENT];
+    if (r->len == len && r->flags == sub
+        && beian_scan_same(r->name, p, len, keep))
+    {
+        return v;
+    }
+
+    v.status = BEIAN_UNFILED;
+
+    dots = beian_scan_dots(p, len, keep);
+
+    if (dots == 0 || !verdict_probe(snap, p, len, dots, flags, buf)) {
+        return v;
+    }
+
+    if (beian_scan_again(p, len, keep, &dots, &dashes) != 0) {
+        return verdict_slow(snap, host, len, flags, buf);
+    }
+
+    rc = beian_scan_domain(p, len, &dots, dashes, &n);
+    if (rc < 0) {
+        return verdict_slow(snap, host, len, flags, buf);
+    }
+
+    if (rc != BEIAN_HOST_DOMAIN) {
+        v.name = NULL;
+        return v;
+    }
+
+    beian_scan_store(r->name, p, len, keep);
+    r->len = (uint8_t) len;
+    r->flags = (uint8_t) sub;
+
+    v.status = BEIAN_FILED;
+
+    return v;
+}
+
+
+/* The common host (up to BEIAN_FAST_MAX bytes), with the index. */
+beian_verdict_t
+beian_host_verdict(beian_snap_t *snap, const char *host, size_t len,
+    unsigned flags, char *buf)
+{
+    if (flags & BEIAN_MATCH_CLEAN) {
+        return verdict_clean(snap, host, len, flags, buf);
+    }
+
+    if (snap == NULL || snap->ix_filter == NULL || !BEIAN_WIDE
+        || len - 1 >= BEIAN_FAST_MAX)
+    {
+        return verdict_slow(snap, host, len, flags, buf);
+    }
+
+    return verdict_strict(snap, host, len, flags, buf);
+}
+
+
+/* Whether the name is [a-z0-9.-] alone (core/scan.h for the common one). */
+int
+beian_host_plain(const char *name, size_t len)
+{
+    size_t    i;
+    uint64_t  dots, dashes;
+
+    if (len - 1 < BEIAN_FAST_MAX) {
+        return beian_scan((const unsigned char *) name, len, &dots, &dashes)
+               == 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!((name[i] >= 'a' && name[i] <= 'z')
+              || (name[i] >= '0' && name[i] <= '9')
+              || name[i] == '-' || name[i] == '.'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
 
 int
 beian_snap_foreach(const beian_snap_t *snap, beian_snap_iter_pt fn,

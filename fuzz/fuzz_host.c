@@ -86,6 +86,30 @@ init(void)
 }
 
 
+/*
+ * Whether a host is in the form ngx_http_validate_host() leaves it in:
+ * no upper case, no port, no trailing dot, no NUL (what
+ * BEIAN_MATCH_CLEAN vouches for).
+ */
+static int
+nginx_form(const uint8_t *p, size_t n)
+{
+    size_t  i;
+
+    if (n > 0 && p[n - 1] == '.') {
+        return 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        if ((p[i] >= 'A' && p[i] <= 'Z') || p[i] == ':' || p[i] == '\0') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 /* ---- the reference model ---- */
 
 static int
@@ -349,8 +373,9 @@ check_match(const uint8_t *data, size_t size, beian_host_class_t cls,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    size_t               n, rn, n2;
+    size_t               n, rn, n2, i;
     unsigned             flags;
+    beian_verdict_t      fv;
     beian_host_t         ph;
     beian_status_t       st, pst;
     beian_match_t        m, pm;
@@ -400,6 +425,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    && (m.domain == NULL
                        || memcmp(pm.domain, m.domain, m.domain_len) == 0),
                    "parse + match_host disagree");
+
+        /* the gate's one call: the same verdict and name, for any bytes */
+        fv = beian_host_verdict(snap, (const char *) data, size, flags,
+                                pbuf);
+        FUZZ_CHECK(fv.status == pst
+                   && (fv.name == NULL) == (pcls == BEIAN_HOST_INVALID)
+                   && (fv.name == NULL
+                       || (fv.len == ph.len
+                           && memcmp(fv.name, ph.name, ph.len) == 0)),
+                   "host_verdict: %s, parse + match_host: %s",
+                   beian_status_names[fv.status], beian_status_names[pst]);
+
+        /*
+         * Under BEIAN_MATCH_CLEAN (the host nginx resolved): never filed
+         * where the rule says otherwise; for a host in nginx's form the
+         * same verdict, twice (the second from the handle's memory of
+         * filed hosts, when it was filed).
+         */
+        for (i = 0; i < 2; i++) {
+            fv = beian_host_verdict(snap, (const char *) data, size,
+                                    flags | BEIAN_MATCH_CLEAN, pbuf);
+            FUZZ_CHECK(fv.status != BEIAN_FILED || pst == BEIAN_FILED,
+                       "clean: filed, the rule says %s",
+                       beian_status_names[pst]);
+            FUZZ_CHECK(!nginx_form(data, size) || fv.status == pst,
+                       "clean: %s, the rule says %s",
+                       beian_status_names[fv.status],
+                       beian_status_names[pst]);
+        }
 
         /* the allow decision in one place */
         FUZZ_CHECK(beian_allowed(st, flags)

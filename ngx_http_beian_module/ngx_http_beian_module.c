@@ -61,7 +61,15 @@ typedef struct {
     ngx_http_complex_value_t   *redirect;
     ngx_uint_t                  flags;            /* BEIAN_MATCH_* */
     ngx_flag_t                  tls;
+    unsigned                    allow;            /* beian_allow_mask() */
+    ngx_int_t                   slot;             /* the main conf's, at
+                                                     hand */
 } ngx_http_beian_srv_conf_t;
+
+
+/* Whether the server lets a verdict through (core/beian.h's rule). */
+#define ngx_http_beian_allows(bscf, status)                                  \
+    (((bscf)->allow >> (status)) & 1)
 
 
 /*
@@ -103,30 +111,40 @@ typedef struct {
     ngx_cycle_t                *cycle;
     ngx_beian_snap_state_t      state;
     ngx_event_t                 timer;
+    ngx_http_beian_shm_t       *shm;              /* the metrics, if any */
+    ngx_shm_zone_t             *top;              /* the top-K table, if any */
 } ngx_http_beian_worker_t;
 
 
-static ngx_beian_hot ngx_int_t ngx_http_beian_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_beian_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_beian_checker(ngx_http_request_t *r,
     ngx_http_phase_handler_t *ph);
-static ngx_int_t ngx_http_beian_late_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_beian_late_checker(ngx_http_request_t *r,
+static ngx_beian_hot ngx_int_t ngx_http_beian_next(ngx_http_request_t *r,
     ngx_http_phase_handler_t *ph);
+static ngx_beian_hot ngx_int_t ngx_http_beian_gate(ngx_http_request_t *r,
+    ngx_http_beian_srv_conf_t *bscf);
+static ngx_int_t ngx_http_beian_gate_host(ngx_http_request_t *r,
+    ngx_http_beian_srv_conf_t *bscf, beian_verdict_t v);
+static ngx_int_t ngx_http_beian_late_server(ngx_http_request_t *r,
+    ngx_http_phase_handler_t *ph);
+static ngx_int_t ngx_http_beian_late_location(ngx_http_request_t *r,
+    ngx_http_phase_handler_t *ph);
+static ngx_int_t ngx_http_beian_late(ngx_http_request_t *r);
 static ngx_beian_hot ngx_int_t ngx_http_beian_enforce(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx,
-    ngx_str_t *norm);
-static ngx_int_t ngx_http_beian_refused(ngx_http_request_t *r,
+    const char *norm, size_t norm_len);
+static void ngx_http_beian_refused(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx,
-    ngx_http_beian_main_conf_t *bmcf, ngx_http_beian_shm_t *shm,
-    ngx_str_t *norm);
+    const char *norm, size_t norm_len);
 static ngx_beian_hot ngx_int_t ngx_http_beian_account(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx,
-    ngx_str_t *norm);
+    const char *norm, size_t norm_len);
 static ngx_int_t ngx_http_beian_header_filter(ngx_http_request_t *r);
 static ngx_inline ngx_http_beian_ctx_t *ngx_http_beian_get_ctx(
-    ngx_http_request_t *r);
+    ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf);
 static ngx_beian_hot ngx_http_beian_ctx_t *ngx_http_beian_set_ctx(
-    ngx_http_request_t *r, ngx_http_beian_ctx_t *ctx);
+    ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
+    ngx_http_beian_ctx_t *ctx);
 static ngx_str_t *ngx_http_beian_ctx_host(ngx_http_request_t *r,
     ngx_http_beian_ctx_t *ctx);
 static ngx_int_t ngx_http_beian_finish(ngx_http_request_t *r,
@@ -135,21 +153,25 @@ static ngx_http_beian_ctx_t *ngx_http_beian_verdict(ngx_http_request_t *r);
 static ngx_http_beian_ctx_t *ngx_http_beian_late_verdict(
     ngx_http_request_t *r);
 static ngx_http_beian_ctx_t *ngx_http_beian_refuse_host(
-    ngx_http_request_t *mr, beian_status_t hs, ngx_str_t *value);
-static ngx_beian_hot ngx_http_beian_ctx_t *ngx_http_beian_decide(
-    ngx_http_request_t *mr, ngx_http_beian_srv_conf_t *bscf, char *buf,
-    ngx_str_t *norm);
+    ngx_http_request_t *mr, ngx_http_beian_srv_conf_t *bscf,
+    beian_status_t hs, ngx_str_t *value);
+static ngx_http_beian_ctx_t *ngx_http_beian_decided(ngx_http_request_t *mr,
+    ngx_http_beian_srv_conf_t *bscf, beian_verdict_t v);
 static ngx_http_beian_ctx_t *ngx_http_beian_host_verdict(
     ngx_http_request_t *mr, ngx_http_beian_srv_conf_t *bscf,
-    beian_status_t status, beian_host_t *h);
+    beian_verdict_t v);
 static ngx_http_beian_ctx_t *ngx_http_beian_matched(ngx_http_request_t *r);
-static ngx_beian_hot beian_status_t ngx_http_beian_judge(
-    ngx_http_beian_srv_conf_t *bscf, beian_host_class_t cls, beian_host_t *h);
+static beian_status_t ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf,
+    beian_host_class_t cls, beian_host_t *h);
+static ngx_beian_hot beian_verdict_t ngx_http_beian_judge_server(
+    ngx_http_beian_srv_conf_t *bscf, u_char *host, size_t len, char *buf);
+static beian_verdict_t ngx_http_beian_judge_exempt(
+    ngx_http_beian_srv_conf_t *bscf, u_char *host, size_t len, char *buf);
 static ngx_int_t ngx_http_beian_block(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf, ngx_http_beian_ctx_t *ctx);
 static void ngx_http_beian_top_add(ngx_http_request_t *r,
-    ngx_http_beian_main_conf_t *bmcf, ngx_http_beian_ctx_t *ctx,
-    ngx_str_t *norm);
+    ngx_shm_zone_t *zone, ngx_http_beian_ctx_t *ctx, const char *norm,
+    size_t norm_len);
 static ngx_int_t ngx_http_beian_metrics_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_beian_slot_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -362,7 +384,16 @@ static ngx_str_t  ngx_http_beian_slot_name = ngx_string("beian_verdict_slot");
 
 static ngx_http_beian_worker_t  ngx_http_beian_worker;
 
+/* The POST_READ check's room for a host it must rewrite (a worker runs
+ * one request's check at a time). */
+static char  ngx_http_beian_buf[BEIAN_HOST_MAX + 1];
+
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+/* The checkers ngx_http_beian_late_server() and _location() wrap: nginx's
+ * own for those entries, the same in every cycle of a binary. */
+static ngx_http_phase_handler_pt  ngx_http_beian_server_entry;
+static ngx_http_phase_handler_pt  ngx_http_beian_location_entry;
 
 /* timer events log their data as a connection: give them a harmless one */
 static ngx_connection_t  ngx_http_beian_timer_conn = {
@@ -373,15 +404,13 @@ static ngx_connection_t  ngx_http_beian_timer_conn = {
 /*
  * POST_READ: every request, before any rewrite, return or content; it
  * runs once, for the main request, so it judges without looking for an
- * earlier verdict.
+ * earlier verdict.  The entry's checker is ngx_http_beian_checker() once
+ * the phase engine is built; this is the handler should it keep nginx's.
  */
-static ngx_beian_hot ngx_int_t
+static ngx_int_t
 ngx_http_beian_handler(ngx_http_request_t *r)
 {
-    ngx_str_t                   norm;
-    ngx_http_beian_ctx_t       *ctx;
     ngx_http_beian_srv_conf_t  *bscf;
-    char                        buf[BEIAN_HOST_MAX + 1];
 
     bscf = ngx_http_get_module_srv_conf(r, ngx_http_beian_module);
 
@@ -389,30 +418,167 @@ ngx_http_beian_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_http_beian_decide(r, bscf, buf, &norm);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_beian_enforce(r, bscf, ctx, &norm);
+    return ngx_http_beian_gate(r, bscf);
 }
 
 
 /*
  * The checker of the handler's POST_READ entry (ngx_http_beian_init_module())
  * with the handler in it: what nginx's generic checker does with what the
- * handler returns, without the call through the entry.
+ * handler returns, without the call through the entry; a request that goes
+ * on goes straight to the next entry's checker.
  */
 static ngx_int_t
 ngx_http_beian_checker(ngx_http_request_t *r, ngx_http_phase_handler_t *ph)
 {
-    ngx_int_t  rc;
+    ngx_int_t                   rc;
+    ngx_http_beian_srv_conf_t  *bscf;
 
-    rc = ngx_http_beian_handler(r);
+    bscf = ngx_http_get_module_srv_conf(r, ngx_http_beian_module);
+
+    if (bscf->enable) {
+        rc = ngx_http_beian_gate(r, bscf);
+
+        if (rc != NGX_DECLINED) {
+            if (rc != NGX_DONE) {
+                ngx_http_finalize_request(r, rc);
+            }
+
+            return NGX_OK;
+        }
+    }
+
+    return ngx_http_beian_next(r, ph);
+}
+
+
+/*
+ * On to the entry after ph, as the engine would go after NGX_AGAIN, but
+ * without going back to its loop.  The engine's last entry is followed
+ * by a NULL checker.
+ */
+static ngx_beian_hot ngx_int_t
+ngx_http_beian_next(ngx_http_request_t *r, ngx_http_phase_handler_t *ph)
+{
+    r->phase_handler++;
+    ph++;
+
+    return ph->checker ? ph->checker(r, ph) : NGX_AGAIN;
+}
+
+
+/*
+ * The verdict on a main request as it arrives, kept, counted and acted
+ * on; what every request pays is here, inline.  The host nginx resolved
+ * (the absolute-URI host wins over Host, :authority likewise; nginx has
+ * normalized it) is judged in place.  A request allowed whose Host header
+ * names something else takes ngx_http_beian_gate_host().  NGX_DECLINED:
+ * go on; else as a handler's return.
+ */
+static ngx_beian_hot ngx_int_t
+ngx_http_beian_gate(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
+{
+    ngx_str_t             *server;
+    beian_verdict_t        v;
+    ngx_table_elt_t       *host;
+    ngx_http_beian_ctx_t  *ctx;
+
+    server = &r->headers_in.server;
+    v = ngx_http_beian_judge_server(bscf, server->data, server->len,
+                                  ngx_http_beian_buf);
+    host = r->headers_in.host;
+
+    if (host != NULL
+        && (host->value.data != server->data
+            || host->value.len != server->len)
+        && ngx_http_beian_allows(bscf, v.status))
+    {
+        return ngx_http_beian_gate_host(r, bscf, v);
+    }
+
+    ctx = ngx_http_beian_set_ctx(r, bscf, &ngx_http_beian_verdicts[v.status]);
+
+    return ngx_http_beian_enforce(r, bscf, ctx, v.name, v.len);
+}
+
+
+/* ngx_http_beian_gate() for a Host header of its own: judged too. */
+static ngx_beian_noinline ngx_int_t
+ngx_http_beian_gate_host(ngx_http_request_t *r,
+    ngx_http_beian_srv_conf_t *bscf, beian_verdict_t v)
+{
+    ngx_http_beian_ctx_t  *ctx;
+
+    ctx = ngx_http_beian_decided(r, bscf, v);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the name judged, for the top-K table: none if the Host header's */
+    return ngx_http_beian_enforce(r, bscf, ctx,
+                                  ctx->host.data ? NULL : v.name, v.len);
+}
+
+
+/*
+ * A request nginx finalized itself before POST_READ (a bad request line
+ * or Host, headers too large, a timeout) and then sent through error_page
+ * to a URI or a named location never passed the check above.  Internal
+ * redirects start at the engine's server_rewrite_index, named locations
+ * at its location_rewrite_index; the checkers of those two entries,
+ * whatever they are, are wrapped (ngx_http_beian_init_module()) so that
+ * such a request is judged there, once (ngx_http_beian_late_verdict()).
+ * Every other request goes on to the entry's own checker at the cost of a
+ * test: no entry of the gate's own for it to pass.
+ */
+static ngx_int_t
+ngx_http_beian_late_server(ngx_http_request_t *r, ngx_http_phase_handler_t *ph)
+{
+    if (r->internal && ngx_http_beian_late(r) == NGX_OK) {
+        return NGX_OK;
+    }
+
+    return ngx_http_beian_server_entry(r, ph);
+}
+
+
+static ngx_int_t
+ngx_http_beian_late_location(ngx_http_request_t *r,
+    ngx_http_phase_handler_t *ph)
+{
+    if (r->internal && ngx_http_beian_late(r) == NGX_OK) {
+        return NGX_OK;
+    }
+
+    return ngx_http_beian_location_entry(r, ph);
+}
+
+
+/* The late check of an internal request: NGX_DECLINED to go on, NGX_OK
+ * when it was answered here. */
+static ngx_beian_noinline ngx_int_t
+ngx_http_beian_late(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_http_beian_ctx_t       *ctx;
+    ngx_http_beian_srv_conf_t  *bscf;
+
+    bscf = ngx_http_get_module_srv_conf(r, ngx_http_beian_module);
+
+    /* a main request's first pass was judged in POST_READ */
+    if (r != r->main || !bscf->enable
+        || ngx_http_beian_get_ctx(r, bscf) != NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_beian_late_verdict(r);
+
+    rc = (ctx == NULL) ? NGX_HTTP_INTERNAL_SERVER_ERROR
+                       : ngx_http_beian_enforce(r, bscf, ctx, NULL, 0);
 
     if (rc == NGX_DECLINED) {
-        r->phase_handler++;
-        return NGX_AGAIN;
+        return NGX_DECLINED;
     }
 
     if (rc != NGX_DONE) {
@@ -424,68 +590,15 @@ ngx_http_beian_checker(ngx_http_request_t *r, ngx_http_phase_handler_t *ph)
 
 
 /*
- * SERVER_REWRITE and REWRITE: a request nginx finalized itself before
- * POST_READ (a bad request line or Host, headers too large, a timeout)
- * and then sent through error_page to a URI or a named location never
- * passed the check above.  It is judged here, once
- * (ngx_http_beian_late_verdict()); requests judged already go on at the
- * cost of a ctx lookup.
- */
-static ngx_int_t
-ngx_http_beian_late_handler(ngx_http_request_t *r)
-{
-    ngx_http_beian_ctx_t       *ctx;
-    ngx_http_beian_srv_conf_t  *bscf;
-
-    /* such a request is an internal redirect; a first pass passed above */
-    if (!r->internal || r != r->main || ngx_http_beian_get_ctx(r) != NULL) {
-        return NGX_DECLINED;
-    }
-
-    bscf = ngx_http_get_module_srv_conf(r, ngx_http_beian_module);
-
-    if (!bscf->enable) {
-        return NGX_DECLINED;
-    }
-
-    ctx = ngx_http_beian_late_verdict(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_beian_enforce(r, bscf, ctx, NULL);
-}
-
-
-/*
- * The checker of the late handler's two entries in the phase engine
- * (ngx_http_beian_init_module()): the handler is for internal requests
- * only, so every other request steps over it here, without the call.
- */
-static ngx_int_t
-ngx_http_beian_late_checker(ngx_http_request_t *r,
-    ngx_http_phase_handler_t *ph)
-{
-    if (r->internal) {
-        return ngx_http_core_rewrite_phase(r, ph);
-    }
-
-    r->phase_handler++;
-
-    return NGX_AGAIN;
-}
-
-
-/*
  * Counts the verdict and blocks, logs or lets the request go on.  norm:
  * the name judged as normalized, if the caller has it (NULL: the top-K
  * table normalizes it again).
  */
 static ngx_beian_hot ngx_int_t
 ngx_http_beian_enforce(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
-    ngx_http_beian_ctx_t *ctx, ngx_str_t *norm)
+    ngx_http_beian_ctx_t *ctx, const char *norm, size_t norm_len)
 {
-    if (ngx_http_beian_account(r, bscf, ctx, norm) != NGX_OK) {
+    if (ngx_http_beian_account(r, bscf, ctx, norm, norm_len) != NGX_OK) {
         return NGX_DECLINED;
     }
 
@@ -510,38 +623,57 @@ ngx_http_beian_finish(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
 /*
  * Counts a verdict, feeds the top-K table and logs what is not allowed.
  * NGX_OK: block the request; NGX_DECLINED: let it go on (allowed, or
- * report mode).  What every allowed request pays is inline here.
+ * report mode).  The counters are inline; the table and the log line,
+ * when there are any, are not.
  */
 static ngx_beian_hot ngx_int_t
 ngx_http_beian_account(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
-    ngx_http_beian_ctx_t *ctx, ngx_str_t *norm)
+    ngx_http_beian_ctx_t *ctx, const char *norm, size_t norm_len)
 {
-    ngx_http_beian_shm_t        *shm;
-    ngx_http_beian_main_conf_t  *bmcf;
+    beian_status_t         status;
+    ngx_http_beian_shm_t  *shm;
 
-    bmcf = ngx_http_get_module_main_conf(r, ngx_http_beian_module);
-    shm = bmcf->zone ? bmcf->zone->data : NULL;
+    status = ctx->status;
+    shm = ngx_http_beian_worker.shm;
 
     if (shm) {
-        ngx_atomic_fetch_add(&shm->requests[ctx->status], 1);
+        ngx_atomic_fetch_add(&shm->requests[status], 1);
     }
 
-    if (beian_allowed(ctx->status, bscf->flags)) {
+    if (ngx_http_beian_allows(bscf, status)) {
         return NGX_DECLINED;
     }
 
-    return ngx_http_beian_refused(r, bscf, ctx, bmcf, shm, norm);
+    if (ngx_http_beian_worker.top != NULL
+        || r->connection->log->log_level >= NGX_LOG_INFO)
+    {
+        ngx_http_beian_refused(r, bscf, ctx, norm, norm_len);
+    }
+
+    if (bscf->mode == NGX_HTTP_BEIAN_REPORT) {
+        if (shm) {
+            ngx_atomic_fetch_add(&shm->would_block, 1);
+        }
+
+        return NGX_DECLINED;
+    }
+
+    if (shm) {
+        ngx_atomic_fetch_add(&shm->blocked, 1);
+    }
+
+    return NGX_OK;
 }
 
 
-/* The rest of ngx_http_beian_account(), for a name not allowed. */
-static ngx_beian_noinline ngx_int_t
+/* A name not allowed: into the top-K table, and the log. */
+static ngx_beian_noinline void
 ngx_http_beian_refused(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
-    ngx_http_beian_ctx_t *ctx, ngx_http_beian_main_conf_t *bmcf,
-    ngx_http_beian_shm_t *shm, ngx_str_t *norm)
+    ngx_http_beian_ctx_t *ctx, const char *norm, size_t norm_len)
 {
-    if (bmcf->top_zone) {
-        ngx_http_beian_top_add(r, bmcf, ctx, norm);
+    if (ngx_http_beian_worker.top != NULL) {
+        ngx_http_beian_top_add(r, ngx_http_beian_worker.top, ctx, norm,
+                               norm_len);
     }
 
     if (bscf->mode == NGX_HTTP_BEIAN_REPORT) {
@@ -549,22 +681,13 @@ ngx_http_beian_refused(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
                       "beian: would block %s host \"%V\" (report mode)",
                       beian_status_names[ctx->status],
                       ngx_http_beian_ctx_host(r, ctx));
-        if (shm) {
-            ngx_atomic_fetch_add(&shm->would_block, 1);
-        }
-        return NGX_DECLINED;
+        return;
     }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "beian: blocked %s host \"%V\"",
                   beian_status_names[ctx->status],
                   ngx_http_beian_ctx_host(r, ctx));
-
-    if (shm) {
-        ngx_atomic_fetch_add(&shm->blocked, 1);
-    }
-
-    return NGX_OK;
 }
 
 
@@ -587,7 +710,7 @@ ngx_http_beian_header_filter(ngx_http_request_t *r)
 
     bscf = ngx_http_get_module_srv_conf(r, ngx_http_beian_module);
 
-    if (!bscf->enable || ngx_http_beian_get_ctx(r) != NULL) {
+    if (!bscf->enable || ngx_http_beian_get_ctx(r, bscf) != NULL) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -596,7 +719,7 @@ ngx_http_beian_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    if (ngx_http_beian_account(r, bscf, ctx, NULL) != NGX_OK) {
+    if (ngx_http_beian_account(r, bscf, ctx, NULL, 0) != NGX_OK) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -619,15 +742,12 @@ ngx_http_beian_header_filter(ngx_http_request_t *r)
 }
 
 
-/* The verdict on the main request so far, or NULL. */
+/* The verdict on the main request so far, or NULL.  bscf: any server's
+ * of the request's http block (they share the slot). */
 static ngx_inline ngx_http_beian_ctx_t *
-ngx_http_beian_get_ctx(ngx_http_request_t *r)
+ngx_http_beian_get_ctx(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf)
 {
-    ngx_http_beian_main_conf_t  *bmcf;
-
-    bmcf = ngx_http_get_module_main_conf(r, ngx_http_beian_module);
-
-    return (ngx_http_beian_ctx_t *) r->main->variables[bmcf->slot].data;
+    return (ngx_http_beian_ctx_t *) r->main->variables[bscf->slot].data;
 }
 
 
@@ -637,13 +757,12 @@ ngx_http_beian_get_ctx(ngx_http_request_t *r)
  * should a configuration name it, reads as an empty string.
  */
 static ngx_beian_hot ngx_http_beian_ctx_t *
-ngx_http_beian_set_ctx(ngx_http_request_t *r, ngx_http_beian_ctx_t *ctx)
+ngx_http_beian_set_ctx(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
+    ngx_http_beian_ctx_t *ctx)
 {
-    ngx_http_variable_value_t   *v;
-    ngx_http_beian_main_conf_t  *bmcf;
+    ngx_http_variable_value_t  *v;
 
-    bmcf = ngx_http_get_module_main_conf(r, ngx_http_beian_module);
-    v = &r->main->variables[bmcf->slot];
+    v = &r->main->variables[bscf->slot];
 
     v->data = (u_char *) ctx;
     v->len = 0;
@@ -674,7 +793,7 @@ ngx_http_beian_slot_variable(ngx_http_request_t *r,
  * names and regexes first, then the match, the verdict only (the record is
  * looked up again if a variable ever asks for it).
  */
-static ngx_beian_hot beian_status_t
+static beian_status_t
 ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf, beian_host_class_t cls,
     beian_host_t *h)
 {
@@ -690,19 +809,58 @@ ngx_http_beian_judge(ngx_http_beian_srv_conf_t *bscf, beian_host_class_t cls,
 
 
 /*
- * The verdict for the main request, computed once and kept for its life.
- * Every name the request carries is judged: the host nginx resolved (the
- * absolute-URI host wins over Host, :authority likewise; nginx has
- * normalized it, so it is parsed in place) and, when it names something
- * else, the Host header itself, which "proxy_set_header Host $http_host"
- * would pass on.  The first name not allowed decides.  A verdict about
- * the resolved host is one of the shared, read-only ctxs: nothing is
- * allocated.
+ * The same for the host nginx resolved (headers_in.server, in the form
+ * ngx_http_validate_host() leaves it: BEIAN_MATCH_CLEAN), with the name
+ * judged: in one call to the core (beian_host_verdict()) when the server
+ * exempts nothing.  buf: BEIAN_HOST_MAX + 1 bytes, should the host need
+ * rewriting.
+ */
+static ngx_beian_hot beian_verdict_t
+ngx_http_beian_judge_server(ngx_http_beian_srv_conf_t *bscf, u_char *host,
+    size_t len, char *buf)
+{
+    if (bscf->exempt.names != NULL
+#if (NGX_PCRE)
+        || bscf->exempt.regex != NULL
+#endif
+       )
+    {
+        return ngx_http_beian_judge_exempt(bscf, host, len, buf);
+    }
+
+    return beian_host_verdict(ngx_http_beian_snapshot(), (char *) host, len,
+                              bscf->flags | BEIAN_MATCH_CLEAN, buf);
+}
+
+
+static ngx_beian_noinline beian_verdict_t
+ngx_http_beian_judge_exempt(ngx_http_beian_srv_conf_t *bscf, u_char *host,
+    size_t len, char *buf)
+{
+    beian_host_t        h;
+    beian_verdict_t     v;
+    beian_host_class_t  cls;
+
+    cls = beian_host_parse((char *) host, len, buf, &h);
+
+    v.status = ngx_http_beian_judge(bscf, cls, &h);
+    v.name = (cls == BEIAN_HOST_INVALID) ? NULL : h.name;
+    v.len = (uint32_t) h.len;
+
+    return v;
+}
+
+
+/*
+ * The verdict for the main request, computed once and kept for its life
+ * (ngx_http_beian_gate() and ngx_http_beian_decided() for the rule).  A
+ * verdict about the resolved host is one of the shared, read-only ctxs:
+ * nothing is allocated.
  */
 static ngx_http_beian_ctx_t *
 ngx_http_beian_verdict(ngx_http_request_t *r)
 {
-    ngx_str_t                   norm;
+    ngx_str_t                  *server;
     ngx_http_request_t         *mr;
     ngx_http_beian_ctx_t       *ctx;
     ngx_http_beian_srv_conf_t  *bscf;
@@ -710,19 +868,23 @@ ngx_http_beian_verdict(ngx_http_request_t *r)
 
     mr = r->main;
 
-    ctx = ngx_http_beian_get_ctx(mr);
+    bscf = ngx_http_get_module_srv_conf(mr, ngx_http_beian_module);
+
+    ctx = ngx_http_beian_get_ctx(mr, bscf);
     if (ctx) {
         return ctx;
     }
 
-    bscf = ngx_http_get_module_srv_conf(mr, ngx_http_beian_module);
-
     if (!bscf->enable) {
-        return ngx_http_beian_set_ctx(mr,
+        return ngx_http_beian_set_ctx(mr, bscf,
                                       &ngx_http_beian_verdicts[BEIAN_OFF]);
     }
 
-    return ngx_http_beian_decide(mr, bscf, buf, &norm);
+    server = &mr->headers_in.server;
+
+    return ngx_http_beian_decided(mr, bscf,
+                                  ngx_http_beian_judge_server(bscf,
+                                      server->data, server->len, buf));
 }
 
 
@@ -753,14 +915,14 @@ ngx_http_beian_late_verdict(ngx_http_request_t *r)
         return NULL;
     }
 
+    bscf = ngx_http_get_module_srv_conf(mr, ngx_http_beian_module);
+
     if (ctx->status == BEIAN_NOHOST) {
-        return ngx_http_beian_set_ctx(mr,
+        return ngx_http_beian_set_ctx(mr, bscf,
                                   &ngx_http_beian_verdicts[BEIAN_UNFILED]);
     }
 
-    bscf = ngx_http_get_module_srv_conf(mr, ngx_http_beian_module);
-
-    if (!beian_allowed(ctx->status, bscf->flags)) {
+    if (!ngx_http_beian_allows(bscf, ctx->status)) {
         return ctx;
     }
 
@@ -793,8 +955,8 @@ ngx_http_beian_late_verdict(ngx_http_request_t *r)
                                &h);
         hs = ngx_http_beian_judge(bscf, cls, &h);
 
-        if (!beian_allowed(hs, bscf->flags)) {
-            return ngx_http_beian_refuse_host(mr, hs, &e[i].value);
+        if (!ngx_http_beian_allows(bscf, hs)) {
+            return ngx_http_beian_refuse_host(mr, bscf, hs, &e[i].value);
         }
     }
 
@@ -803,56 +965,45 @@ ngx_http_beian_late_verdict(ngx_http_request_t *r)
 
 
 /*
- * ngx_http_beian_verdict() for a main request not judged yet: inline, for
- * the POST_READ handler calls it for every request.  buf: BEIAN_HOST_MAX
- * + 1 bytes for the host, should it need rewriting; norm: the name the
- * verdict is about, normalized (in the request or in buf), or no data
- * when that name does not normalize or is the Host header's.
+ * The verdict on a main request whose resolved host's verdict is v.
+ * Every name the request carries is judged: the host nginx resolved and,
+ * when it names something else, the Host header itself, which
+ * "proxy_set_header Host $http_host" would pass on.  The first name not
+ * allowed decides.
  */
-static ngx_beian_hot ngx_http_beian_ctx_t *
-ngx_http_beian_decide(ngx_http_request_t *mr, ngx_http_beian_srv_conf_t *bscf,
-    char *buf, ngx_str_t *norm)
+static ngx_http_beian_ctx_t *
+ngx_http_beian_decided(ngx_http_request_t *mr, ngx_http_beian_srv_conf_t *bscf,
+    beian_verdict_t v)
 {
-    ngx_str_t           *server;
-    beian_host_t         h;
-    beian_status_t       status;
-    ngx_table_elt_t     *host;
-    beian_host_class_t   cls;
+    ngx_str_t        *server;
+    ngx_table_elt_t  *host;
 
     server = &mr->headers_in.server;
-
-    cls = beian_host_parse((char *) server->data, server->len, buf, &h);
-    status = ngx_http_beian_judge(bscf, cls, &h);
-
-    norm->data = (cls == BEIAN_HOST_INVALID) ? NULL : (u_char *) h.name;
-    norm->len = h.len;
-
-    /* the Host header as nginx resolved it: nothing else to judge */
     host = mr->headers_in.host;
 
-    if (host == NULL || !beian_allowed(status, bscf->flags)
+    /* the Host header as nginx resolved it: nothing else to judge */
+    if (host == NULL || !ngx_http_beian_allows(bscf, v.status)
         || (host->value.len == server->len
             && (host->value.data == server->data
                 || ngx_memcmp(host->value.data, server->data, server->len)
                    == 0)))
     {
-        return ngx_http_beian_set_ctx(mr, &ngx_http_beian_verdicts[status]);
+        return ngx_http_beian_set_ctx(mr, bscf,
+                                      &ngx_http_beian_verdicts[v.status]);
     }
 
-    norm->data = NULL;
-
-    return ngx_http_beian_host_verdict(mr, bscf, status, &h);
+    return ngx_http_beian_host_verdict(mr, bscf, v);
 }
 
 
 /*
  * The verdict on a Host header that names something else than the host
- * nginx resolved (whose allowed verdict is status, its name h): the
- * first name not allowed decides.
+ * nginx resolved (whose verdict v allows): the first name not allowed
+ * decides.
  */
 static ngx_beian_noinline ngx_http_beian_ctx_t *
 ngx_http_beian_host_verdict(ngx_http_request_t *mr,
-    ngx_http_beian_srv_conf_t *bscf, beian_status_t status, beian_host_t *h)
+    ngx_http_beian_srv_conf_t *bscf, beian_verdict_t v)
 {
     beian_host_t        hh;
     beian_status_t      hs;
@@ -866,24 +1017,28 @@ ngx_http_beian_host_verdict(ngx_http_request_t *mr,
     cls = beian_host_parse((char *) host->value.data, host->value.len, hbuf,
                            &hh);
 
-    if (hh.len == h->len && ngx_memcmp(hh.name, h->name, h->len) == 0) {
-        return ngx_http_beian_set_ctx(mr, &ngx_http_beian_verdicts[status]);
+    if (v.name != NULL && hh.len == v.len
+        && ngx_memcmp(hh.name, v.name, v.len) == 0)
+    {
+        return ngx_http_beian_set_ctx(mr, bscf,
+                                      &ngx_http_beian_verdicts[v.status]);
     }
 
     hs = ngx_http_beian_judge(bscf, cls, &hh);
 
-    if (beian_allowed(hs, bscf->flags)) {
-        return ngx_http_beian_set_ctx(mr, &ngx_http_beian_verdicts[status]);
+    if (ngx_http_beian_allows(bscf, hs)) {
+        return ngx_http_beian_set_ctx(mr, bscf,
+                                      &ngx_http_beian_verdicts[v.status]);
     }
 
-    return ngx_http_beian_refuse_host(mr, hs, &host->value);
+    return ngx_http_beian_refuse_host(mr, bscf, hs, &host->value);
 }
 
 
 /* The verdict hs, not allowed, about a Host header value, kept. */
 static ngx_http_beian_ctx_t *
-ngx_http_beian_refuse_host(ngx_http_request_t *mr, beian_status_t hs,
-    ngx_str_t *value)
+ngx_http_beian_refuse_host(ngx_http_request_t *mr,
+    ngx_http_beian_srv_conf_t *bscf, beian_status_t hs, ngx_str_t *value)
 {
     ngx_http_beian_ctx_t  *ctx;
 
@@ -895,7 +1050,7 @@ ngx_http_beian_refuse_host(ngx_http_request_t *mr, beian_status_t hs,
     ctx->status = hs;
     ctx->host = *value;
 
-    return ngx_http_beian_set_ctx(mr, ctx);
+    return ngx_http_beian_set_ctx(mr, bscf, ctx);
 }
 
 
@@ -927,7 +1082,7 @@ ngx_http_beian_tls_verdict(ngx_connection_t *c, ngx_http_conf_ctx_t *conf_ctx,
     cls = beian_sni_parse((char *) name->data, name->len, buf, &h);
     status = ngx_http_beian_judge(bscf, cls, &h);
 
-    if (beian_allowed(status, bscf->flags)) {
+    if (ngx_http_beian_allows(bscf, status)) {
         return NGX_OK;
     }
 
@@ -1016,7 +1171,7 @@ ngx_http_beian_matched(ngx_http_request_t *r)
         ngx_memcpy(ctx->icp.data, m.rec.icp, m.rec.icp_len);
     }
 
-    return ngx_http_beian_set_ctx(r, ctx);
+    return ngx_http_beian_set_ctx(r, bscf, ctx);
 }
 
 
@@ -1073,9 +1228,8 @@ ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
  * names that do not normalize), cut to a bounded length.
  */
 static void
-ngx_http_beian_top_add(ngx_http_request_t *r,
-    ngx_http_beian_main_conf_t *bmcf, ngx_http_beian_ctx_t *ctx,
-    ngx_str_t *norm)
+ngx_http_beian_top_add(ngx_http_request_t *r, ngx_shm_zone_t *zone,
+    ngx_http_beian_ctx_t *ctx, const char *norm, size_t norm_len)
 {
     char                *p;
     size_t               n, i;
@@ -1089,10 +1243,11 @@ ngx_http_beian_top_add(ngx_http_request_t *r,
 
     host = ngx_http_beian_ctx_host(r, ctx);
 
-    if (norm && norm->data) {
-        /* normalized by the verdict already */
-        p = (char *) norm->data;
-        n = norm->len;
+    if (norm != NULL && beian_host_plain(norm, norm_len)) {
+        /* normalized by the verdict already, and plain to show (an
+         * unfiled name the verdict did not check may not be) */
+        p = (char *) norm;
+        n = norm_len;
         goto add;
     }
 
@@ -1117,7 +1272,7 @@ ngx_http_beian_top_add(ngx_http_request_t *r,
 
 add:
 
-    shpool = (ngx_slab_pool_t *) bmcf->top_zone->shm.addr;
+    shpool = (ngx_slab_pool_t *) zone->shm.addr;
 
 #if (NGX_HAVE_ATOMIC_OPS)
     /* the lock's fast path inline; nginx's own when it is held */
@@ -1128,7 +1283,7 @@ add:
         ngx_shmtx_lock(&shpool->mutex);
     }
 
-    beian_top_add(bmcf->top_zone->data, p, n,
+    beian_top_add(zone->data, p, n,
                   (char *) r->connection->addr_text.data,
                   r->connection->addr_text.len, ngx_time());
 
@@ -1164,7 +1319,7 @@ ngx_http_beian_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     case 3:
         /* "1" for blocked or would-be blocked: access_log ... if= */
         bscf = ngx_http_get_module_srv_conf(r->main, ngx_http_beian_module);
-        v->len = !beian_allowed(ctx->status, bscf->flags);
+        v->len = !ngx_http_beian_allows(bscf, ctx->status);
         v->data = (u_char *) "1";
         return NGX_OK;
 
@@ -1513,6 +1668,8 @@ ngx_http_beian_new_cycle(void)
     ngx_http_beian_main_conf_t  *bmcf;
 
     ngx_http_beian_worker.cycle = (ngx_cycle_t *) ngx_cycle;
+    ngx_http_beian_worker.shm = NULL;
+    ngx_http_beian_worker.top = NULL;
 
     bmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_beian_module);
@@ -1529,6 +1686,8 @@ ngx_http_beian_load(ngx_cycle_t *cycle, ngx_http_beian_main_conf_t *bmcf)
     ngx_http_beian_shm_t  *shm;
 
     shm = bmcf->zone ? bmcf->zone->data : NULL;
+    ngx_http_beian_worker.shm = shm;
+    ngx_http_beian_worker.top = bmcf->top_zone;
 
     ngx_beian_snap_load(cycle, &bmcf->snapshot, &ngx_http_beian_worker.state,
                         shm ? &shm->snap : NULL);
@@ -1974,6 +2133,7 @@ ngx_http_beian_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->flags = (conf->subdomains ? BEIAN_MATCH_SUBDOMAINS : 0)
                   | (conf->ip_host == NGX_HTTP_BEIAN_IP_BLOCK
                      ? BEIAN_MATCH_IP_BLOCK : 0);
+    conf->allow = beian_allow_mask(conf->flags);
 
     return NGX_CONF_OK;
 }
@@ -2038,9 +2198,10 @@ ngx_http_beian_init(ngx_conf_t *cf)
 
     for (i = 0; i < cmcf->servers.nelts; i++) {
         bscf = cscfp[i]->ctx->srv_conf[ngx_http_beian_module.ctx_index];
+        bscf->slot = bmcf->slot;
+
         if (bscf->enable) {
             enabled = 1;
-            break;
         }
     }
 
@@ -2101,22 +2262,6 @@ ngx_http_beian_init(ngx_conf_t *cf)
 
     *h = ngx_http_beian_handler;
 
-    /* an internal redirect starts at SERVER_REWRITE, a named location at
-     * REWRITE: both after POST_READ */
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_SERVER_REWRITE_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_beian_late_handler;
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_beian_late_handler;
-
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_beian_header_filter;
 
@@ -2130,35 +2275,46 @@ ngx_http_beian_init(ngx_conf_t *cf)
 
 /*
  * The phase engine is built after every postconfiguration; once it is,
- * the gate's entries get checkers of their own: the POST_READ one with
- * the handler inlined, the late handler's (SERVER_REWRITE and REWRITE,
- * where every request passes) one that lets requests other than internal
- * ones by at a few instructions.  Entries whose checker is not the one
- * nginx gave them are left as they are; unpatched, they work the same,
- * only slower.
+ * the gate's POST_READ entry gets a checker of its own, with the handler
+ * inlined (an entry whose checker is not the one nginx gave it is left as
+ * it is: unpatched, it works the same, only slower), and the entries where
+ * internal redirects and named locations start get the late check
+ * (ngx_http_beian_late_server()).
  */
 static ngx_int_t
 ngx_http_beian_init_module(ngx_cycle_t *cycle)
 {
-    ngx_http_phase_handler_t   *ph;
-    ngx_http_core_main_conf_t  *cmcf;
+    ngx_http_phase_handler_t    *ph;
+    ngx_http_core_main_conf_t   *cmcf;
+    ngx_http_beian_main_conf_t  *bmcf;
 
     cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_core_module);
-    if (cmcf == NULL) {
+    bmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_beian_module);
+
+    if (cmcf == NULL || bmcf == NULL || !bmcf->enabled) {
         return NGX_OK;
     }
 
-    for (ph = cmcf->phase_engine.handlers; ph && ph->checker; ph++) {
+    for (ph = cmcf->phase_engine.handlers; ph->checker; ph++) {
         if (ph->handler == ngx_http_beian_handler
             && ph->checker == ngx_http_core_generic_phase)
         {
             ph->checker = ngx_http_beian_checker;
-
-        } else if (ph->handler == ngx_http_beian_late_handler
-                   && ph->checker == ngx_http_core_rewrite_phase)
-        {
-            ph->checker = ngx_http_beian_late_checker;
         }
+    }
+
+    ph = &cmcf->phase_engine.handlers[cmcf->phase_engine.server_rewrite_index];
+    if (ph->checker != ngx_http_beian_late_server) {
+        ngx_http_beian_server_entry = ph->checker;
+        ph->checker = ngx_http_beian_late_server;
+    }
+
+    /* with no REWRITE handlers, whatever comes next; never the end */
+    ph = &cmcf->phase_engine.handlers[
+                                  cmcf->phase_engine.location_rewrite_index];
+    if (ph->checker != NULL && ph->checker != ngx_http_beian_late_location) {
+        ngx_http_beian_location_entry = ph->checker;
+        ph->checker = ngx_http_beian_late_location;
     }
 
     return NGX_OK;

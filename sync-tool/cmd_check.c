@@ -85,22 +85,32 @@ sync_cmd_check(int argc, char **argv)
     for ( ; optind < argc; optind++) {
         const char  *h = argv[optind];
 
-        /* the verdict is the core's alone, exactly as nginx computes it */
+        /*
+         * The verdict is the core's alone, from the call nginx makes
+         * (beian_host_verdict()); the filed domain and its record from the
+         * match with the record, which finds the longest filed suffix.
+         */
+        st = (beian_status_t) beian_host_verdict(snap, h, strlen(h), flags,
+                                                 host).status;
         cls = beian_host_parse(h, strlen(h), host, &parsed);
-        st = beian_match_host(snap, cls, &parsed, flags, &m);
+        if (beian_match_host(snap, cls, &parsed, flags, &m) != st) {
+            m.domain = NULL;
+            m.domain_len = 0;
+            m.rec.icp_len = 0;
+        }
         allowed = beian_allowed(st, flags);
         all &= allowed;
 
-        if (st == BEIAN_FILED) {
+        if (m.domain) {
             sync_display(icp, sizeof(icp), m.rec.icp, m.rec.icp_len);
         }
 
         printf("%s\t%s\t%.*s\t%s\n",
                sync_display(shown, sizeof(shown), h, strlen(h)),
                beian_status_names[st],
-               st == BEIAN_FILED ? (int) m.domain_len : 1,
-               st == BEIAN_FILED ? m.domain : "-",
-               st == BEIAN_FILED ? icp : "-");
+               m.domain ? (int) m.domain_len : 1,
+               m.domain ? m.domain : "-",
+               m.domain ? icp : "-");
 
         /* browsers send A-labels: a U-label host never matches, say why */
         if (st == BEIAN_UNFILED && cls == BEIAN_HOST_INVALID

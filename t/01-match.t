@@ -282,3 +282,34 @@ GET /t
 Host: notexample.com
 --- response_body
 [off] [] []
+
+
+
+=== TEST 18: a name one server allows is judged again by a server without
+subdomains: the worker remembers filed hosts per subdomain rule
+--- http_config eval
+"beian_snapshot \$TEST_NGINX_LIVE;
+server {
+    listen 127.0.0.1:" . ($ENV{TEST_NGINX_SERVER_PORT} + 1) . ";
+    beian on;
+    beian_subdomains off;
+    location / { return 200 \"second server served \$beian_status\\n\"; }
+}"
+--- config eval
+"beian on;
+location = /t {
+    return 200 \"first \$beian_status\\n\";
+}
+location = /second {
+    proxy_pass http://127.0.0.1:" . ($ENV{TEST_NGINX_SERVER_PORT} + 1) . "/;
+    proxy_set_header Host \$host;
+}"
+--- pipelined_requests eval
+["GET /t", "GET /second", "GET /t", "GET /second"]
+--- more_headers
+Host: www.example.com
+--- error_code eval
+[200, 403, 200, 403]
+--- response_body_like eval
+[qr/^first filed\n\z/, qr/Site not available/, qr/^first filed\n\z/,
+ qr/Site not available/]

@@ -148,3 +148,29 @@ Host header is judged too
 "GET http://evil.example.net/t HTTP/1.0\r\n\r\n"
 --- error_code: 403
 --- response_body_like: Site not available
+
+
+
+=== TEST 8: names under a filed domain that are not domain names, each
+after a filed one (the worker remembers filed hosts, never these)
+--- config
+    beian on;
+    location = /t {
+        return 200 "served $beian_status\n";
+    }
+--- pipelined_requests eval
+["GET /t", "GET /t", "GET /t", "GET /t", "GET /t", "GET /t", "GET /t",
+ "GET /t", "GET /t", "GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["Host: a.example.com", "Host: a_.example.com",
+ "Host: ab.example.com", "Host: a-.example.com",
+ "Host: ab.example.com", "Host: -a.example.com",
+ "Host: www.example.com", "Host: w\xc3\xa4.example.com",
+ "Host: www.example.com", "Host: w!w.example.com",
+ "Host: www.example.com", "Host: www.example.com"]
+--- error_code eval
+[200, 403, 200, 403, 200, 403, 200, BeianTest::host_400(403), 200,
+ BeianTest::host_400(403), 200, 200]
+--- no_error_log
+[alert]
+[crit]

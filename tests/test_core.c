@@ -684,6 +684,40 @@ same_rec(const beian_rec_t *a, const beian_rec_t *b)
 }
 
 
+/*
+ * beian_host_verdict(), checked against the parse and the match it stands
+ * for (the status, and the name for a host taken as it is).
+ */
+static beian_status_t
+verdict_of(beian_snap_t *snap, const char *host, size_t len, unsigned flags)
+{
+    beian_host_t        h;
+    beian_match_t       m;
+    beian_verdict_t     v;
+    beian_status_t      st;
+    beian_host_class_t  cls;
+    char                buf[BEIAN_HOST_MAX + 1], pbuf[BEIAN_HOST_MAX + 1];
+
+    v = beian_host_verdict(snap, host, len, flags, buf);
+
+    cls = beian_host_parse(host, len, pbuf, &h);
+    st = beian_match_host(snap, cls, &h, flags | BEIAN_MATCH_NO_RECORD, &m);
+
+    if (!(flags & BEIAN_MATCH_CLEAN)) {
+        assert_int_equal(v.status, st);
+        assert_int_equal(v.name == NULL, cls == BEIAN_HOST_INVALID);
+    }
+
+    if (v.status == BEIAN_FILED) {
+        assert_int_equal(st, BEIAN_FILED);
+        assert_int_equal(v.len, h.len);
+        assert_memory_equal(v.name, h.name, h.len);
+    }
+
+    return v.status;
+}
+
+
 static void
 test_index_agrees(void **state)
 {
@@ -800,6 +834,17 @@ test_index_agrees(void **state)
 
         assert_int_equal(beian_snap_get(idx, host, len, &r1),
                          beian_snap_get(tree, host, len, &r2));
+
+        /* the gate's one call, with and without the index, checked as it
+         * scans or after a hit, and from the handle's memory */
+        assert_int_equal(verdict_of(idx, host, len, BEIAN_MATCH_SUBDOMAINS),
+                         s1);
+        assert_int_equal(verdict_of(tree, host, len, BEIAN_MATCH_SUBDOMAINS),
+                         s1);
+        assert_int_equal(verdict_of(idx, host, len, BEIAN_MATCH_SUBDOMAINS
+                                                    | BEIAN_MATCH_CLEAN), s1);
+        assert_int_equal(verdict_of(idx, host, len, BEIAN_MATCH_SUBDOMAINS
+                                                    | BEIAN_MATCH_CLEAN), s1);
     }
     assert_true(hits >= 2 * AGREE_N * 9 / 10);
     assert_true(misses > AGREE_N);
@@ -812,6 +857,132 @@ test_index_agrees(void **state)
     beian_snap_close(idx);
     beian_snap_close(tree);
     free(a);
+}
+
+
+/*
+ * beian_host_verdict(): what nginx's POST_READ check calls for the host it
+ * resolved (BEIAN_MATCH_CLEAN) and the tool for any name.  Beside the
+ * agreement above on random names: the promise of BEIAN_MATCH_CLEAN
+ * broken never makes a name filed, the handle's memory of filed hosts
+ * keeps to its subdomain rule and its snapshot, and the names returned.
+ */
+static void
+test_host_verdict(void **state)
+{
+    char             err[BEIAN_ERR_MAX], buf[BEIAN_HOST_MAX + 1];
+    size_t           i;
+    beian_snap_t    *a, *b;
+    beian_verdict_t  v;
+    beian_entry_t    e[3] = {
+        { (char *) "ab.cn", 5, (char *) "ICP-1", (char *) "w1" },
+        { (char *) "example.com", 11, (char *) "ICP-2", (char *) "w2" },
+        { (char *) "www.example.org", 15, (char *) "ICP-3", (char *) "w3" }
+    }, e2[2];
+
+    static const struct {
+        const char      *host;
+        unsigned         flags;
+        beian_status_t   status;
+    } cases[] = {
+        { "www.example.com", BEIAN_MATCH_SUBDOMAINS, BEIAN_FILED },
+        { "www.example.com", 0, BEIAN_UNFILED },
+        { "www.example.com", BEIAN_MATCH_SUBDOMAINS, BEIAN_FILED },
+        { "example.com", 0, BEIAN_FILED },
+        { "ab.cn", 0, BEIAN_FILED },
+        { "x.ab.cn", BEIAN_MATCH_SUBDOMAINS, BEIAN_FILED },
+        { "xab.cn", BEIAN_MATCH_SUBDOMAINS, BEIAN_UNFILED },
+        { "example.org", BEIAN_MATCH_SUBDOMAINS, BEIAN_UNFILED },
+        { "a.www.example.org", BEIAN_MATCH_SUBDOMAINS, BEIAN_FILED },
+        /* filed suffixes of names that are not domains */
+        { "a_b.example.com", BEIAN_MATCH_SUBDOMAINS, BEIAN_UNFILED },
+        { "-a.example.com", BEIAN_MATCH_SUBDOMAINS, BEIAN_UNFILED },
+        { ".example.com", BEIAN_MATCH_SUBDOMAINS, BEIAN_UNFILED },
+        { "a..example.com", BEIAN_MATCH_SUBDOMAINS, BEIAN_UNFILED },
+        { "\xe4.example.com", BEIAN_MATCH_SUBDOMAINS, BEIAN_UNFILED },
+        /* what takes the full rule */
+        { "1.2.3.4", 0, BEIAN_IP },
+        { "[::1]", 0, BEIAN_IP },
+        { "", 0, BEIAN_NOHOST },
+        { "example.com.", 0, BEIAN_FILED },
+        { "a.very.long.name.under.a.filed.domain.example.com",
+          BEIAN_MATCH_SUBDOMAINS, BEIAN_FILED },
+        { "a.very.long.name.under.a.filed.domain.example.co",
+          BEIAN_MATCH_SUBDOMAINS, BEIAN_UNFILED }
+    };
+
+    (void) state;
+
+    /* b: a without example.com */
+    e2[0] = e[0];
+    e2[1] = e[2];
+    write_entries("verdict-a.mdb", "lhins-verdict", "unit", e, 3);
+    write_entries("verdict-b.mdb", "lhins-verdict", "unit", e2, 2);
+
+    a = beian_snap_open(tmp_path("verdict-a.mdb"), err, sizeof(err));
+    assert_non_null(a);
+
+    /* twice over: the second time, filed hosts come from memory */
+    for (i = 0; i < 2 * sizeof(cases) / sizeof(cases[0]); i++) {
+        const char  *h = cases[i % (sizeof(cases) / sizeof(cases[0]))].host;
+        unsigned     f = cases[i % (sizeof(cases) / sizeof(cases[0]))].flags;
+
+        assert_int_equal(verdict_of(a, h, strlen(h), f),
+                         cases[i % (sizeof(cases) / sizeof(cases[0]))].status);
+        assert_int_equal(verdict_of(a, h, strlen(h), f | BEIAN_MATCH_CLEAN),
+                         cases[i % (sizeof(cases) / sizeof(cases[0]))].status);
+    }
+
+    /* the promise broken (upper case, a port): never filed, nor wrong;
+     * a host ending in a digit takes the full rule */
+    v = beian_host_verdict(a, "Example.com", 11, BEIAN_MATCH_CLEAN, buf);
+    assert_int_equal(v.status, BEIAN_UNFILED);
+    v = beian_host_verdict(a, "example.com:", 12, BEIAN_MATCH_CLEAN, buf);
+    assert_int_equal(v.status, BEIAN_UNFILED);
+    v = beian_host_verdict(a, "example.com:80", 14, BEIAN_MATCH_CLEAN, buf);
+    assert_int_equal(v.status, BEIAN_FILED);
+    v = beian_host_verdict(a, "WWW.example.com", 15,
+                           BEIAN_MATCH_SUBDOMAINS | BEIAN_MATCH_CLEAN, buf);
+    assert_int_equal(v.status, BEIAN_FILED);
+
+    /* and with it kept, or without it: the same */
+    v = beian_host_verdict(a, "Example.com:80", 14, 0, buf);
+    assert_int_equal(v.status, BEIAN_FILED);
+    assert_ptr_equal(v.name, buf);
+    assert_int_equal(v.len, 11);
+    assert_memory_equal(v.name, "example.com", 11);
+
+    /* names: the host itself, or none for an invalid one */
+    v = beian_host_verdict(a, "www.example.com", 15,
+                           BEIAN_MATCH_SUBDOMAINS | BEIAN_MATCH_CLEAN, buf);
+    assert_string_equal(v.name, "www.example.com");
+    v = beian_host_verdict(a, "a_b.example.com", 15,
+                           BEIAN_MATCH_SUBDOMAINS, buf);
+    assert_null(v.name);
+    v = beian_host_verdict(a, "a_b.example.com", 15,
+                           BEIAN_MATCH_SUBDOMAINS | BEIAN_MATCH_CLEAN, buf);
+    assert_null(v.name);
+    v = beian_host_verdict(a, "a_b.example.net", 15,
+                           BEIAN_MATCH_SUBDOMAINS | BEIAN_MATCH_CLEAN, buf);
+    assert_int_equal(v.status, BEIAN_UNFILED);
+    assert_false(beian_host_plain(v.name, v.len));
+    assert_true(beian_host_plain("www.example-1.com", 17));
+
+    /* no snapshot: nothing is filed */
+    v = beian_host_verdict(NULL, "example.com", 11, BEIAN_MATCH_CLEAN, buf);
+    assert_int_equal(v.status, BEIAN_UNFILED);
+
+    /* a new snapshot starts with nothing remembered */
+    b = beian_snap_open(tmp_path("verdict-b.mdb"), err, sizeof(err));
+    assert_non_null(b);
+    assert_int_equal(verdict_of(b, "www.example.com", 15,
+                                BEIAN_MATCH_SUBDOMAINS | BEIAN_MATCH_CLEAN),
+                     BEIAN_UNFILED);
+    assert_int_equal(verdict_of(b, "ab.cn", 5, BEIAN_MATCH_CLEAN),
+                     BEIAN_FILED);
+
+    beian_snap_close(a);
+    beian_snap_close(b);
 }
 
 
@@ -1621,6 +1792,7 @@ main(void)
         cmocka_unit_test(test_snapshot_foreach),
         cmocka_unit_test(test_snapshot_refused),
         cmocka_unit_test(test_index_agrees),
+        cmocka_unit_test(test_host_verdict),
         cmocka_unit_test(test_index_corrupt),
         cmocka_unit_test(test_index_names),
         cmocka_unit_test(test_key_order),
