@@ -121,6 +121,7 @@ static ngx_int_t ngx_http_beian_checker(ngx_http_request_t *r,
     ngx_http_phase_handler_t *ph);
 static ngx_beian_hot ngx_int_t ngx_http_beian_next(ngx_http_request_t *r,
     ngx_http_phase_handler_t *ph);
+static ngx_beian_hot void ngx_http_beian_count_off(void);
 static ngx_beian_hot ngx_int_t ngx_http_beian_gate(ngx_http_request_t *r,
     ngx_http_beian_srv_conf_t *bscf);
 static ngx_int_t ngx_http_beian_gate_host(ngx_http_request_t *r,
@@ -415,6 +416,7 @@ ngx_http_beian_handler(ngx_http_request_t *r)
     bscf = ngx_http_get_module_srv_conf(r, ngx_http_beian_module);
 
     if (!bscf->enable) {
+        ngx_http_beian_count_off();
         return NGX_DECLINED;
     }
 
@@ -446,9 +448,23 @@ ngx_http_beian_checker(ngx_http_request_t *r, ngx_http_phase_handler_t *ph)
 
             return NGX_OK;
         }
+
+    } else {
+        ngx_http_beian_count_off();
     }
 
     return ngx_http_beian_next(r, ph);
+}
+
+
+/* A request in a server with the gate off, in the metrics as "off". */
+static ngx_beian_hot void
+ngx_http_beian_count_off(void)
+{
+    if (ngx_http_beian_worker.shm) {
+        ngx_atomic_fetch_add(&ngx_http_beian_worker.shm->requests[BEIAN_OFF],
+                             1);
+    }
 }
 
 
@@ -565,10 +581,27 @@ ngx_http_beian_late(ngx_http_request_t *r)
 
     bscf = ngx_http_get_module_srv_conf(r, ngx_http_beian_module);
 
+    if (r != r->main || !bscf->enable) {
+        return NGX_DECLINED;
+    }
+
     /* a main request's first pass was judged in POST_READ */
-    if (r != r->main || !bscf->enable
-        || ngx_http_beian_get_ctx(r, bscf) != NULL)
-    {
+    ctx = ngx_http_beian_get_ctx(r, bscf);
+
+    if (ctx != NULL) {
+
+        /*
+         * post_action runs after the response, whatever it was: for a
+         * request answered with the block it ends here, as after a
+         * "return 403", and the site's backend never hears of it
+         */
+        if (r->post_action && !ngx_http_beian_allows(bscf, ctx->status)
+            && bscf->mode == NGX_HTTP_BEIAN_ENFORCE)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_FORBIDDEN);
+            return NGX_OK;
+        }
+
         return NGX_DECLINED;
     }
 

@@ -192,8 +192,8 @@ ngx_http_beian_ssl_hello(ngx_ssl_conn_t *ssl_conn, int *ad, void *arg)
 
 /*
  * Keeps the server name this ClientHello sends for the servername
- * callback.  A malformed extension is left to OpenSSL, which refuses it
- * right after this.
+ * callback.  An extension sent but empty or malformed keeps an empty
+ * name: it names nothing (unfiled), where no extension is no name.
  */
 static int
 ngx_http_beian_ssl_keep_sni(ngx_ssl_conn_t *ssl_conn, int *ad, void *arg)
@@ -223,9 +223,15 @@ ngx_http_beian_ssl_keep_sni(ngx_ssl_conn_t *ssl_conn, int *ad, void *arg)
 
     if (SSL_client_hello_get0_ext(ssl_conn, TLSEXT_TYPE_server_name, &ext,
                                   &len)
-        == 0
-        || beian_tls_sni_ext(ext, len, &p, &len) != BEIAN_SNI_FOUND)
+        == 0)
     {
+        return SSL_CLIENT_HELLO_SUCCESS;
+    }
+
+    /* sent, but empty (OpenSSL lets that by) or malformed: a name that
+     * names nothing, not none at all */
+    if (beian_tls_sni_ext(ext, len, &p, &len) != BEIAN_SNI_FOUND) {
+        ngx_str_set(name, "");
         return SSL_CLIENT_HELLO_SUCCESS;
     }
 

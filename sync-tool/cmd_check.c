@@ -15,7 +15,7 @@
 
 static const char  usage_check[] =
     "usage: beian-sync check -s|--snapshot SNAPSHOT [--no-subdomains] "
-    "[--ip-host allow|block] HOST...\n"
+    "[--ip-host allow|block] [--] HOST...\n"
     "       beian-sync check -h|--help | -V|--version";
 
 int

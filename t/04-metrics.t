@@ -91,3 +91,29 @@ qr/^beian_requests_total\{status="unfiled"\} 1\n.*^beian_blocked_total 0\n.*^bei
 [200, 405]
 --- response_headers eval
 ["Content-Type: text/plain; version=0.0.4; charset=utf-8", ""]
+
+
+
+=== TEST 4: requests in a server with the gate off are counted as "off"
+--- http_config eval
+"beian_snapshot \$TEST_NGINX_LIVE;
+server {
+    listen 127.0.0.1:" . ($ENV{TEST_NGINX_SERVER_PORT} + 1) . ";
+    beian off;
+    location / { return 200 \"off site\\n\"; }
+}"
+--- config eval
+"beian on;
+location = /metrics {
+    beian_metrics;
+}
+location /off/ {
+    proxy_pass http://127.0.0.1:" . ($ENV{TEST_NGINX_SERVER_PORT} + 1) . "/;
+}"
+--- request eval
+["GET /off/a", "GET /off/b", "GET /off/c", "GET /metrics"]
+--- more_headers
+Host: example.com
+--- response_body_like eval
+["off site", "off site", "off site",
+ qr/^beian_requests_total\{status="off"\} 3$/m]

@@ -452,3 +452,89 @@ beian: blocked unfiled host "evil.example.net"
 "GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
 --- error_code: 403
 --- response_body_unlike: site content
+
+
+
+=== TEST 31: post_action after the block: the site's backend never hears
+of the request (a backend in report mode logs each name it is sent)
+--- http_config
+    beian_snapshot $TEST_NGINX_LIVE;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+        beian on;
+        beian_mode report;
+        location / { return 200 "backend\n"; }
+    }
+--- config
+    beian on;
+    post_action /pa;
+    location = /pa {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+        proxy_set_header Host post-action-$host;
+    }
+    location /site { return 200 "site\n"; }
+--- raw_request eval
+"POST /site/transfer?amount=100 HTTP/1.1\r\nHost: evil.example.net\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+--- error_code: 403
+--- response_body_like: Site not available
+--- error_log
+beian: blocked unfiled host "evil.example.net"
+--- no_error_log
+unfiled host "post-action-
+
+
+
+=== TEST 32: ... to a named location, after nginx's own 400 sent on by
+error_page
+--- http_config
+    beian_snapshot $TEST_NGINX_LIVE;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+        beian on;
+        beian_mode report;
+        location / { return 200 "backend\n"; }
+    }
+--- config
+    beian on;
+    error_page 400 /oops;
+    location = /oops { return 200 "oops\n"; }
+    post_action @pa;
+    location @pa {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+        proxy_set_header Host post-action-$host;
+    }
+--- raw_request eval
+"GET /a HTTP/1.1\r\nHost: evil.example.net\r\nHost: evil.example.net\r\nConnection: close\r\n\r\n"
+--- error_code: 403
+--- no_error_log
+unfiled host "post-action-
+
+
+
+=== TEST 33: a filed request's post_action still runs
+--- http_config
+    beian_snapshot $TEST_NGINX_LIVE;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+        beian on;
+        beian_mode report;
+        location / { return 200 "backend\n"; }
+    }
+--- config
+    beian on;
+    post_action /pa;
+    location = /pa {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+        proxy_set_header Host post-action-$host;
+    }
+    location /site { return 200 "site\n"; }
+--- raw_request eval
+"GET /site/a HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"
+--- error_code: 200
+--- response_body
+site
+--- wait: 0.3
+--- error_log
+would block unfiled host "post-action-example.com"

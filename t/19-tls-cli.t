@@ -276,6 +276,20 @@ sub after_serverhello {
     return $read->() eq '' ? 'closed' : 'answered';
 }
 
+# What a server says first to one ClientHello record: 'serverhello',
+# 'alert N', 'closed', or what else came
+sub first_reply {
+    my ($port, $hello) = @_;
+    my ($s, $read) = conn($port, 1) or return "connect: $!";
+    print $s $hello;
+    my $r = $read->();
+    return 'closed' if $r eq '';
+    return 'serverhello' if substr($r, 0, 1) eq "\x16"
+                            && substr($r, 5, 1) eq "\x02";
+    return 'alert ' . ord(substr($r, 6, 1)) if substr($r, 0, 1) eq "\x15";
+    return 'other: ' . unpack('H*', substr($r, 0, 8));
+}
+
 # The stream gate's connection counters, from the metrics: "status action"
 sub stream_counts {
     my $m = `curl -sk https://127.0.0.1:$backend/m`;
@@ -318,9 +332,19 @@ refused($allow, ['-servername', 'example.com:443'], 'a name with a port');
 refused($allow, ['-servername', '127.0.0.1:evil.com'],
         'an address, a colon and a name');
 
+# an empty host_name (OpenSSL lets it by): it names nothing, unlike no
+# server_name extension at all
+is(first_reply($allow, client_hello('', 1)), 'alert 112',
+   'an empty server name: unrecognized_name');
+is(first_reply($allow, client_hello('example.com', 1)), 'serverhello',
+   '... where a filed one gets its ServerHello');
+
 like(slurp("$dir/logs/error.log"),
      qr/\[info\] .*beian: rejected TLS handshake for unfiled server name "xexample\.com"/,
      'refusals are logged at info');
+like(slurp("$dir/logs/error.log"),
+     qr/beian: rejected TLS handshake for unfiled server name ""/,
+     'an empty server name is unfiled');
 like(slurp("$dir/logs/error.log"),
      qr/beian: rejected TLS handshake for ip server name "127\.0\.0\.1"/,
      'an IP-literal SNI is class ip');
