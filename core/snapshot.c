@@ -1277,21 +1277,31 @@ verdict_strict(const beian_snap_t *snap, const char *host, size_t len,
 }
 
 
+static beian_verdict_t verdict_found(beian_snap_t *snap, const char *host,
+    size_t len, unsigned flags, char *buf, beian_scan_keep_t keep);
+
+/* The last bytes of a host in nginx's form that verdict_clean() leaves to
+ * the full rule: an address's ("1.2.3.4", "[::1]"), a trailing dot. */
+static const unsigned char  clean_last[256] = {
+    ['.'] = 1, [']'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+    ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1
+};
+
+
 /*
  * The common host under BEIAN_MATCH_CLEAN: the dots alone are found, and
  * the host is checked once a suffix is found filed (the candidates were
  * the ones a valid domain has, so a valid one is filed, an invalid one
  * not).  An address ("1.2.3.4", "[::1]") or a trailing dot takes the full
- * rule.  A host found filed is remembered (beian_recent_t).
+ * rule (clean_last).  A host found filed is remembered (beian_recent_t).
  */
 static __attribute__((noinline)) beian_verdict_t
 verdict_clean(beian_snap_t *snap, const char *host, size_t len,
     unsigned flags, char *buf)
 {
-    int                   rc;
-    size_t                n;
     unsigned              sub;
-    uint64_t              dots, dashes;
+    uint64_t              dots;
     beian_recent_t       *r;
     beian_verdict_t       v;
     beian_scan_keep_t     keep;
@@ -1303,8 +1313,7 @@ verdict_clean(beian_snap_t *snap, const char *host, size_t len,
         return verdict_slow(snap, host, len, flags, buf);
     }
 
-    n = p[len - 1];
-    if (p[0] == '[' || n == '.' || n - '0' < 10) {
+    if (clean_last[p[len - 1]]) {
         return verdict_slow(snap, host, len, flags, buf);
     }
 
@@ -1330,6 +1339,26 @@ verdict_clean(beian_snap_t *snap, const char *host, size_t len,
         return v;
     }
 
+    return verdict_found(snap, host, len, flags, buf, keep);
+}
+
+
+/*
+ * verdict_clean() once a filed suffix was found: the host is checked now,
+ * and a valid one is remembered.  Out of line: the probe loop beside it
+ * keeps its registers.
+ */
+static __attribute__((noinline)) beian_verdict_t
+verdict_found(beian_snap_t *snap, const char *host, size_t len,
+    unsigned flags, char *buf, beian_scan_keep_t keep)
+{
+    int                   rc;
+    size_t                n;
+    uint64_t              dots, dashes;
+    beian_recent_t       *r;
+    beian_verdict_t       v;
+    const unsigned char  *p = (const unsigned char *) host;
+
     if (beian_scan_again(p, len, keep, &dots, &dashes) != 0) {
         return verdict_slow(snap, host, len, flags, buf);
     }
@@ -1339,14 +1368,19 @@ verdict_clean(beian_snap_t *snap, const char *host, size_t len,
         return verdict_slow(snap, host, len, flags, buf);
     }
 
+    v.name = host;
+    v.len = (uint32_t) len;
+    v.status = BEIAN_UNFILED;
+
     if (rc != BEIAN_HOST_DOMAIN) {
         v.name = NULL;
         return v;
     }
 
+    r = &snap->recent[len % BEIAN_RECENT];
     beian_scan_store(r->name, p, len, keep);
     r->len = (uint8_t) len;
-    r->flags = (uint8_t) sub;
+    r->flags = (uint8_t) (flags & BEIAN_MATCH_SUBDOMAINS);
 
     v.status = BEIAN_FILED;
 
