@@ -252,8 +252,21 @@ typedef struct {
     uint32_t     len;
 } beian_verdict_t;
 
-beian_verdict_t beian_host_verdict(beian_snap_t *snap, const char *host,
-    size_t len, unsigned flags, char *buf);
+beian_verdict_t beian_host_verdict_clean(beian_snap_t *snap,
+    const char *host, size_t len, unsigned flags, char *buf);
+beian_verdict_t beian_host_verdict_strict(beian_snap_t *snap,
+    const char *host, size_t len, unsigned flags, char *buf);
+
+/* The two above as one call; a caller whose flags are known at compile
+ * time (the gate's) calls the one it needs, without a test. */
+static inline beian_verdict_t
+beian_host_verdict(beian_snap_t *snap, const char *host, size_t len,
+    unsigned flags, char *buf)
+{
+    return (flags & BEIAN_MATCH_CLEAN)
+           ? beian_host_verdict_clean(snap, host, len, flags, buf)
+           : beian_host_verdict_strict(snap, host, len, flags, buf);
+}
 
 /* Whether every byte of a name is one of [a-z0-9.-]: safe to show as it
  * is. */

@@ -30,10 +30,10 @@
 
 
 /*
- * A host verdict_clean() found filed, by its length mod BEIAN_RECENT: a
- * request names the same few hosts again and again, and one of them is
- * known at the cost of a compare.  The handle's own, like its read
- * transaction: one process uses it, a new snapshot starts empty.
+ * A host beian_host_verdict_clean() found filed, by its length mod
+ * BEIAN_RECENT: a request names the same few hosts again and again, and
+ * one of them is known at the cost of a compare.  The handle's own, like
+ * its read transaction: one process uses it, a new snapshot starts empty.
  */
 #define BEIAN_RECENT  8
 
@@ -70,7 +70,7 @@ struct beian_snap_s {
     MDB_val               ix_any_key;
     MDB_val               ix_any;
 
-    /* filed hosts the clean path judged lately (verdict_clean()) */
+    /* filed hosts the clean path judged lately */
     beian_recent_t        recent[BEIAN_RECENT];
 };
 
@@ -1280,7 +1280,7 @@ verdict_strict(const beian_snap_t *snap, const char *host, size_t len,
 static beian_verdict_t verdict_found(beian_snap_t *snap, const char *host,
     size_t len, unsigned flags, char *buf, beian_scan_keep_t keep);
 
-/* The last bytes of a host in nginx's form that verdict_clean() leaves to
+/* The last bytes of a host in nginx's form that the clean path leaves to
  * the full rule: an address's ("1.2.3.4", "[::1]"), a trailing dot. */
 static const unsigned char  clean_last[256] = {
     ['.'] = 1, [']'] = 1,
@@ -1296,8 +1296,8 @@ static const unsigned char  clean_last[256] = {
  * not).  An address ("1.2.3.4", "[::1]") or a trailing dot takes the full
  * rule (clean_last).  A host found filed is remembered (beian_recent_t).
  */
-static __attribute__((noinline)) beian_verdict_t
-verdict_clean(beian_snap_t *snap, const char *host, size_t len,
+beian_verdict_t
+beian_host_verdict_clean(beian_snap_t *snap, const char *host, size_t len,
     unsigned flags, char *buf)
 {
     unsigned              sub;
@@ -1344,7 +1344,7 @@ verdict_clean(beian_snap_t *snap, const char *host, size_t len,
 
 
 /*
- * verdict_clean() once a filed suffix was found: the host is checked now,
+ * The clean path once a filed suffix was found: the host is checked now,
  * and a valid one is remembered.  Out of line: the probe loop beside it
  * keeps its registers.
  */
@@ -1388,15 +1388,12 @@ verdict_found(beian_snap_t *snap, const char *host, size_t len,
 }
 
 
-/* The common host (up to BEIAN_FAST_MAX bytes), with the index. */
+/* Any host: the common one (up to BEIAN_FAST_MAX bytes, with the index)
+ * checked as it is scanned. */
 beian_verdict_t
-beian_host_verdict(beian_snap_t *snap, const char *host, size_t len,
+beian_host_verdict_strict(beian_snap_t *snap, const char *host, size_t len,
     unsigned flags, char *buf)
 {
-    if (flags & BEIAN_MATCH_CLEAN) {
-        return verdict_clean(snap, host, len, flags, buf);
-    }
-
     if (snap == NULL || snap->ix_filter == NULL || !BEIAN_WIDE
         || len - 1 >= BEIAN_FAST_MAX)
     {
