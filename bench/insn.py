@@ -183,7 +183,7 @@ def main():
     ap.add_argument("--work", default=env("BENCH_WORK", ""))
     ap.add_argument("--n", type=int, default=int(env("INSN_N", "1000000")))
     ap.add_argument("--requests", type=int,
-                    default=int(env("INSN_REQUESTS", "900")))
+                    default=int(env("INSN_REQUESTS", "5000")))
     ap.add_argument("--base", type=int, default=int(env("INSN_BASE", "100")))
     ap.add_argument("--cases", default=env("INSN_CASES", ""),
                     help="case names separated by \";\" (default: all)")
