@@ -92,10 +92,18 @@ char *ngx_beian_exempt_add(ngx_conf_t *cf, ngx_beian_exempt_t *ex,
 ngx_int_t ngx_beian_exempt_find(ngx_beian_exempt_t *ex, char *host,
     size_t len);
 
-/* Whether host is exempt; most servers exempt nothing, and pay no call. */
+/*
+ * Whether host is exempt; most servers exempt nothing, and pay no call.
+ * No name (no Host, an empty server name) is never exempt, whatever a
+ * regex would match.
+ */
 static ngx_inline ngx_int_t
 ngx_beian_exempt_match(ngx_beian_exempt_t *ex, char *host, size_t len)
 {
+    if (len == 0) {
+        return 0;
+    }
+
 #if (NGX_PCRE)
     if (ex->regex != NULL) {
         return ngx_beian_exempt_find(ex, host, len);

@@ -313,3 +313,16 @@ Host: www.example.com
 --- response_body_like eval
 [qr/^first filed\n\z/, qr/Site not available/, qr/^first filed\n\z/,
  qr/Site not available/]
+
+
+
+=== TEST 19: an exemption never matches no name: a regex that matches the
+empty string exempts neither a request without Host nor an empty name
+--- config
+    beian on;
+    beian_ip_host block;
+    beian_exempt_host ~^$ ~^[a-z0-9-]*$;
+    location = /t { return 200 "served $beian_status\n"; }
+--- raw_request eval
+"GET /t HTTP/1.0\r\n\r\n"
+--- error_code: 403
