@@ -109,6 +109,14 @@ beian_host_class_t beian_sni_parse(const char *name, size_t len, char *buf,
  */
 const char *beian_domain_check(const char *d, size_t len);
 
+/*
+ * Whether d is an IPv4 address in the one form a host may give it (what
+ * inet_pton(AF_INET) takes): four decimal numbers 0..255, without leading
+ * zeros, between single dots.  "127.1", "0x7f.0.0.1" and "01.2.3.4" are
+ * not.
+ */
+int beian_ipv4_check(const char *d, size_t len);
+
 
 /* One filing record as stored in the snapshot's domains database. */
 typedef struct {

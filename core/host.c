@@ -83,7 +83,6 @@ normalize_slow(const char *host, size_t len, char *out, size_t *out_len)
     const char     *colon;
     unsigned char   c;
     int             numeric;
-    unsigned char   addr[4];
 
     *out_len = 0;
     out[0] = '\0';
@@ -137,8 +136,7 @@ normalize_slow(const char *host, size_t len, char *out, size_t *out_len)
 
     if (numeric) {
         /* only a strict dotted quad is an address; "127.1" is nothing */
-        return inet_pton(AF_INET, out, addr) == 1 ? BEIAN_HOST_IP
-                                                  : BEIAN_HOST_INVALID;
+        return beian_ipv4_check(out, n) ? BEIAN_HOST_IP : BEIAN_HOST_INVALID;
     }
 
     return beian_domain_check(out, n) ? BEIAN_HOST_INVALID
@@ -267,6 +265,43 @@ beian_host_normalize(const char *host, size_t len, char *out, size_t *out_len)
     *out_len = h.len;
 
     return cls;
+}
+
+
+int
+beian_ipv4_check(const char *d, size_t len)
+{
+    size_t    i;
+    unsigned  parts, v, digits;
+
+    parts = 0;
+    v = 0;
+    digits = 0;
+
+    for (i = 0; i <= len; i++) {
+
+        if (i == len || d[i] == '.') {
+            if (digits == 0 || v > 255) {
+                return 0;
+            }
+
+            parts++;
+            v = 0;
+            digits = 0;
+            continue;
+        }
+
+        /* a digit, not after a leading zero, at most three */
+        if (d[i] < '0' || d[i] > '9' || (digits == 1 && v == 0)
+            || ++digits > 3)
+        {
+            return 0;
+        }
+
+        v = v * 10 + (unsigned) (d[i] - '0');
+    }
+
+    return parts == 4;
 }
 
 

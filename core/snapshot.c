@@ -1279,6 +1279,8 @@ verdict_strict(const beian_snap_t *snap, const char *host, size_t len,
 
 static beian_verdict_t verdict_found(beian_snap_t *snap, const char *host,
     size_t len, unsigned flags, char *buf, beian_scan_keep_t keep);
+static beian_verdict_t verdict_clean_last(const beian_snap_t *snap,
+    const char *host, size_t len, unsigned flags, char *buf);
 
 /* The last bytes of a host in nginx's form that the clean path leaves to
  * the full rule: an address's ("1.2.3.4", "[::1]"), a trailing dot. */
@@ -1314,7 +1316,7 @@ beian_host_verdict_clean(beian_snap_t *snap, const char *host, size_t len,
     }
 
     if (clean_last[p[len - 1]]) {
-        return verdict_slow(snap, host, len, flags, buf);
+        return verdict_clean_last(snap, host, len, flags, buf);
     }
 
     v.name = host;
@@ -1340,6 +1342,29 @@ beian_host_verdict_clean(beian_snap_t *snap, const char *host, size_t len,
     }
 
     return verdict_found(snap, host, len, flags, buf, keep);
+}
+
+
+/*
+ * A host in nginx's form whose last byte is in clean_last: an IPv4 address
+ * as nginx hands it over (it dropped any port), or the full rule.
+ */
+static __attribute__((noinline)) beian_verdict_t
+verdict_clean_last(const beian_snap_t *snap, const char *host, size_t len,
+    unsigned flags, char *buf)
+{
+    beian_verdict_t  v;
+
+    if (host[len - 1] != '.' && host[len - 1] != ']'
+        && beian_ipv4_check(host, len))
+    {
+        v.name = host;
+        v.len = (uint32_t) len;
+        v.status = BEIAN_IP;
+        return v;
+    }
+
+    return verdict_slow(snap, host, len, flags, buf);
 }
 
 

@@ -3,6 +3,7 @@
  * snapshot writer/reader on real LMDB files in a temp directory.
  */
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +194,57 @@ test_domain_check(void **state)
     assert_non_null(beian_domain_check("A.com", 5));
     assert_non_null(beian_domain_check("a.com.", 6));
     assert_non_null(beian_domain_check("", 0));
+}
+
+
+static uint64_t  rnd_ip_state = 0x9e3779b97f4a7c15ULL;
+
+/* The IPv4 form a host may give an address in: inet_pton(AF_INET)'s. */
+static void
+test_ipv4(void **state)
+{
+    size_t  i;
+
+    static const struct {
+        const char  *s;
+        int          ok;
+    } cases[] = {
+        { "1.2.3.4", 1 }, { "0.0.0.0", 1 }, { "255.255.255.255", 1 },
+        { "127.0.0.1", 1 }, { "10.0.100.1", 1 },
+        { "256.1.1.1", 0 }, { "1.2.3.256", 0 }, { "01.2.3.4", 0 },
+        { "1.2.3.04", 0 }, { "00.1.2.3", 0 }, { "1.2.3", 0 },
+        { "1.2.3.4.5", 0 }, { "1..2.3", 0 }, { ".1.2.3", 0 },
+        { "1.2.3.", 0 }, { "1.2.3.4.", 0 }, { "127.1", 0 },
+        { "0x7f.0.0.1", 0 }, { "1234.1.1.1", 0 }, { "9999999999.1.1.1", 0 },
+        { "", 0 }, { "1.2.3.a", 0 }, { " 1.2.3.4", 0 }
+    };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(beian_ipv4_check(cases[i].s, strlen(cases[i].s)),
+                         cases[i].ok);
+    }
+
+    /* and as inet_pton() says, on 200,000 strings of digits and dots */
+    for (i = 0; i < 200000; i++) {
+        size_t          j, n;
+        char            str[20];
+        unsigned char   addr[4];
+        static const char  alphabet[] = "0123456789.....12";
+
+        n = 1 + (rnd_ip_state = rnd_ip_state * 6364136223846793005ULL
+                                + 1442695040888963407ULL) % 18;
+        for (j = 0; j < n; j++) {
+            rnd_ip_state = rnd_ip_state * 6364136223846793005ULL
+                           + 1442695040888963407ULL;
+            str[j] = alphabet[(rnd_ip_state >> 33) % (sizeof(alphabet) - 1)];
+        }
+        str[n] = '\0';
+
+        assert_int_equal(beian_ipv4_check(str, n),
+                         inet_pton(AF_INET, str, addr) == 1);
+    }
 }
 
 
@@ -1787,6 +1839,7 @@ main(void)
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_normalize_lengths),
         cmocka_unit_test(test_domain_check),
+        cmocka_unit_test(test_ipv4),
         cmocka_unit_test(test_allowed),
         cmocka_unit_test(test_snapshot_roundtrip),
         cmocka_unit_test(test_snapshot_foreach),
