@@ -76,6 +76,22 @@ beian_load_short(const unsigned char *p, size_t len)
                               _mm_cvtsi64_si128((long long) hi));
 }
 
+/* beian_scan() of the len (1 .. 15) bytes in v. */
+static inline __attribute__((always_inline)) int
+beian_scan_short(__m128i v, size_t len, uint64_t *dots, uint64_t *dashes)
+{
+    unsigned  ok, dt, ds;
+
+    ok = beian_classify(v, &dt, &ds);
+    if ((ok | (~0u << len)) != ~0u) {
+        return -1;
+    }
+
+    *dots = dt;
+    *dashes = ds;
+    return 0;
+}
+
 /*
  * 0 with the bitmaps, -1 if a byte is not allowed.  len 1 ..
  * BEIAN_FAST_MAX.  Up to 15 bytes: one vector of them.  Longer: 16 at a
@@ -89,14 +105,7 @@ beian_scan(const unsigned char *p, size_t len, uint64_t *dots,
     unsigned  ok, dt, ds;
 
     if (len < 16) {
-        ok = beian_classify(beian_load_short(p, len), &dt, &ds);
-        if ((ok | (~0u << len)) != ~0u) {
-            return -1;
-        }
-
-        *dots = dt;
-        *dashes = ds;
-        return 0;
+        return beian_scan_short(beian_load_short(p, len), len, dots, dashes);
     }
 
     *dots = 0;
@@ -173,20 +182,11 @@ static inline __attribute__((always_inline)) int
 beian_scan_again(const unsigned char *p, size_t len, beian_scan_keep_t keep,
     uint64_t *dots, uint64_t *dashes)
 {
-    unsigned  ok, dt, ds;
-
     if (len >= 16) {
         return beian_scan(p, len, dots, dashes);
     }
 
-    ok = beian_classify(keep, &dt, &ds);
-    if ((ok | (~0u << len)) != ~0u) {
-        return -1;
-    }
-
-    *dots = dt;
-    *dashes = ds;
-    return 0;
+    return beian_scan_short(keep, len, dots, dashes);
 }
 
 /*

@@ -1355,9 +1355,7 @@ verdict_clean_last(const beian_snap_t *snap, const char *host, size_t len,
 {
     beian_verdict_t  v;
 
-    if (host[len - 1] != '.' && host[len - 1] != ']'
-        && beian_ipv4_check(host, len))
-    {
+    if (beian_ipv4_check(host, len)) {
         v.name = host;
         v.len = (uint32_t) len;
         v.status = BEIAN_IP;

@@ -116,9 +116,11 @@ typedef struct {
 } ngx_http_beian_worker_t;
 
 
-static ngx_int_t ngx_http_beian_handler(ngx_http_request_t *r);
+static ngx_beian_hot ngx_int_t ngx_http_beian_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_beian_checker(ngx_http_request_t *r,
     ngx_http_phase_handler_t *ph);
+static ngx_beian_hot ngx_int_t ngx_http_beian_answered(ngx_http_request_t *r,
+    ngx_int_t rc);
 static ngx_beian_hot ngx_int_t ngx_http_beian_next(ngx_http_request_t *r,
     ngx_http_phase_handler_t *ph);
 static ngx_beian_hot void ngx_http_beian_count_off(void);
@@ -408,7 +410,7 @@ static ngx_connection_t  ngx_http_beian_timer_conn = {
  * earlier verdict.  The entry's checker is ngx_http_beian_checker() once
  * the phase engine is built; this is the handler should it keep nginx's.
  */
-static ngx_int_t
+static ngx_beian_hot ngx_int_t
 ngx_http_beian_handler(ngx_http_request_t *r)
 {
     ngx_http_beian_srv_conf_t  *bscf;
@@ -433,27 +435,31 @@ ngx_http_beian_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_beian_checker(ngx_http_request_t *r, ngx_http_phase_handler_t *ph)
 {
-    ngx_int_t                   rc;
-    ngx_http_beian_srv_conf_t  *bscf;
-
-    bscf = ngx_http_get_module_srv_conf(r, ngx_http_beian_module);
-
-    if (bscf->enable) {
-        rc = ngx_http_beian_gate(r, bscf);
-
-        if (rc != NGX_DECLINED) {
-            if (rc != NGX_DONE) {
-                ngx_http_finalize_request(r, rc);
-            }
-
-            return NGX_OK;
-        }
-
-    } else {
-        ngx_http_beian_count_off();
+    if (ngx_http_beian_answered(r, ngx_http_beian_handler(r))) {
+        return NGX_OK;
     }
 
     return ngx_http_beian_next(r, ph);
+}
+
+
+/*
+ * What a checker does with a handler's rc: NGX_DECLINED goes on (0);
+ * anything else answered the request (1), finalized here unless the
+ * handler did (NGX_DONE).
+ */
+static ngx_beian_hot ngx_int_t
+ngx_http_beian_answered(ngx_http_request_t *r, ngx_int_t rc)
+{
+    if (rc == NGX_DECLINED) {
+        return 0;
+    }
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+
+    return 1;
 }
 
 
@@ -610,15 +616,7 @@ ngx_http_beian_late(ngx_http_request_t *r)
     rc = (ctx == NULL) ? NGX_HTTP_INTERNAL_SERVER_ERROR
                        : ngx_http_beian_enforce(r, bscf, ctx, NULL, 0);
 
-    if (rc == NGX_DECLINED) {
-        return NGX_DECLINED;
-    }
-
-    if (rc != NGX_DONE) {
-        ngx_http_finalize_request(r, rc);
-    }
-
-    return NGX_OK;
+    return ngx_http_beian_answered(r, rc) ? NGX_OK : NGX_DECLINED;
 }
 
 
