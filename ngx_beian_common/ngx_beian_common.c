@@ -59,12 +59,19 @@ ngx_beian_exempt_add(ngx_conf_t *cf, ngx_beian_exempt_t *ex, ngx_str_t *value,
 #endif
     }
 
-    /* kept as the gate will see the name: normalized */
+    /*
+     * Kept as the gate will see the name: normalized.  A name no request
+     * can carry (an empty label, a lone "~") or one meant as a pattern
+     * ("*.internal", which would exempt only that literal name) is refused.
+     */
     (void) beian_host_normalize((char *) value->data, value->len, buf, &n);
-    if (n == 0) {
+    if (n == 0 || buf[0] == '.' || ngx_strstr(buf, "..") != NULL
+        || ngx_strchr(buf, '*') != NULL || (n == 1 && buf[0] == '~'))
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid host name \"%V\" in \"%V\" directive",
-                           value, directive);
+                           "invalid host name \"%V\" in \"%V\" directive "
+                           "(a name or an address; a regex starts with "
+                           "\"~\")", value, directive);
         return NGX_CONF_ERROR;
     }
 

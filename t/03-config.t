@@ -360,3 +360,34 @@ the duplicate "beian_verdict_slot" variable
 --- must_die
 --- error_log
 invalid value "499" in "beian_block_status" directive
+
+
+
+=== TEST 26: an exempt name that is no host name is refused, not kept to
+exempt whoever names it literally: a wildcard
+--- config
+    beian on;
+    beian_exempt_host localhost *.internal;
+--- must_die
+--- error_log
+invalid host name "*.internal" in "beian_exempt_host" directive (a name or an address; a regex starts with "~")
+
+
+
+=== TEST 27: an empty label
+--- config
+    beian on;
+    beian_exempt_host a..b;
+--- must_die
+--- error_log
+invalid host name "a..b" in "beian_exempt_host" directive
+
+
+
+=== TEST 28: a lone "~", an empty regex
+--- config
+    beian on;
+    beian_exempt_host "~";
+--- must_die
+--- error_log
+invalid host name "~" in "beian_exempt_host" directive

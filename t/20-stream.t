@@ -290,3 +290,14 @@ qr{\[emerg\] .*beian: snapshot "[^"]*/does-not-exist\.mdb": No such file or dire
 --- must_die
 --- error_log
 "beian_snapshot" directive is not allowed here
+
+
+
+=== TEST 16: a stream exempt name that is no host name is refused
+--- stream_server_config
+    beian on;
+    beian_exempt_host *.internal;
+    return "x";
+--- must_die
+--- error_log
+invalid host name "*.internal" in "beian_exempt_host" directive
