@@ -1234,8 +1234,19 @@ ngx_http_beian_block(ngx_http_request_t *r, ngx_http_beian_srv_conf_t *bscf,
     /* an error_page after an early error set a status of its own */
     r->err_status = 0;
 
-    /* read and drop any body so the connection can be kept alive */
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
+    if (r->headers_in.expect != NULL
+        && r->http_version == NGX_HTTP_VERSION_11)
+    {
+        /*
+         * A client that waits for "100 Continue" is not invited to send
+         * its body to a blocked name: the block is the final answer, and
+         * the connection closes after it, as HTTP allows.
+         */
+        r->expect_tested = 1;
+        r->keepalive = 0;
+
+    } else if (ngx_http_discard_request_body(r) != NGX_OK) {
+        /* else any body is read and dropped: the connection stays */
         return NGX_HTTP_CLOSE;
     }
 

@@ -270,3 +270,20 @@ site content
 --- response_body_like chomp
 <span class="host">a&#39;b&amp;c\.example</span>
 --- response_body_unlike: a'b&c
+
+
+
+=== TEST 17: a blocked request that waits for "100 Continue" is never told
+to send its body: the block is the answer, then the connection closes
+--- config
+    beian on;
+    location / {
+        return 200 "site content\n";
+    }
+--- raw_request eval
+"POST / HTTP/1.1\r\nHost: unfiled.example.net\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
+--- error_code: 403
+--- raw_response_headers_unlike: 100 Continue
+--- response_headers
+Connection: close
+--- response_body_unlike: site content
