@@ -46,6 +46,12 @@ typedef struct {
 _Static_assert(sizeof(beian_recent_t) == 64, "a recent host is a line");
 
 
+/* The filter's patterns (beian_index_pattern()), the same for every
+ * snapshot: computed at the first index opened. */
+static uint64_t  index_masks[BEIAN_INDEX_MASKS];
+static int       index_masks_ready;
+
+
 struct beian_snap_s {
     struct stat    src;                 /* identity of the file copied */
     MDB_env       *env;
@@ -64,15 +70,18 @@ struct beian_snap_s {
     uint32_t              ix_nbuckets;
     uint32_t              ix_keys_len;
     uint32_t              ix_recs_len;
-    uint64_t              ix_mask[BEIAN_INDEX_MASKS];   /* the patterns */
 
     /* the "index" database's one entry, of any version (for the digest) */
     MDB_val               ix_any_key;
     MDB_val               ix_any;
 
-    /* filed hosts the clean path judged lately, a line each */
-    _Alignas(64) beian_recent_t  recent[BEIAN_RECENT];
+    /* filed hosts the clean path judged lately: a page of their own */
+    beian_recent_t       *recent;
 };
+
+/* under malloc's large bins (chunks of 1024 bytes and up): see
+ * beian_snap_open_copy() */
+_Static_assert(sizeof(struct beian_snap_s) <= 1000, "a small handle");
 
 
 /*
@@ -574,8 +583,11 @@ open_index(beian_snap_t *s, const char *path, const struct stat *st,
     s->ix_keys_len = hdr.keys_len;
     s->ix_recs_len = hdr.recs_len;
 
-    for (i = 0; i < BEIAN_INDEX_MASKS; i++) {
-        s->ix_mask[i] = beian_index_pattern(i);
+    if (!index_masks_ready) {
+        for (i = 0; i < BEIAN_INDEX_MASKS; i++) {
+            index_masks[i] = beian_index_pattern(i);
+        }
+        index_masks_ready = 1;
     }
 
     return 0;
@@ -620,16 +632,25 @@ beian_snap_open_copy(int fd, const char *path, const struct stat *src,
     beian_snap_t  *s;
 
     /*
-     * Pages of its own, not the heap's: a handle of 9 KB freed on the heap
-     * (the master validates each snapshot it loads) lies in malloc's bins
-     * for good, and every request's pool then takes malloc's longer path
-     * in the workers it forks (~10 instructions, bench/RESULTS.md).
+     * The memory of filed hosts in a page of its own, the handle small: a
+     * chunk over 1 KB freed on the heap (the master validates every
+     * snapshot it loads) would lie in malloc's large bins for good, and
+     * every request's pool would then take malloc's longer path in the
+     * workers it forks (~10 instructions, bench/RESULTS.md).
      */
-    s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (s == MAP_FAILED) {
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
         fail(err, err_len, path, "out of memory");
         return NULL;
+    }
+
+    s->recent = mmap(NULL, BEIAN_RECENT * sizeof(beian_recent_t),
+                     PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                     -1, 0);
+    if (s->recent == MAP_FAILED) {
+        s->recent = NULL;
+        fail(err, err_len, path, "out of memory");
+        goto failed;
     }
 
     s->src = *src;
@@ -722,7 +743,11 @@ beian_snap_close(beian_snap_t *snap)
         mdb_env_close(snap->env);
     }
 
-    munmap(snap, sizeof(*snap));
+    if (snap->recent) {
+        munmap(snap->recent, BEIAN_RECENT * sizeof(beian_recent_t));
+    }
+
+    free(snap);
 }
 
 
@@ -822,7 +847,7 @@ index_maybe(const beian_snap_t *snap, uint64_t h)
 
     memcpy(&w, snap->ix_filter
                + (size_t) beian_index_word(h, snap->ix_words) * 8, 8);
-    m = snap->ix_mask[beian_index_mask_of(h)];
+    m = index_masks[beian_index_mask_of(h)];
 
     return (w & m) == m;
 }
