@@ -945,7 +945,14 @@ sub reload_nginx {
     kill('HUP', $pid) or return 0;
     sleep $Sleep * 3;
     if (defined $block->reload_fails) {
-        sleep 0.3;
+        # the master says why it refused at [emerg]: wait for that line,
+        # not for a fixed time a loaded machine may need more of
+        my $deadline = time + 20;
+        while (time < $deadline) {
+            my $in;
+            last if open($in, '<', $ErrLogFile) && grep { /\[emerg\]/ } <$in>;
+            sleep 0.05;
+        }
         return 1;
     }
     # Several consecutive answers: old workers may still be accepting.
