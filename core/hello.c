@@ -160,6 +160,23 @@ client_hello_sni(cur_t *c, const unsigned char **name, size_t *name_len)
 }
 
 
+/*
+ * Whether a first byte is a TLS record's content type (20 to 26: change
+ * cipher spec, alert, handshake, application data, heartbeat, and the
+ * later ones), whatever its version: such bytes are no other protocol's,
+ * and a lenient TLS server takes some of them as a client's start (Go's
+ * crypto/tls: an alert or a handshake record of any version below 0x1000,
+ * a warning alert dropped before the ClientHello).  Not a clean
+ * ClientHello in a handshake record of version 3.x, then: malformed, not
+ * "not TLS", so that no name reaches such a server unjudged.
+ */
+static int
+tls_record_type(size_t type)
+{
+    return type >= 20 && type <= 26;
+}
+
+
 beian_sni_t
 beian_tls_client_hello(const unsigned char *buf, size_t len,
     unsigned char *scratch, size_t size, const unsigned char **name,
@@ -180,7 +197,8 @@ beian_tls_client_hello(const unsigned char *buf, size_t len,
         if (in.left < TLS_RECORD_HEADER) {
             /* the first byte alone tells a TLS client from others */
             if (have == 0 && in.left > 0 && buf[0] != TLS_CONTENT_HANDSHAKE) {
-                return BEIAN_SNI_NOT_TLS;
+                return tls_record_type(buf[0]) ? BEIAN_SNI_BAD
+                                               : BEIAN_SNI_NOT_TLS;
             }
             return BEIAN_SNI_AGAIN;
         }
@@ -191,7 +209,8 @@ beian_tls_client_hello(const unsigned char *buf, size_t len,
         (void) get_u16(&in, &rlen);
 
         if (type != TLS_CONTENT_HANDSHAKE || major != 3) {
-            return have == 0 ? BEIAN_SNI_NOT_TLS : BEIAN_SNI_BAD;
+            return (have == 0 && !tls_record_type(type)) ? BEIAN_SNI_NOT_TLS
+                                                         : BEIAN_SNI_BAD;
         }
 
         if (rlen == 0 || rlen > TLS_RECORD_MAX) {

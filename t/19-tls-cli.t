@@ -455,6 +455,27 @@ like(slurp("$dir/logs/error.log"),
      qr/beian: closed connection for unfiled server name "evil\.example\.net" in a second ClientHello/,
      'stream: the second ClientHello is named in the log');
 
+# a ClientHello that a lenient TLS server (Go's crypto/tls) still takes,
+# but that is no clean one: a warning alert record first, or a record
+# version that is not 3.x.  Malformed, so unfiled and closed, whatever the
+# name; never "not TLS" (no name, allowed by default)
+my $zero_version = client_hello('evil.example.net');
+substr($zero_version, 1, 2) = "\x00\x00";
+for my $case (['a warning alert first, an unfiled name',
+               "\x15\x03\x01\x00\x02\x01\x5a" . client_hello('evil.example.net')],
+              ['a warning alert first, a filed name',
+               "\x15\x03\x01\x00\x02\x01\x5a" . client_hello('example.com')],
+              ['record version 0.0', $zero_version],
+              ['an application data record first',
+               pack('C n n/a*', 23, 0x0303, "\x5a" x 16)
+               . client_hello('evil.example.net')]) {
+    %before = stream_counts();
+    is(first_reply($pass, $case->[1]), 'closed', "stream: $case->[0]: closed");
+    %after = stream_counts();
+    is(($after{'unfiled closed'} // 0) - ($before{'unfiled closed'} // 0), 1,
+       "stream: ... counted as unfiled, closed");
+}
+
 # after a ServerHello that is not a HelloRetryRequest no ClientHello can
 # follow: the client's next handshake records (a TLS 1.2 Finished) are
 # encrypted and pass, even one whose first byte is 0x01

@@ -1589,6 +1589,9 @@ teardown(void **state)
 }
 
 
+static size_t read_hello(const char *name, unsigned char *buf, size_t size);
+
+
 /*
  * ClientHellos as real clients send them (captured from openssl s_client
  * and curl, fuzz/corpus/hello) and broken ones, whole and cut short.
@@ -1610,7 +1613,7 @@ test_client_hello(void **state)
         { "truncated", BEIAN_SNI_AGAIN, NULL },
         { "not-tls-http", BEIAN_SNI_NOT_TLS, NULL },
         { "sslv2", BEIAN_SNI_NOT_TLS, NULL },
-        { "alert-record", BEIAN_SNI_NOT_TLS, NULL },
+        { "alert-record", BEIAN_SNI_BAD, NULL },
         { "dup-sni", BEIAN_SNI_BAD, NULL },
     };
 
@@ -1645,6 +1648,32 @@ test_client_hello(void **state)
                                  BEIAN_SNI_AGAIN);
             }
         }
+    }
+
+    /*
+     * A ClientHello a lenient server (Go) would take, that is not a clean
+     * one: a record version that is not 3.x, a warning alert first.  Both
+     * are malformed, never "not TLS" (no name); a lone byte of a TLS
+     * record type other than handshake, too.
+     */
+    len = read_hello("openssl-tls13", buf, sizeof(buf));
+    buf[1] = 0;
+    buf[2] = 0;
+    assert_int_equal(beian_tls_client_hello(buf, len, scratch,
+                         sizeof(scratch), &name, &n), BEIAN_SNI_BAD);
+
+    memcpy(buf, "\x15\x03\x01\x00\x02\x01\x5a", 7);
+    len = 7 + read_hello("openssl-tls13", buf + 7, sizeof(buf) - 7);
+    assert_int_equal(beian_tls_client_hello(buf, len, scratch,
+                         sizeof(scratch), &name, &n), BEIAN_SNI_BAD);
+
+    for (i = 0; i < 256; i++) {
+        buf[0] = (unsigned char) i;
+        assert_int_equal(beian_tls_client_hello(buf, 1, scratch,
+                             sizeof(scratch), &name, &n),
+                         i == 22 ? BEIAN_SNI_AGAIN
+                         : (i >= 20 && i <= 26) ? BEIAN_SNI_BAD
+                         : BEIAN_SNI_NOT_TLS);
     }
 
     /* a message longer than the scratch buffer is refused, not cut */
