@@ -153,6 +153,27 @@ check "man -l shows the exit codes" \
 check "systemd units run /usr/bin/beian-sync" \
     grep -qx 'ExecStart=/usr/bin/beian-sync pull --config /etc/beian/beian-sync.conf' \
     /lib/systemd/system/beian-sync.service
+# The unit's fence lets `nginx -T` (domains-from = nginx) do what nginx
+# does in a test: open its logs and pid file, chown its temp directories,
+# bind its ports.  Without systemd here, the fence is rebuilt from the
+# unit's own lines: the file system read-only but ReadWritePaths, the
+# capabilities those of CapabilityBoundingSet.
+unit_sandbox() {
+    local unit=/lib/systemd/system/beian-sync.service caps rw
+    caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit" | tr ' ' '\n' \
+           | sed 's/^CAP_/+/' | tr 'A-Z' 'a-z' | paste -sd, -)
+    rw=$(sed -n 's/^ReadWritePaths=//p' "$unit" | sed 's/\(^\| \)-/\1/g')
+    unshare -m sh -c "mount --make-rprivate / &&
+        for d in $rw; do [ ! -e \$d ] || mount --bind \$d \$d || exit 1; done &&
+        mount -o remount,ro,bind / &&
+        ! touch /etc/beian-sandbox-test 2>/dev/null &&
+        setpriv --bounding-set=-all,$caps nginx -T -q >/dev/null"
+}
+if unshare -m true 2>/dev/null; then
+    check "the unit's fence lets nginx -T run (domains-from = nginx)" unit_sandbox
+else
+    echo "skip: no mount namespaces here, the unit's fence is not rebuilt"
+fi
 check "timer installed" test -f /lib/systemd/system/beian-sync.timer
 check "timer not enabled" \
     test ! -e /etc/systemd/system/timers.target.wants/beian-sync.timer
