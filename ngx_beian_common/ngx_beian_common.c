@@ -303,12 +303,90 @@ static ngx_int_t ngx_beian_snap_check_conf(ngx_conf_t *cf,
     ngx_beian_snap_conf_t *sc);
 
 
+/*
+ * Whether this process is "nginx -s stop|quit|reopen": it reads the
+ * configuration only to find the master's pid file, and must signal the
+ * master whatever the snapshot has become (the master serves the one it
+ * checked).  "-s reload" still checks the file: its exit code is how an
+ * operator, or systemctl reload, learns that the master will refuse the
+ * new configuration.  nginx keeps the signal's name to itself, so it is
+ * read from the command line as nginx reads it: "-s NAME" or "-sNAME",
+ * after any flags in the same argument.
+ */
+static ngx_int_t
+ngx_beian_signal_only(void)
+{
+    char     *p, *arg, *val, *end;
+    ssize_t   n;
+    ngx_fd_t  fd;
+    char      cmd[4096];
+
+    if (ngx_process != NGX_PROCESS_SIGNALLER) {
+        return 0;
+    }
+
+    fd = ngx_open_file("/proc/self/cmdline", NGX_FILE_RDONLY, NGX_FILE_OPEN,
+                       0);
+    if (fd == NGX_INVALID_FILE) {
+        return 0;
+    }
+
+    n = read(fd, cmd, sizeof(cmd) - 1);
+    (void) ngx_close_file(fd);
+
+    if (n <= 0) {
+        return 0;
+    }
+
+    cmd[n] = '\0';
+    end = cmd + n;
+
+#define ngx_beian_next_arg(a)  ((a) + ngx_strlen(a) + 1)
+
+    /* after argv[0]: flags, and options whose value is the rest of their
+     * argument or the next one */
+    for (arg = ngx_beian_next_arg(cmd); arg < end;
+         arg = ngx_beian_next_arg(arg))
+    {
+        if (arg[0] != '-') {
+            continue;
+        }
+
+        for (p = arg + 1; *p; p++) {
+            if (ngx_strchr("cegps", *p) == NULL) {
+                continue;
+            }
+
+            val = p[1] ? p + 1 : ngx_beian_next_arg(arg);
+
+            if (*p == 's') {
+                return val < end && ngx_strcmp(val, "reload") != 0;
+            }
+
+            if (val != p + 1) {
+                arg = val;
+            }
+
+            break;
+        }
+    }
+
+#undef ngx_beian_next_arg
+
+    return 0;
+}
+
+
 ngx_int_t
 ngx_beian_snap_validate(ngx_conf_t *cf, ngx_beian_snap_conf_t *sc)
 {
     ngx_int_t   rc;
     ngx_str_t   name;
     ngx_uint_t  line;
+
+    if (ngx_beian_signal_only()) {
+        return NGX_OK;
+    }
 
     name = cf->conf_file->file.name;
     line = cf->conf_file->line;

@@ -556,5 +556,22 @@ for my $name (qw(zero random truncated schema99 nometa)) {
          "nginx -t names $name.mdb in stream {}");
 }
 
+# 7. nginx -s with a broken snapshot: stop, quit and reopen reach the
+#    master (it serves the snapshot it checked); reload still says no
+install('main');
+write_conf('');
+start_nginx();
+my $master = pid();
+copy("$snap/random.mdb", $live) or die "copy: $!";
+isnt(system(nginx_cmd() . ' -s reload 2>/dev/null'), 0,
+     'nginx -s reload with a broken snapshot fails');
+is(system(nginx_cmd() . ' -s reopen 2>/dev/null'), 0,
+   'nginx -s reopen with a broken snapshot signals the master');
+is(system(nginx_cmd() . ' -qs quit 2>/dev/null'), 0,
+   'nginx -qs quit with a broken snapshot signals the master');
+my $gone = 0;
+for (1 .. 50) { if (!kill 0, $master) { $gone = 1; last } sleep 0.1 }
+ok($gone, '... which stops');
+
 BeianTest::log_on_failure("$dir/logs/error.log");
 done_testing();
