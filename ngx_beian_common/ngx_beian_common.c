@@ -6,8 +6,57 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 
+#include <idn2.h>
+
 #include "ngx_beian_common.h"
 #include "version.h"
+
+
+/*
+ * An exempt name with bytes beyond ASCII, as its A-label form (libidn2,
+ * IDNA2008): a browser never sends "例子.internal", it sends
+ * "xn--fsqu00a.internal".  ASCII names are kept as they are.
+ */
+static ngx_int_t
+ngx_beian_exempt_ascii(ngx_conf_t *cf, ngx_str_t *value, ngx_str_t *directive,
+    ngx_str_t *ascii)
+{
+    int          rc;
+    char        *a;
+    ngx_uint_t   i;
+
+    *ascii = *value;
+
+    for (i = 0; i < value->len; i++) {
+        if (value->data[i] >= 0x80) {
+            break;
+        }
+    }
+
+    if (i == value->len) {
+        return NGX_OK;
+    }
+
+    /* the configuration's words end in a NUL */
+    rc = idn2_to_ascii_8z((char *) value->data, &a, IDN2_NONTRANSITIONAL);
+    if (rc != IDN2_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid host name \"%V\" in \"%V\" directive "
+                           "(IDNA2008: %s)", value, directive,
+                           idn2_strerror(rc));
+        return NGX_ERROR;
+    }
+
+    ascii->len = ngx_strlen(a);
+    ascii->data = ngx_pnalloc(cf->pool, ascii->len + 1);
+    if (ascii->data != NULL) {
+        ngx_memcpy(ascii->data, a, ascii->len + 1);
+    }
+
+    idn2_free(a);
+
+    return ascii->data ? NGX_OK : NGX_ERROR;
+}
 
 
 char *
@@ -15,7 +64,7 @@ ngx_beian_exempt_add(ngx_conf_t *cf, ngx_beian_exempt_t *ex, ngx_str_t *value,
     ngx_str_t *directive)
 {
     size_t      n;
-    ngx_str_t  *name;
+    ngx_str_t  *name, ascii;
     char        buf[BEIAN_HOST_MAX + 1];
 
     if (value->len > 1 && value->data[0] == '~') {
@@ -60,11 +109,16 @@ ngx_beian_exempt_add(ngx_conf_t *cf, ngx_beian_exempt_t *ex, ngx_str_t *value,
     }
 
     /*
-     * Kept as the gate will see the name: normalized.  A name no request
-     * can carry (an empty label, a lone "~") or one meant as a pattern
+     * Kept as the gate will see the name: normalized, and an IDN in its
+     * A-labels, which is what browsers send.  A name no request can carry
+     * (an empty label, a lone "~") or one meant as a pattern
      * ("*.internal", which would exempt only that literal name) is refused.
      */
-    (void) beian_host_normalize((char *) value->data, value->len, buf, &n);
+    if (ngx_beian_exempt_ascii(cf, value, directive, &ascii) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    (void) beian_host_normalize((char *) ascii.data, ascii.len, buf, &n);
     if (n == 0 || buf[0] == '.' || ngx_strstr(buf, "..") != NULL
         || ngx_strchr(buf, '*') != NULL || (n == 1 && buf[0] == '~'))
     {

@@ -326,3 +326,41 @@ empty string exempts neither a request without Host nor an empty name
 --- raw_request eval
 "GET /t HTTP/1.0\r\n\r\n"
 --- error_code: 403
+
+
+
+=== TEST 20: an IDN exempt name is kept in A-labels, the form browsers send
+--- config
+    beian on;
+    beian_exempt_host "例子.internal" "Bücher.internal";
+    location = /t { return 200 "$beian_status\n"; }
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["Host: xn--fsqu00a.internal", "Host: xn--bcher-kva.internal", "Host: xn--fsqu01a.internal"]
+--- error_code eval
+[200, 200, 403]
+--- response_body_like eval
+["^exempt\n\$", "^exempt\n\$", "Site not available"]
+
+
+
+=== TEST 21: ... and the raw UTF-8 name is no longer exempt
+--- config
+    beian on;
+    beian_exempt_host "例子.internal";
+    location = /t { return 200 "$beian_status\n"; }
+--- raw_request eval
+"GET /t HTTP/1.1\r\nHost: \xe4\xbe\x8b\xe5\xad\x90.internal\r\nConnection: close\r\n\r\n"
+--- error_code eval
+BeianTest::host_400(403)
+
+
+
+=== TEST 22: an exempt name that is no IDN is refused (bytes that are not
+UTF-8)
+--- config eval
+"beian on; beian_exempt_host \"a\xff.internal\";"
+--- must_die
+--- error_log
+IDNA2008
