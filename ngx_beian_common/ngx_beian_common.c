@@ -59,16 +59,79 @@ ngx_beian_exempt_ascii(ngx_conf_t *cf, ngx_str_t *value, ngx_str_t *directive,
 }
 
 
+/*
+ * Why an exempt name (ascii, normalized: norm, n bytes) is no name a
+ * request carries, or says more than an exemption does; NULL if it is
+ * fit.  A port would be dropped (an exemption holds on every port); an
+ * empty label, a "/" (an address block), spaces, a lone "~" never come
+ * in a Host; a "*" was meant as a pattern and would exempt itself alone.
+ */
+static const char *
+ngx_beian_exempt_unfit(ngx_str_t *ascii, const char *norm, size_t n)
+{
+    u_char      c, *p, *end;
+    ngx_uint_t  colons;
+
+    static const char  *host = "a name, or an address: 127.0.0.1, [::1]; "
+                               "a regex starts with \"~\"";
+
+    p = ascii->data;
+    end = p + ascii->len;
+    colons = 0;
+
+    for ( ; p < end; p++) {
+        c = *p;
+
+        if (c <= 0x20 || c == 0x7f || c == '/' || c == '\\' || c == '*') {
+            return host;
+        }
+
+        colons += (c == ':');
+    }
+
+    if (ascii->data[0] == '[') {
+        /* after the address: nothing, or a port */
+        p = ngx_strlchr(ascii->data, end, ']');
+        if (p != NULL && p + 1 < end && p[1] == ':') {
+            return "no port: an exemption holds on every port";
+        }
+
+    } else if (colons > 1) {
+        return "an IPv6 address is written in brackets: [::1]";
+
+    } else if (colons == 1) {
+        return "no port: an exemption holds on every port";
+    }
+
+    if (n == 0 || norm[0] == '.' || ngx_strstr(norm, "..") != NULL
+        || (n == 1 && norm[0] == '~'))
+    {
+        return host;
+    }
+
+    return NULL;
+}
+
+
 char *
 ngx_beian_exempt_add(ngx_conf_t *cf, ngx_beian_exempt_t *ex, ngx_str_t *value,
     ngx_str_t *directive)
 {
-    size_t      n;
-    ngx_str_t  *name, ascii;
-    char        buf[BEIAN_HOST_MAX + 1];
+    size_t       n;
+    ngx_str_t   *name, ascii;
+    const char  *why;
+    char         buf[BEIAN_HOST_MAX + 1];
 
     if (value->len > 1 && value->data[0] == '~') {
 #if (NGX_PCRE)
+        if (value->data[1] == '*') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"~*\" in \"%V\" directive: hosts are "
+                               "matched in lower case, write \"~\"",
+                               directive);
+            return NGX_CONF_ERROR;
+        }
+
         ngx_regex_t          **re;
         ngx_regex_compile_t    rc;
         u_char                 errstr[NGX_MAX_CONF_ERRSTR];
@@ -119,13 +182,12 @@ ngx_beian_exempt_add(ngx_conf_t *cf, ngx_beian_exempt_t *ex, ngx_str_t *value,
     }
 
     (void) beian_host_normalize((char *) ascii.data, ascii.len, buf, &n);
-    if (n == 0 || buf[0] == '.' || ngx_strstr(buf, "..") != NULL
-        || ngx_strchr(buf, '*') != NULL || (n == 1 && buf[0] == '~'))
-    {
+
+    why = ngx_beian_exempt_unfit(&ascii, buf, n);
+    if (why != NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid host name \"%V\" in \"%V\" directive "
-                           "(a name or an address; a regex starts with "
-                           "\"~\")", value, directive);
+                           "(%s)", value, directive, why);
         return NGX_CONF_ERROR;
     }
 

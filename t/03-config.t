@@ -370,7 +370,7 @@ exempt whoever names it literally: a wildcard
     beian_exempt_host localhost *.internal;
 --- must_die
 --- error_log
-invalid host name "*.internal" in "beian_exempt_host" directive (a name or an address; a regex starts with "~")
+invalid host name "*.internal" in "beian_exempt_host" directive (a name, or an address: 127.0.0.1, [::1]; a regex starts with "~")
 
 
 
@@ -391,3 +391,70 @@ invalid host name "a..b" in "beian_exempt_host" directive
 --- must_die
 --- error_log
 invalid host name "~" in "beian_exempt_host" directive
+
+
+
+=== TEST 29: an exempt name with a port is refused: the exemption would
+hold on every port
+--- config
+    beian on;
+    beian_exempt_host localhost4:8080;
+--- must_die
+--- error_log
+invalid host name "localhost4:8080" in "beian_exempt_host" directive (no port: an exemption holds on every port)
+
+
+
+=== TEST 30: ... an IPv6 address with a port too
+--- config
+    beian on;
+    beian_exempt_host [::1]:8080;
+--- must_die
+--- error_log
+(no port: an exemption holds on every port)
+
+
+
+=== TEST 31: an address block is no host
+--- config
+    beian on;
+    beian_exempt_host 10.0.0.0/8;
+--- must_die
+--- error_log
+invalid host name "10.0.0.0/8" in "beian_exempt_host" directive (a name, or an address
+
+
+
+=== TEST 32: an IPv6 address without brackets
+--- config
+    beian on;
+    beian_exempt_host ::1;
+--- must_die
+--- error_log
+(an IPv6 address is written in brackets: [::1])
+
+
+
+=== TEST 33: "~*": hosts are matched in lower case
+--- config
+    beian on;
+    beian_exempt_host ~*\.internal$;
+--- must_die
+--- error_log
+"~*" in "beian_exempt_host" directive: hosts are matched in lower case, write "~"
+
+
+
+=== TEST 34: what an operator writes still works: single labels, upper
+case, a trailing dot, addresses in both forms, underscores
+--- config
+    beian on;
+    beian_ip_host block;
+    beian_exempt_host localhost Internal.LAN. 127.0.0.2 [::1] my_host.lan;
+    location = /t { return 200 "$beian_status\n"; }
+--- request eval
+["GET /t", "GET /t", "GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["Host: localhost", "Host: internal.lan", "Host: 127.0.0.2", "Host: [::1]:8080", "Host: my_host.lan"]
+--- response_body eval
+["exempt\n", "exempt\n", "exempt\n", "exempt\n", "exempt\n"]
