@@ -332,7 +332,7 @@ ngx_http_beian_host_display(ngx_http_request_t *r, ngx_str_t *host,
     ngx_str_t *out)
 {
     u_char     *p, *z;
-    char       *u;
+    char       *u, *b;
     size_t      n;
     ngx_str_t   uni, a, ae, ue;
 
@@ -358,13 +358,24 @@ ngx_http_beian_host_display(ngx_http_request_t *r, ngx_str_t *host,
     z[host->len] = '\0';
 
     u = NULL;
+    b = NULL;
 
+    /*
+     * Shown in Unicode only when it is an IDN: a label punycode decodes
+     * to any code points ("xn--zvg": U+202E, which turns text around),
+     * so the Unicode form must encode back to the very A-labels sent.
+     */
     if (idn2_to_unicode_8z8z((char *) z, &u, 0) != IDN2_OK || u == NULL
-        || ngx_strcmp(u, z) == 0)
+        || ngx_strcmp(u, z) == 0
+        || idn2_to_ascii_8z(u, &b, IDN2_NONTRANSITIONAL) != IDN2_OK
+        || b == NULL || ngx_strcmp(b, z) != 0)
     {
         idn2_free(u);
+        idn2_free(b);
         return ngx_http_beian_escaped(r->pool, host, 0, out);
     }
+
+    idn2_free(b);
 
     uni.data = (u_char *) u;
     uni.len = ngx_strlen(u);

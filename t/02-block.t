@@ -86,6 +86,22 @@ Host: xn--zz-z.example
 
 
 
+=== TEST 18: an A-label that decodes to code points no IDN has (U+202E,
+which turns the text after it around) is shown as sent
+--- config
+    beian on;
+--- request
+GET /
+--- more_headers
+Host: xn--zvg.evil.example
+--- error_code: 403
+--- response_body_like chomp
+<span class="host">xn--zvg\.evil\.example</span>
+--- response_body_unlike eval
+"\x{202e}|\xe2\x80\xae"
+
+
+
 === TEST 6: hostile hosts are reflected HTML-escaped, never raw
 --- config
     beian on;
