@@ -284,10 +284,13 @@ ngx_beian_check_parse(ngx_conf_t *cf, ngx_command_t *cmd, ngx_msec_t *check)
     }
 
     *check = ngx_parse_time(&value[1], 0);
-    if (*check == (ngx_msec_t) NGX_ERROR) {
+    if (*check == (ngx_msec_t) NGX_ERROR || *check == 0) {
+        /* 0 would read as "off" */
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in \"%V\" directive",
+                           "invalid value \"%V\" in \"%V\" directive "
+                           "(an interval, such as 30s, or off)",
                            &value[1], &cmd->name);
+        *check = NGX_CONF_UNSET_MSEC;
         return NGX_CONF_ERROR;
     }
 

@@ -1862,7 +1862,8 @@ ngx_http_beian_status_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid value \"%V\" in \"%V\" directive, "
                            "it must be a 4xx or 5xx status such as 403, "
-                           "451 or 444", &value[1], &cmd->name);
+                           "451 or 444, not one of nginx's own 494 to 499",
+                           &value[1], &cmd->name);
         return NGX_CONF_ERROR;
     }
 

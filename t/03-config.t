@@ -458,3 +458,15 @@ case, a trailing dot, addresses in both forms, underscores
 ["Host: localhost", "Host: internal.lan", "Host: 127.0.0.2", "Host: [::1]:8080", "Host: my_host.lan"]
 --- response_body eval
 ["exempt\n", "exempt\n", "exempt\n", "exempt\n", "exempt\n"]
+
+
+
+=== TEST 35: beian_snapshot_check 0 is refused, not taken for "off"
+--- http_config
+    beian_snapshot $TEST_NGINX_LIVE;
+    beian_snapshot_check 0;
+--- config
+    beian on;
+--- must_die
+--- error_log
+invalid value "0" in "beian_snapshot_check" directive (an interval, such as 30s, or off)
