@@ -41,6 +41,7 @@ typedef struct {
 
 typedef struct {
     beian_status_t              status;
+    ngx_str_t                   name;             /* $beian_server_name */
 
     /*
      * After an allowed ClientHello, the client's later bytes are watched
@@ -80,6 +81,10 @@ static beian_status_t ngx_stream_beian_verdict(ngx_stream_session_t *s,
     ngx_stream_beian_srv_conf_t *bscf, ngx_str_t *name);
 static ngx_int_t ngx_stream_beian_variable(ngx_stream_session_t *s,
     ngx_stream_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_stream_beian_name_variable(ngx_stream_session_t *s,
+    ngx_stream_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_stream_beian_keep_name(ngx_stream_session_t *s,
+    ngx_stream_beian_ctx_t *ctx, ngx_str_t *name);
 static beian_snap_t *ngx_stream_beian_snapshot(void);
 static void ngx_stream_beian_check_handler(ngx_event_t *ev);
 static ngx_int_t ngx_stream_beian_init_zone(ngx_shm_zone_t *zone,
@@ -204,6 +209,9 @@ static ngx_stream_variable_t  ngx_stream_beian_vars[] = {
 
     { ngx_string("beian_status"), NULL, ngx_stream_beian_variable, 0, 0, 0 },
 
+    { ngx_string("beian_server_name"), NULL,
+      ngx_stream_beian_name_variable, 0, 0, 0 },
+
       ngx_stream_null_variable
 };
 
@@ -299,6 +307,10 @@ ngx_stream_beian_handler(ngx_stream_session_t *s)
 
     } else {
         ctx->status = ngx_stream_beian_verdict(s, bscf, &name);
+
+        if (ngx_stream_beian_keep_name(s, ctx, &name) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
     bmcf = ngx_stream_get_module_main_conf(s, ngx_stream_beian_module);
@@ -474,6 +486,10 @@ ngx_stream_beian_filter(ngx_stream_session_t *s, ngx_chain_t *in,
                 q = ngx_beian_shown(shown, &name);
                 report = (bscf->mode == NGX_STREAM_BEIAN_REPORT);
 
+                if (ngx_stream_beian_keep_name(s, ctx, &name) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+
                 ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                               "beian: %s connection for %s server name "
                               "\"%*s\" in a second ClientHello%s",
@@ -624,6 +640,58 @@ ngx_stream_beian_variable(ngx_stream_session_t *s,
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * $beian_server_name: the server name of the ClientHello that decided
+ * $beian_status (the first, or a later one refused), as the client sent
+ * it; not found for none, or a malformed one.  $ssl_preread_server_name
+ * is empty for a connection the gate closed.
+ */
+static ngx_int_t
+ngx_stream_beian_name_variable(ngx_stream_session_t *s,
+    ngx_stream_variable_value_t *v, uintptr_t data)
+{
+    ngx_stream_beian_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_beian_module);
+
+    if (ctx == NULL || ctx->name.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = ctx->name.data;
+    v->len = ctx->name.len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/* The name judged, for $beian_server_name: a copy, as the ClientHello's
+ * bytes are the worker's scratch. */
+static ngx_int_t
+ngx_stream_beian_keep_name(ngx_stream_session_t *s,
+    ngx_stream_beian_ctx_t *ctx, ngx_str_t *name)
+{
+    if (name->len == 0) {
+        ngx_str_null(&ctx->name);
+        return NGX_OK;
+    }
+
+    ctx->name.len = ngx_min(name->len, BEIAN_SNI_MAX);
+    ctx->name.data = ngx_pnalloc(s->connection->pool, ctx->name.len);
+    if (ctx->name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ctx->name.data, name->data, ctx->name.len);
 
     return NGX_OK;
 }

@@ -64,7 +64,7 @@ events { worker_connections 64; }
 stream {
     beian_snapshot $stream_snapshot;
     $http_extra
-    log_format gate "\$beian_status \$ssl_preread_server_name \$status";
+    log_format gate "\$beian_status \$ssl_preread_server_name \$status \$beian_server_name";
     access_log $dir/logs/stream.log gate;
     preread_timeout 1s;
     server {
@@ -528,11 +528,15 @@ refused_stream($pass, ['-servername', 'filed.cn'], 'stream after HUP: filed.cn')
 stop_nginx();
 
 my $log = slurp("$dir/logs/stream.log");
-like($log, qr/^filed www\.example\.com 200$/m, 'stream log: $beian_status filed');
-like($log, qr/^unfiled - 403$/m, 'stream log: $beian_status unfiled, closed');
-like($log, qr/^nohost - 200$/m, 'stream log: $beian_status nohost');
-like($log, qr/^unfiled example\.com /m,
-     'stream log: a second ClientHello refused makes $beian_status unfiled');
+like($log, qr/^filed www\.example\.com 200 www\.example\.com$/m,
+     'stream log: $beian_status filed');
+like($log, qr/^unfiled - 403 xexample\.com$/m,
+     'stream log: $beian_status unfiled, closed; $beian_server_name names '
+     . 'it where $ssl_preread_server_name is empty');
+like($log, qr/^nohost - 200 -$/m, 'stream log: $beian_status nohost');
+like($log, qr/^unfiled example\.com \d+ evil\.example\.net$/m,
+     'stream log: a second ClientHello refused makes $beian_status unfiled, '
+     . 'and $beian_server_name its name');
 
 # ... and through beian_snapshot_check (v2 live at the start)
 write_conf('beian_snapshot_check 1s;');
