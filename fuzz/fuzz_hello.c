@@ -38,6 +38,8 @@ be(const unsigned char *p, size_t at, size_t n, size_t end)
  * The model.  Records: type 22, major 3, length 1 .. 18432, each whole
  * before it counts; their payloads joined until the handshake message
  * (type 1, at most BEIAN_HELLO_MAX bytes with its header) is complete.
+ * Not TLS: a first byte that is no TLS record type (20 .. 26); any other
+ * start that is not such records is malformed.
  */
 static beian_sni_t
 model(const unsigned char *in, size_t len, size_t *name_at, size_t *name_len)
@@ -49,7 +51,8 @@ model(const unsigned char *in, size_t len, size_t *name_at, size_t *name_len)
         return BEIAN_SNI_AGAIN;
     }
     if (in[0] != 22) {
-        return BEIAN_SNI_NOT_TLS;
+        return (in[0] >= 20 && in[0] <= 26) ? BEIAN_SNI_BAD
+                                             : BEIAN_SNI_NOT_TLS;
     }
 
     at = 0;
@@ -61,7 +64,7 @@ model(const unsigned char *in, size_t len, size_t *name_at, size_t *name_len)
             return BEIAN_SNI_AGAIN;
         }
         if (in[at] != 22 || in[at + 1] != 3) {
-            return have ? BEIAN_SNI_BAD : BEIAN_SNI_NOT_TLS;
+            return BEIAN_SNI_BAD;
         }
         rlen = be(in, at + 3, 2, len);
         if (rlen == 0 || rlen > 16384 + 2048) {
