@@ -124,6 +124,11 @@ ngx_beian_exempt_add(ngx_conf_t *cf, ngx_beian_exempt_t *ex, ngx_str_t *value,
 
     if (value->len > 1 && value->data[0] == '~') {
 #if (NGX_PCRE)
+        ngx_str_t              empty;
+        ngx_regex_t          **re;
+        ngx_regex_compile_t    rc;
+        u_char                 errstr[NGX_MAX_CONF_ERRSTR];
+
         if (value->data[1] == '*') {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"~*\" in \"%V\" directive: hosts are "
@@ -131,10 +136,6 @@ ngx_beian_exempt_add(ngx_conf_t *cf, ngx_beian_exempt_t *ex, ngx_str_t *value,
                                directive);
             return NGX_CONF_ERROR;
         }
-
-        ngx_regex_t          **re;
-        ngx_regex_compile_t    rc;
-        u_char                 errstr[NGX_MAX_CONF_ERRSTR];
 
         ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
 
@@ -146,6 +147,22 @@ ngx_beian_exempt_add(ngx_conf_t *cf, ngx_beian_exempt_t *ex, ngx_str_t *value,
 
         if (ngx_regex_compile(&rc) != NGX_OK) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
+            return NGX_CONF_ERROR;
+        }
+
+        /*
+         * One that matches the empty string matches every host unless it
+         * is anchored, and then no host ("~^health|", "~x*", "~^$"): a
+         * slip either way, never an exemption.
+         */
+        empty.len = 0;
+        empty.data = (u_char *) "";
+
+        if (ngx_regex_exec(rc.regex, &empty, NULL, 0) >= 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "regex \"%V\" in \"%V\" directive matches "
+                               "the empty string, so every host or none",
+                               value, directive);
             return NGX_CONF_ERROR;
         }
 

@@ -316,16 +316,14 @@ Host: www.example.com
 
 
 
-=== TEST 19: an exemption never matches no name: a regex that matches the
-empty string exempts neither a request without Host nor an empty name
+=== TEST 19: a regex that matches the empty string is refused: unanchored,
+it exempts every host (a stray "|"), anchored, none
 --- config
     beian on;
-    beian_ip_host block;
-    beian_exempt_host ~^$ ~^[a-z0-9-]*$;
-    location = /t { return 200 "served $beian_status\n"; }
---- raw_request eval
-"GET /t HTTP/1.0\r\n\r\n"
---- error_code: 403
+    beian_exempt_host localhost "~^health\.internal$|";
+--- must_die
+--- error_log
+regex "~^health\.internal$|" in "beian_exempt_host" directive matches the empty string, so every host or none
 
 
 
@@ -364,3 +362,13 @@ UTF-8)
 --- must_die
 --- error_log
 IDNA2008
+
+
+
+=== TEST 23: ... "~^$" as well
+--- config
+    beian on;
+    beian_exempt_host ~^$;
+--- must_die
+--- error_log
+matches the empty string
