@@ -452,12 +452,13 @@ static ngx_int_t ngx_beian_snap_check_conf(ngx_conf_t *cf,
 static ngx_int_t
 ngx_beian_signal_only(void)
 {
-    char     *p, *arg, *val, *end;
+    char     *p, *arg, *val, *end, *sig;
     ssize_t   n;
     ngx_fd_t  fd;
     char      cmd[4096];
 
-    if (ngx_process != NGX_PROCESS_SIGNALLER) {
+    /* "-t -s quit" tests the configuration: the file too */
+    if (ngx_process != NGX_PROCESS_SIGNALLER || ngx_test_config) {
         return 0;
     }
 
@@ -479,8 +480,10 @@ ngx_beian_signal_only(void)
 
 #define ngx_beian_next_arg(a)  ((a) + ngx_strlen(a) + 1)
 
+    sig = NULL;
+
     /* after argv[0]: flags, and options whose value is the rest of their
-     * argument or the next one */
+     * argument or the next one; the last "-s" is the one nginx sends */
     for (arg = ngx_beian_next_arg(cmd); arg < end;
          arg = ngx_beian_next_arg(arg))
     {
@@ -496,7 +499,7 @@ ngx_beian_signal_only(void)
             val = p[1] ? p + 1 : ngx_beian_next_arg(arg);
 
             if (*p == 's') {
-                return val < end && ngx_strcmp(val, "reload") != 0;
+                sig = (val < end) ? val : NULL;
             }
 
             if (val != p + 1) {
@@ -509,7 +512,7 @@ ngx_beian_signal_only(void)
 
 #undef ngx_beian_next_arg
 
-    return 0;
+    return sig != NULL && ngx_strcmp(sig, "reload") != 0;
 }
 
 

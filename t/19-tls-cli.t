@@ -569,6 +569,12 @@ my $master = pid();
 copy("$snap/random.mdb", $live) or die "copy: $!";
 isnt(system(nginx_cmd() . ' -s reload 2>/dev/null'), 0,
      'nginx -s reload with a broken snapshot fails');
+isnt(system(nginx_cmd() . ' -s quit -sreload 2>/dev/null'), 0,
+     '... and so does the last of two -s, reload, as nginx sends that one');
+isnt(system(nginx_cmd() . ' -t -s quit 2>/dev/null'), 0,
+     'nginx -t -s quit tests the configuration, the snapshot too');
+is(system(nginx_cmd() . ' -s reload -s reopen 2>/dev/null'), 0,
+   'nginx -s reload -s reopen (nginx sends reopen) signals the master');
 is(system(nginx_cmd() . ' -s reopen 2>/dev/null'), 0,
    'nginx -s reopen with a broken snapshot signals the master');
 is(system(nginx_cmd() . ' -qs quit 2>/dev/null'), 0,
