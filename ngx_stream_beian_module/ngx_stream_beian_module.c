@@ -513,13 +513,24 @@ ngx_stream_beian_filter(ngx_stream_session_t *s, ngx_chain_t *in,
 
 refuse:
 
+    bscf = ngx_stream_get_module_srv_conf(s, ngx_stream_beian_module);
+    report = (bscf->mode == NGX_STREAM_BEIAN_REPORT);
+
     ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
-                  "beian: closed connection: a later ClientHello that "
-                  "cannot be judged");
+                  "beian: %s connection: a later ClientHello that cannot "
+                  "be judged%s", report ? "would close" : "closed",
+                  report ? " (report mode)" : "");
 
-    ngx_stream_beian_recount(s, ctx, BEIAN_UNFILED, 0);
+    ngx_stream_beian_recount(s, ctx, BEIAN_UNFILED, report);
 
-    return NGX_ERROR;
+    if (!report) {
+        return NGX_ERROR;
+    }
+
+    /* report mode closes nothing: the bytes go on, unwatched */
+    ctx->watch = 0;
+
+    return ngx_stream_next_filter(s, in, from_upstream);
 }
 
 

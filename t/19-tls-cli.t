@@ -484,6 +484,17 @@ is(after_serverhello($pass, 'example.com'), 'answered',
 unlike(slurp("$dir/logs/error.log"), qr/cannot be judged/,
        'stream: and is not taken for a second ClientHello');
 
+# bytes that are no TLS record after an allowed ClientHello: closed in
+# enforce mode; report mode closes nothing
+is(first_reply($pass, client_hello('example.com') . ("\xff" x 20)), 'closed',
+   'stream: a filed ClientHello, then bytes that are no TLS record: closed');
+%before = stream_counts();
+isnt(first_reply($rpass, client_hello('example.com') . ("\xff" x 20)),
+     'closed', 'stream, report mode: ... the connection goes on');
+%after = stream_counts();
+is($after{would_close} - $before{would_close}, 1,
+   'stream, report mode: ... counted as would-close');
+
 # a stream server that ends TLS itself: the name is judged after the
 # handshake (the certificate is out), and the connection closed unserved
 # (-ign_eof: s_client waits for the server to close, not for stdin)
