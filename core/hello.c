@@ -177,6 +177,50 @@ tls_record_type(size_t type)
 }
 
 
+/*
+ * A PROXY protocol header (v1 "PROXY ", v2 its 12-byte signature) from
+ * the client itself: a server that wants one strips it before the gate
+ * (listen ... proxy_protocol), so here it is a client's, and a backend
+ * that takes an optional header would read the ClientHello after it,
+ * unjudged.  Malformed (BAD); AGAIN while the bytes could still begin
+ * one; NOT_TLS: none.
+ */
+static beian_sni_t
+proxy_header(const unsigned char *buf, size_t len)
+{
+    size_t  i;
+
+    static const unsigned char  v1[] = "PROXY ";
+    static const unsigned char  v2[] = "\r\n\r\n\0\r\nQUIT\n";
+
+    for (i = 0; i < len && i < sizeof(v1) - 1 && buf[i] == v1[i]; i++) {
+        /* void */
+    }
+
+    if (i == sizeof(v1) - 1) {
+        return BEIAN_SNI_BAD;
+    }
+
+    if (i == len && len > 0) {
+        return BEIAN_SNI_AGAIN;
+    }
+
+    for (i = 0; i < len && i < sizeof(v2) - 1 && buf[i] == v2[i]; i++) {
+        /* void */
+    }
+
+    if (i == sizeof(v2) - 1) {
+        return BEIAN_SNI_BAD;
+    }
+
+    if (i == len && len > 0) {
+        return BEIAN_SNI_AGAIN;
+    }
+
+    return BEIAN_SNI_NOT_TLS;
+}
+
+
 beian_sni_t
 beian_tls_client_hello(const unsigned char *buf, size_t len,
     unsigned char *scratch, size_t size, const unsigned char **name,
@@ -184,7 +228,13 @@ beian_tls_client_hello(const unsigned char *buf, size_t len,
 {
     size_t                type, major, rlen, have, need;
     cur_t                 in, msg;
+    beian_sni_t           rc;
     const unsigned char  *frag;
+
+    rc = proxy_header(buf, len);
+    if (rc != BEIAN_SNI_NOT_TLS) {
+        return rc;
+    }
 
     in.p = buf;
     in.left = len;

@@ -39,7 +39,8 @@ be(const unsigned char *p, size_t at, size_t n, size_t end)
  * before it counts; their payloads joined until the handshake message
  * (type 1, at most BEIAN_HELLO_MAX bytes with its header) is complete.
  * Not TLS: a first byte that is no TLS record type (20 .. 26); any other
- * start that is not such records is malformed.
+ * start that is not such records is malformed, and so is a PROXY protocol
+ * header in front of them.
  */
 static beian_sni_t
 model(const unsigned char *in, size_t len, size_t *name_at, size_t *name_len)
@@ -49,6 +50,23 @@ model(const unsigned char *in, size_t len, size_t *name_at, size_t *name_len)
 
     if (len == 0) {
         return BEIAN_SNI_AGAIN;
+    }
+    for (i = 0; i < 2; i++) {
+        /* a PROXY protocol header, v1 and v2: malformed; its start: more */
+        const char  *sig = i ? "\r\n\r\n\0\r\nQUIT\n" : "PROXY ";
+        size_t       sl = i ? 12 : 6, k;
+
+        for (k = 0; k < len && k < sl && in[k] == (unsigned char) sig[k];
+             k++)
+        {
+            /* void */
+        }
+        if (k == sl) {
+            return BEIAN_SNI_BAD;
+        }
+        if (k == len) {
+            return BEIAN_SNI_AGAIN;
+        }
     }
     if (in[0] != 22) {
         return (in[0] >= 20 && in[0] <= 26) ? BEIAN_SNI_BAD

@@ -466,6 +466,9 @@ for my $case (['a warning alert first, an unfiled name',
               ['a warning alert first, a filed name',
                "\x15\x03\x01\x00\x02\x01\x5a" . client_hello('example.com')],
               ['record version 0.0', $zero_version],
+              ['a PROXY protocol header of the client\'s own first',
+               "PROXY TCP4 1.2.3.4 5.6.7.8 1 443\r\n"
+               . client_hello('evil.example.net')],
               ['an application data record first',
                pack('C n n/a*', 23, 0x0303, "\x5a" x 16)
                . client_hello('evil.example.net')]) {

@@ -1671,10 +1671,37 @@ test_client_hello(void **state)
         buf[0] = (unsigned char) i;
         assert_int_equal(beian_tls_client_hello(buf, 1, scratch,
                              sizeof(scratch), &name, &n),
-                         i == 22 ? BEIAN_SNI_AGAIN
+                         (i == 22 || i == 'P' || i == '\r')
+                         ? BEIAN_SNI_AGAIN
                          : (i >= 20 && i <= 26) ? BEIAN_SNI_BAD
                          : BEIAN_SNI_NOT_TLS);
     }
+
+    /*
+     * A PROXY protocol header of the client's own in front of a
+     * ClientHello (a backend that takes an optional one reads the name
+     * after it): malformed; the start of one: more bytes; another
+     * protocol that starts alike: not TLS.
+     */
+    memcpy(buf, "PROXY TCP4 1.2.3.4 5.6.7.8 1 443\r\n", 34);
+    len = 34 + read_hello("openssl-tls13", buf + 34, sizeof(buf) - 34);
+    assert_int_equal(beian_tls_client_hello(buf, len, scratch,
+                         sizeof(scratch), &name, &n), BEIAN_SNI_BAD);
+
+    memcpy(buf, "\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c", 16);
+    len = 16 + read_hello("openssl-tls13", buf + 16, sizeof(buf) - 16);
+    assert_int_equal(beian_tls_client_hello(buf, len, scratch,
+                         sizeof(scratch), &name, &n), BEIAN_SNI_BAD);
+
+    assert_int_equal(beian_tls_client_hello((const unsigned char *) "PROX",
+                         4, scratch, sizeof(scratch), &name, &n),
+                     BEIAN_SNI_AGAIN);
+    assert_int_equal(beian_tls_client_hello((const unsigned char *)
+                         "POST / HTTP/1.1\r\n", 17, scratch,
+                         sizeof(scratch), &name, &n), BEIAN_SNI_NOT_TLS);
+    assert_int_equal(beian_tls_client_hello((const unsigned char *)
+                         "\r\n\r\nhello", 9, scratch, sizeof(scratch),
+                         &name, &n), BEIAN_SNI_NOT_TLS);
 
     /* a message longer than the scratch buffer is refused, not cut */
     assert_int_equal(beian_tls_client_hello((const unsigned char *)
