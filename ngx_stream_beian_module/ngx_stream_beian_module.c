@@ -71,7 +71,7 @@ typedef struct {
 static ngx_int_t ngx_stream_beian_handler(ngx_stream_session_t *s);
 static void ngx_stream_beian_server_hello(ngx_stream_beian_ctx_t *ctx,
     ngx_chain_t *in);
-static void ngx_stream_beian_recount(ngx_stream_session_t *s,
+static ngx_int_t ngx_stream_beian_recount(ngx_stream_session_t *s,
     ngx_stream_beian_ctx_t *ctx, beian_status_t status, ngx_uint_t report);
 static ngx_int_t ngx_stream_beian_filter(ngx_stream_session_t *s,
     ngx_chain_t *in, ngx_uint_t from_upstream);
@@ -80,8 +80,6 @@ static ngx_int_t ngx_stream_beian_preread_phase(ngx_stream_session_t *s,
 static beian_status_t ngx_stream_beian_verdict(ngx_stream_session_t *s,
     ngx_stream_beian_srv_conf_t *bscf, ngx_str_t *name);
 static ngx_int_t ngx_stream_beian_variable(ngx_stream_session_t *s,
-    ngx_stream_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_stream_beian_name_variable(ngx_stream_session_t *s,
     ngx_stream_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_stream_beian_keep_name(ngx_stream_session_t *s,
     ngx_stream_beian_ctx_t *ctx, ngx_str_t *name);
@@ -205,12 +203,15 @@ ngx_module_t  ngx_stream_beian_module = {
 };
 
 
+/* $beian_status (0) and $beian_server_name, one handler */
+#define NGX_STREAM_BEIAN_VAR_NAME  1
+
 static ngx_stream_variable_t  ngx_stream_beian_vars[] = {
 
     { ngx_string("beian_status"), NULL, ngx_stream_beian_variable, 0, 0, 0 },
 
-    { ngx_string("beian_server_name"), NULL,
-      ngx_stream_beian_name_variable, 0, 0, 0 },
+    { ngx_string("beian_server_name"), NULL, ngx_stream_beian_variable,
+      NGX_STREAM_BEIAN_VAR_NAME, 0, 0 },
 
       ngx_stream_null_variable
 };
@@ -497,9 +498,9 @@ ngx_stream_beian_filter(ngx_stream_session_t *s, ngx_chain_t *in,
                               beian_status_names[status], q - shown, shown,
                               report ? " (report mode)" : "");
 
-                ngx_stream_beian_recount(s, ctx, status, report);
-
-                if (!report) {
+                if (ngx_stream_beian_recount(s, ctx, status, report)
+                    != NGX_OK)
+                {
                     return NGX_ERROR;
                 }
             }
@@ -521,13 +522,11 @@ refuse:
                   "be judged%s", report ? "would close" : "closed",
                   report ? " (report mode)" : "");
 
-    ngx_stream_beian_recount(s, ctx, BEIAN_UNFILED, report);
-
-    if (!report) {
+    if (ngx_stream_beian_recount(s, ctx, BEIAN_UNFILED, report) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    /* report mode closes nothing: the bytes go on, unwatched */
+    /* the bytes go on, unwatched */
     ctx->watch = 0;
 
     return ngx_stream_next_filter(s, in, from_upstream);
@@ -538,9 +537,10 @@ refuse:
  * A later ClientHello not allowed decides the connection's verdict: it is
  * what $beian_status says from now on, and the counters move the
  * connection from what the first one had it as (accepted) to closed, or
- * in report mode to would-close, once.
+ * in report mode to would-close, once.  NGX_ERROR: close it; NGX_OK:
+ * report mode, it goes on.
  */
-static void
+static ngx_int_t
 ngx_stream_beian_recount(ngx_stream_session_t *s,
     ngx_stream_beian_ctx_t *ctx, beian_status_t status, ngx_uint_t report)
 {
@@ -569,6 +569,8 @@ ngx_stream_beian_recount(ngx_stream_session_t *s,
     }
 
     ctx->status = status;
+
+    return report ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -640,43 +642,30 @@ ngx_stream_beian_variable(ngx_stream_session_t *s,
     bscf = ngx_stream_get_module_srv_conf(s, ngx_stream_beian_module);
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_beian_module);
 
-    if (bscf->enable && ctx == NULL) {
+    if (data == NGX_STREAM_BEIAN_VAR_NAME) {
+        /* the server name of the ClientHello that decided the status (the
+         * first, or a later one refused), as sent; none, or a malformed
+         * one: not found ($ssl_preread_server_name is empty for every
+         * connection the gate closed) */
+        if (ctx == NULL || ctx->name.len == 0) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        v->data = ctx->name.data;
+        v->len = ctx->name.len;
+
+    } else if (bscf->enable && ctx == NULL) {
         /* no verdict (yet): the client sent no complete ClientHello */
         v->not_found = 1;
         return NGX_OK;
+
+    } else {
+        v->data = (u_char *) beian_status_names[ctx ? ctx->status
+                                                    : BEIAN_OFF];
+        v->len = ngx_strlen(v->data);
     }
 
-    v->data = (u_char *) beian_status_names[ctx ? ctx->status : BEIAN_OFF];
-    v->len = ngx_strlen(v->data);
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-
-    return NGX_OK;
-}
-
-
-/*
- * $beian_server_name: the server name of the ClientHello that decided
- * $beian_status (the first, or a later one refused), as the client sent
- * it; not found for none, or a malformed one.  $ssl_preread_server_name
- * is empty for a connection the gate closed.
- */
-static ngx_int_t
-ngx_stream_beian_name_variable(ngx_stream_session_t *s,
-    ngx_stream_variable_value_t *v, uintptr_t data)
-{
-    ngx_stream_beian_ctx_t  *ctx;
-
-    ctx = ngx_stream_get_module_ctx(s, ngx_stream_beian_module);
-
-    if (ctx == NULL || ctx->name.len == 0) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    v->data = ctx->name.data;
-    v->len = ctx->name.len;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;
