@@ -1272,6 +1272,30 @@ verdict_probe(const beian_snap_t *snap, const unsigned char *p, size_t n,
 }
 
 
+/*
+ * The verdict on a host the domain rules did not pass (rc: what
+ * beian_scan_domain() said, or -1 for a host the scan left to the full
+ * rule; n: its length without a trailing dot): the full rule for -1, else
+ * unfiled, naming nothing.  Out of line: the common hosts never come here.
+ */
+static __attribute__((noinline)) beian_verdict_t
+verdict_not_domain(const beian_snap_t *snap, const char *host, size_t len,
+    unsigned flags, char *buf, int rc, size_t n)
+{
+    beian_verdict_t  v;
+
+    if (rc < 0) {
+        return verdict_slow(snap, host, len, flags, buf);
+    }
+
+    v.name = NULL;
+    v.len = (uint32_t) n;
+    v.status = BEIAN_UNFILED;
+
+    return v;
+}
+
+
 /* The common host, checked as it is scanned (core/scan.h). */
 static __attribute__((noinline)) beian_verdict_t
 verdict_strict(const beian_snap_t *snap, const char *host, size_t len,
@@ -1283,27 +1307,21 @@ verdict_strict(const beian_snap_t *snap, const char *host, size_t len,
     beian_verdict_t       v;
     const unsigned char  *p = (const unsigned char *) host;
 
-    if (beian_scan(p, len, &dots, &dashes) != 0) {
-        return verdict_slow(snap, host, len, flags, buf);
+    n = len;
+    rc = -1;
+
+    if (beian_scan(p, len, &dots, &dashes) == 0) {
+        rc = beian_scan_domain(p, len, &dots, dashes, &n);
     }
 
-    rc = beian_scan_domain(p, len, &dots, dashes, &n);
-    if (rc < 0) {
-        return verdict_slow(snap, host, len, flags, buf);
+    if (rc != BEIAN_HOST_DOMAIN) {
+        return verdict_not_domain(snap, host, len, flags, buf, rc, n);
     }
 
     v.name = host;
     v.len = (uint32_t) n;
-    v.status = BEIAN_UNFILED;
-
-    if (rc != BEIAN_HOST_DOMAIN) {
-        v.name = NULL;
-        return v;
-    }
-
-    if (verdict_probe(snap, p, n, dots, flags, buf)) {
-        v.status = BEIAN_FILED;
-    }
+    v.status = verdict_probe(snap, p, n, dots, flags, buf) ? BEIAN_FILED
+                                                           : BEIAN_UNFILED;
 
     return v;
 }
@@ -1414,22 +1432,15 @@ verdict_found(beian_snap_t *snap, const char *host, size_t len,
     beian_verdict_t       v;
     const unsigned char  *p = (const unsigned char *) host;
 
-    if (beian_scan_again(p, len, keep, &dots, &dashes) != 0) {
-        return verdict_slow(snap, host, len, flags, buf);
-    }
+    n = len;
+    rc = -1;
 
-    rc = beian_scan_domain(p, len, &dots, dashes, &n);
-    if (rc < 0) {
-        return verdict_slow(snap, host, len, flags, buf);
+    if (beian_scan_again(p, len, keep, &dots, &dashes) == 0) {
+        rc = beian_scan_domain(p, len, &dots, dashes, &n);
     }
-
-    v.name = host;
-    v.len = (uint32_t) len;
-    v.status = BEIAN_UNFILED;
 
     if (rc != BEIAN_HOST_DOMAIN) {
-        v.name = NULL;
-        return v;
+        return verdict_not_domain(snap, host, len, flags, buf, rc, n);
     }
 
     r = &snap->recent[len % BEIAN_RECENT];
@@ -1437,6 +1448,8 @@ verdict_found(beian_snap_t *snap, const char *host, size_t len,
     r->len = (uint8_t) len;
     r->flags = (uint8_t) (flags & BEIAN_MATCH_SUBDOMAINS);
 
+    v.name = host;
+    v.len = (uint32_t) len;
     v.status = BEIAN_FILED;
 
     return v;

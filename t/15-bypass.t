@@ -19,6 +19,22 @@ BEGIN {
 master_on();
 workers(2);
 add_block_preprocessor(\&BeianTest::preprocess);
+
+# --- report_backend: a backend on its own port whose gate is in report
+# mode, so that its log names every host it is sent
+add_block_preprocessor(sub {
+    my ($block) = @_;
+    return unless defined $block->report_backend;
+    $block->set_value('http_config', <<'EOF' . ($block->http_config // ''));
+    beian_snapshot $TEST_NGINX_LIVE;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+        beian on;
+        beian_mode report;
+        location / { return 200 "backend\n"; }
+    }
+EOF
+});
 no_shuffle();
 run_tests();
 
@@ -457,14 +473,7 @@ beian: blocked unfiled host "evil.example.net"
 
 === TEST 31: post_action after the block: the site's backend never hears
 of the request (a backend in report mode logs each name it is sent)
---- http_config
-    beian_snapshot $TEST_NGINX_LIVE;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
-        beian on;
-        beian_mode report;
-        location / { return 200 "backend\n"; }
-    }
+--- report_backend
 --- config
     beian on;
     post_action /pa;
@@ -487,14 +496,7 @@ unfiled host "post-action-
 
 === TEST 32: ... to a named location, after nginx's own 400 sent on by
 error_page
---- http_config
-    beian_snapshot $TEST_NGINX_LIVE;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
-        beian on;
-        beian_mode report;
-        location / { return 200 "backend\n"; }
-    }
+--- report_backend
 --- config
     beian on;
     error_page 400 /oops;
@@ -513,14 +515,7 @@ unfiled host "post-action-
 
 
 === TEST 33: a filed request's post_action still runs
---- http_config
-    beian_snapshot $TEST_NGINX_LIVE;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
-        beian on;
-        beian_mode report;
-        location / { return 200 "backend\n"; }
-    }
+--- report_backend
 --- config
     beian on;
     post_action /pa;
