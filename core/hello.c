@@ -188,33 +188,22 @@ tls_record_type(size_t type)
 static beian_sni_t
 proxy_header(const unsigned char *buf, size_t len)
 {
-    size_t  i;
+    size_t  k, n;
 
-    static const unsigned char  v1[] = "PROXY ";
-    static const unsigned char  v2[] = "\r\n\r\n\0\r\nQUIT\n";
+    static const struct {
+        const char  *sig;
+        size_t       len;
+    } v[] = {
+        { "PROXY ", 6 },
+        { "\r\n\r\n\0\r\nQUIT\n", 12 }
+    };
 
-    for (i = 0; i < len && i < sizeof(v1) - 1 && buf[i] == v1[i]; i++) {
-        /* void */
-    }
+    for (k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+        n = len < v[k].len ? len : v[k].len;
 
-    if (i == sizeof(v1) - 1) {
-        return BEIAN_SNI_BAD;
-    }
-
-    if (i == len && len > 0) {
-        return BEIAN_SNI_AGAIN;
-    }
-
-    for (i = 0; i < len && i < sizeof(v2) - 1 && buf[i] == v2[i]; i++) {
-        /* void */
-    }
-
-    if (i == sizeof(v2) - 1) {
-        return BEIAN_SNI_BAD;
-    }
-
-    if (i == len && len > 0) {
-        return BEIAN_SNI_AGAIN;
+        if (n > 0 && memcmp(buf, v[k].sig, n) == 0) {
+            return n == v[k].len ? BEIAN_SNI_BAD : BEIAN_SNI_AGAIN;
+        }
     }
 
     return BEIAN_SNI_NOT_TLS;
