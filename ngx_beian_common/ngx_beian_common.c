@@ -113,6 +113,28 @@ ngx_beian_exempt_unfit(ngx_str_t *ascii, const char *norm, size_t n)
 }
 
 
+#if (NGX_PCRE)
+
+/* Why an exemption regex run on probe is a slip: matched (matched), or
+ * failed to run; NULL: no match. */
+static const char *
+ngx_beian_regex_slip(ngx_regex_t *re, ngx_str_t *probe, const char *matched)
+{
+    ngx_int_t  n;
+
+    n = ngx_regex_exec(re, probe, NULL, 0);
+
+    if (n == NGX_REGEX_NO_MATCHED) {
+        return NULL;
+    }
+
+    return (n >= 0) ? matched : "fails to run (a PCRE limit?), so it would "
+                                "exempt nothing";
+}
+
+#endif
+
+
 char *
 ngx_beian_exempt_add(ngx_conf_t *cf, ngx_beian_exempt_t *ex, ngx_str_t *value,
     ngx_str_t *directive)
@@ -124,7 +146,7 @@ ngx_beian_exempt_add(ngx_conf_t *cf, ngx_beian_exempt_t *ex, ngx_str_t *value,
 
     if (value->len > 1 && value->data[0] == '~') {
 #if (NGX_PCRE)
-        ngx_str_t              empty;
+        ngx_str_t              probe;
         ngx_regex_t          **re;
         ngx_regex_compile_t    rc;
         u_char                 errstr[NGX_MAX_CONF_ERRSTR];
@@ -152,17 +174,26 @@ ngx_beian_exempt_add(ngx_conf_t *cf, ngx_beian_exempt_t *ex, ngx_str_t *value,
 
         /*
          * One that matches the empty string matches every host unless it
-         * is anchored, and then no host ("~^health|", "~x*", "~^$"): a
-         * slip either way, never an exemption.
+         * is anchored, and then no host ("~^health|", "~x*", "~^$"); one
+         * that matches a name nobody would exempt matches nearly every
+         * host ("~^health$|\b", "~.", "~(?!$)"); one that fails to run
+         * (a PCRE limit) exempts nothing.  A slip each time.
          */
-        empty.len = 0;
-        empty.data = (u_char *) "";
+        ngx_str_set(&probe, "");
+        why = ngx_beian_regex_slip(rc.regex, &probe, "matches the empty "
+                                   "string, so every host or none");
 
-        if (ngx_regex_exec(rc.regex, &empty, NULL, 0) >= 0) {
+        if (why == NULL) {
+            ngx_str_set(&probe, "zq7k3x9.w4v2jm8");
+            why = ngx_beian_regex_slip(rc.regex, &probe, "matches a made-up "
+                                       "name (zq7k3x9.w4v2jm8), so nearly "
+                                       "every host: anchor it");
+        }
+
+        if (why != NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "regex \"%V\" in \"%V\" directive matches "
-                               "the empty string, so every host or none",
-                               value, directive);
+                               "regex \"%V\" in \"%V\" directive %s",
+                               value, directive, why);
             return NGX_CONF_ERROR;
         }
 

@@ -576,10 +576,10 @@ ngx_stream_beian_recount(ngx_stream_session_t *s,
 
 /*
  * The checker of every preread handler: nginx's, except that on
- * preread_timeout nginx goes on to the content phase with whatever arrived.
- * A client that has not finished its ClientHello by then would reach the
- * upstream unchecked, so where the gate is on and has no verdict yet, the
- * connection is closed instead.
+ * preread_timeout, where nginx ends the session itself with status 200
+ * and no word, a session the gate has no verdict for yet is ended here
+ * with 400 and a line in the log that says why (in report mode too: the
+ * session ends either way).
  */
 static ngx_int_t
 ngx_stream_beian_preread_phase(ngx_stream_session_t *s,

@@ -470,3 +470,25 @@ case, a trailing dot, addresses in both forms, underscores
 --- must_die
 --- error_log
 invalid value "0" in "beian_snapshot_check" directive (an interval, such as 30s, or off)
+
+
+
+=== TEST 36: a regex that matches a name nobody would exempt is refused: a
+stray alternation with a word boundary exempts nearly every host
+--- config
+    beian on;
+    beian_exempt_host "~^health\.internal$|\b";
+--- must_die
+--- error_log
+matches a made-up name (zq7k3x9.w4v2jm8), so nearly every host: anchor it
+
+
+
+=== TEST 37: a regex that fails to run (a PCRE limit) is refused: it would
+exempt nothing
+--- config
+    beian on;
+    beian_exempt_host "~(*LIMIT_MATCH=1)(|x)";
+--- must_die
+--- error_log
+fails to run (a PCRE limit?), so it would exempt nothing

@@ -514,8 +514,8 @@ print $plain "GET / HTTP/1.0\r\n\r\n";
 like(join('', <$plain>), qr/400 The plain HTTP request was sent to HTTPS port/,
      'stream: a plain HTTP client reaches the backend');
 
-# half a ClientHello, then silence past preread_timeout: nginx alone would
-# go on to the backend with it; the gate closes the connection
+# half a ClientHello, then silence past preread_timeout: the connection is
+# closed, and the gate says why
 my $slow = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$pass") or die;
 print $slow "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
 sleep 1.6;
